@@ -1,0 +1,127 @@
+"""The one cattrs converter that turns service JSON into models, built once at import.
+
+Hooks are strict: a value of the wrong JSON type is an error, never silently coerced
+(cattrs would otherwise turn ``5`` into ``"5"`` or a string into a list of characters).
+Every failure becomes :class:`ResponseParseError` in :func:`structure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._errors import ResponseParseError
+from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+
+__all__ = ["converter", "parse_datetime", "register_model", "structure"]
+
+M = TypeVar("M")
+
+converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+
+
+class _ShapeError(Exception):
+    """A JSON value of the wrong type; turned into ResponseParseError by ``structure``."""
+
+
+def _strict(kind: type) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, _: Any) -> Any:
+        # bool is an int subclass: refuse it where a number is expected.
+        if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
+            return value
+        raise _ShapeError(f"expected {kind.__name__}, got {type(value).__name__}")
+
+    return hook
+
+
+def parse_datetime(value: Any, _: Any = None) -> datetime:
+    """Parse an ISO 8601 timestamp; one without an offset is taken as UTC."""
+    if not isinstance(value, str):
+        raise _ShapeError(f"expected a timestamp string, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _str_list(value: Any, _: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _ShapeError("expected a list of strings")
+    return value
+
+
+def _json_object(value: Any, _: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _ShapeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _flexible_float(value: Any, _: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise _ShapeError(f"expected a number, got {type(value).__name__}")
+
+
+converter.register_structure_hook(str, _strict(str))
+converter.register_structure_hook(int, _strict(int))
+converter.register_structure_hook(bool, _strict(bool))
+converter.register_structure_hook(float, _flexible_float)
+converter.register_structure_hook(datetime, parse_datetime)
+converter.register_structure_hook_func(lambda t: t == list[str], _str_list)
+converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_object)
+
+
+def register_model(cls: type[M], **overrides: Any) -> None:
+    """Generate ``cls``'s structuring function once, keeping the document in ``.raw``."""
+    generated = make_dict_structure_fn(
+        cls, converter, raw=override(omit=True), _cattrs_forbid_extra_keys=False, **overrides
+    )
+    has_raw = "raw" in attrs.fields_dict(cls)  # type: ignore[arg-type]
+
+    def hook(value: Any, _: Any) -> M:
+        if not isinstance(value, dict):
+            raise _ShapeError(f"expected a JSON object for {cls.__name__}")
+        obj = generated(value, cls)
+        if has_raw:
+            # The models are frozen; .raw is filled here so the mapping stays out of them.
+            object.__setattr__(obj, "raw", value)
+        return obj
+
+    converter.register_structure_hook(cls, hook)
+
+
+def _structure_run(value: Any, _: Any) -> Run:
+    # Older documents name the run only by its legacy ``action_id``.
+    if isinstance(value, dict) and "run_id" not in value and "action_id" in value:
+        value = {**value, "run_id": value["action_id"]}
+    run: Run = _run_hook(value, Run)
+    return run
+
+
+register_model(Run)
+_run_hook = converter.get_structure_hook(Run)
+converter.register_structure_hook(Run, _structure_run)
+register_model(RunPage)
+register_model(RunLogEntry)
+register_model(RunLogPage)
+register_model(RunDefinition)
+
+
+def structure(data: Any, cls: type[M], *, text: str = "", method: str = "", url: str = "") -> M:
+    """Structure decoded JSON into ``cls``, or raise :class:`ResponseParseError`."""
+    try:
+        return converter.structure(data, cls)
+    except ResponseParseError:
+        raise
+    except Exception as exc:  # any shape problem, including cattrs' own errors
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, KeyError):
+            reason = f"missing field {exc}"
+        raise ResponseParseError(
+            f"unexpected {cls.__name__} document: {reason}", text=text, method=method, url=url
+        ) from exc

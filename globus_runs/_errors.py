@@ -1,0 +1,211 @@
+"""The exception tree: everything the library raises is a :class:`GlobusRunsError`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import Run
+
+__all__ = [
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "FlowNotFoundError",
+    "GlobusRunsError",
+    "InvalidIdError",
+    "InvalidRequestError",
+    "NetworkError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseParseError",
+    "RunInactiveError",
+    "RunNotFoundError",
+    "ServerError",
+    "TimerNotFoundError",
+    "UnprocessableEntityError",
+    "UnsupportedTimerError",
+    "WaitTimeoutError",
+    "is_run_not_found_error",
+]
+
+_BODY_PREVIEW = 500
+
+
+class GlobusRunsError(Exception):
+    """Root of every exception raised by ``globus_runs``."""
+
+
+class ConfigurationError(GlobusRunsError, ValueError):
+    """Raised when a client is built with unusable settings (an ``http`` URL to a remote host)."""
+
+
+class InvalidRequestError(GlobusRunsError, ValueError):
+    """Raised before any request when an argument cannot be sent (a bad filter, a body not JSON)."""
+
+
+class InvalidIdError(InvalidRequestError):
+    """Raised before any request when an id cannot be a Globus id (``/``, ``?``, ``..``, ...)."""
+
+
+class APIError(GlobusRunsError):
+    """Raised when a service answers with a non-2xx status.
+
+    ``code`` is the service's error code (``"STATE_CONFLICT"``), ``message`` a readable summary,
+    ``messages`` every individual message (one per validation error), ``request_id`` the
+    service's debug id, ``body`` the raw response text.
+    """
+
+    def __init__(
+        self,
+        http_status: int,
+        code: str,
+        message: str,
+        *,
+        messages: list[str] | None = None,
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+        body: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.messages = messages if messages is not None else [message]
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+        self.body = body
+        self.retry_after = retry_after
+        super().__init__(http_status, code, message)
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}: " if self.method else ""
+        rid = f" (request_id={self.request_id})" if self.request_id else ""
+        return f"{where}{self.http_status} {self.code}: {self.message}{rid}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(http_status={self.http_status!r}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r}, "
+            f"method={self.method!r}, url={self.url!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """Raised on 400: the request or the flow input was invalid."""
+
+
+class AuthenticationError(APIError):
+    """Raised on 401: the token was missing, expired or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """Raised on 403: the token lacks a scope or the identity lacks a role."""
+
+
+class NotFoundError(APIError):
+    """Raised on 404."""
+
+
+class RunNotFoundError(NotFoundError):
+    """Raised on 404 from an operation addressing one run."""
+
+
+class FlowNotFoundError(NotFoundError):
+    """Raised on 404 from an operation addressing one flow (starting or validating a run)."""
+
+
+class TimerNotFoundError(NotFoundError):
+    """Raised on 404 from an operation addressing one timer, or a timer run not in its history."""
+
+
+class ConflictError(APIError):
+    """Raised on 409: the run's state does not allow the operation (``STATE_CONFLICT``)."""
+
+
+class UnprocessableEntityError(APIError):
+    """Raised on 422: the request's parameters or body failed validation."""
+
+
+class RateLimitError(APIError):
+    """Raised on 429 once retries are exhausted or ``Retry-After`` cannot be honoured."""
+
+
+class ServerError(APIError):
+    """Raised on 5xx once retries are exhausted."""
+
+
+class NetworkError(GlobusRunsError):
+    """Raised when no complete answer was received (connection failed, reset or closed)."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.message = message
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}: " if self.method else ""
+        return f"{where}{self.message}"
+
+
+class APITimeoutError(NetworkError):
+    """Raised when connecting, sending or reading timed out."""
+
+
+class ConnectError(NetworkError):
+    """Raised when no connection could be made: the request provably never reached the server."""
+
+
+class ConnectTimeoutError(ConnectError, APITimeoutError):
+    """Raised when connecting (or waiting for a pooled connection) timed out."""
+
+
+class ResponseParseError(GlobusRunsError):
+    """Raised when a 2xx answer's body is not the documented shape; ``text`` keeps the body."""
+
+    def __init__(self, message: str, *, text: str = "", method: str = "", url: str = "") -> None:
+        self.message = message
+        self.text = text
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}: " if self.method else ""
+        preview = self.text[:_BODY_PREVIEW]
+        return f"{where}{self.message} (body: {preview!r})"
+
+
+class WaitTimeoutError(GlobusRunsError):
+    """Raised when a wait exceeds its ``timeout``; ``last_run`` is the last state seen."""
+
+    def __init__(self, message: str, *, last_run: Run | None = None) -> None:
+        self.last_run = last_run
+        super().__init__(message)
+
+
+class RunInactiveError(GlobusRunsError):
+    """Raised by ``wait_for_run(on_inactive="raise")``; ``run.details`` says why it is paused."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        code = (run.details or {}).get("code") if isinstance(run.details, dict) else None
+        super().__init__(f"run {run.run_id} is INACTIVE" + (f" ({code})" if code else ""))
+
+
+class UnsupportedTimerError(GlobusRunsError):
+    """Raised when an operation needs a flow timer but the timer is of another type."""
+
+
+def is_run_not_found_error(err: BaseException) -> bool:
+    """Tell whether ``err`` means the addressed run does not exist (or is not visible)."""
+    return isinstance(err, RunNotFoundError)

@@ -1,0 +1,192 @@
+"""Plain data returned by the clients. How they map to JSON lives in ``_converter``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, Generic, TypeVar, cast
+
+import attrs
+
+__all__ = [
+    "BatchResult",
+    "Run",
+    "RunDefinition",
+    "RunError",
+    "RunLogEntry",
+    "RunLogPage",
+    "RunPage",
+    "RunRequest",
+    "RunStatus",
+]
+
+T = TypeVar("T")
+
+
+class RunStatus:
+    """The statuses Flows reports. ``Run.status`` stays a plain ``str`` so new ones still parse."""
+
+    ACTIVE: Final = "ACTIVE"
+    INACTIVE: Final = "INACTIVE"
+    SUCCEEDED: Final = "SUCCEEDED"
+    FAILED: Final = "FAILED"
+    ENDED: Final = "ENDED"
+
+    TERMINAL: Final = frozenset({SUCCEEDED, FAILED, ENDED})
+    ALL: Final = frozenset({ACTIVE, INACTIVE, SUCCEEDED, FAILED, ENDED})
+
+
+@attrs.frozen
+class RunError:
+    """Why a run failed: its ``details.code`` and ``details.description``."""
+
+    code: str
+    description: str
+
+
+def _raw() -> dict[str, Any]:
+    return {}
+
+
+@attrs.frozen
+class Run:
+    """One flow run, as ``GET /runs/{run_id}`` describes it.
+
+    ``raw`` holds the whole JSON document, for fields the model does not name.
+
+    Example::
+
+        run = await flows.get_run(run_id)
+        if run.is_terminal and run.error:
+            print(run.error.code, run.error.description)
+    """
+
+    run_id: str
+    flow_id: str
+    status: str
+    flow_title: str | None = None
+    display_status: str | None = None
+    label: str | None = None
+    tags: list[str] = attrs.field(factory=list)
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    run_owner: str | None = None
+    run_managers: list[str] = attrs.field(factory=list)
+    run_monitors: list[str] = attrs.field(factory=list)
+    user_role: str | None = None
+    details: dict[str, Any] | None = None
+    flow_description: dict[str, Any] | None = None
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the run is ``SUCCEEDED``, ``FAILED`` or ``ENDED``; it will not change again."""
+        return self.status in RunStatus.TERMINAL
+
+    @property
+    def was_canceled(self) -> bool:
+        """True when the run ended because it was canceled (``details.code == "FlowCanceled"``)."""
+        return self.is_terminal and self._details_str("code") == "FlowCanceled"
+
+    @property
+    def error(self) -> RunError | None:
+        """The failure of a ``FAILED`` or ``ENDED`` run, ``None`` for any other run."""
+        if self.status not in (RunStatus.FAILED, RunStatus.ENDED):
+            return None
+        code = self._details_str("code")
+        if code is None:
+            return None
+        return RunError(code=code, description=self._details_str("description") or "")
+
+    def _details_str(self, key: str) -> str | None:
+        value = self.details.get(key) if self.details else None
+        return value if isinstance(value, str) else None
+
+
+@attrs.frozen
+class RunPage:
+    """One page of ``GET /runs``; pass ``marker`` back to get the next one."""
+
+    runs: list[Run]
+    has_next_page: bool = False
+    marker: str | None = None
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+@attrs.frozen
+class RunLogEntry:
+    """One event of a run's log (``FlowStarted``, ``ActionCompleted``, ``FlowSucceeded``...)."""
+
+    time: datetime
+    code: str
+    description: str = ""
+    details: dict[str, Any] | None = None
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+@attrs.frozen
+class RunLogPage:
+    """One page of ``GET /runs/{run_id}/log``."""
+
+    entries: list[RunLogEntry]
+    has_next_page: bool = False
+    marker: str | None = None
+    limit: int | None = None
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+@attrs.frozen
+class RunDefinition:
+    """The flow definition and input schema a run was started with."""
+
+    flow_id: str
+    definition: dict[str, Any]
+    input_schema: dict[str, Any] | None = None
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+def _as_list(value: Sequence[str] | None) -> list[str] | None:
+    return None if value is None else list(value)
+
+
+@attrs.frozen
+class RunRequest:
+    """One run to start in a batch: the arguments of ``FlowsClient.run_flow``."""
+
+    flow_id: str
+    body: Mapping[str, Any]
+    label: str | None = None
+    tags: list[str] | None = attrs.field(default=None, converter=_as_list)
+    run_monitors: list[str] | None = attrs.field(default=None, converter=_as_list)
+    run_managers: list[str] | None = attrs.field(default=None, converter=_as_list)
+    activity_notification_policy: Mapping[str, Any] | Sequence[str] | None = None
+
+
+@attrs.frozen
+class BatchResult(Generic[T]):
+    """The outcome of one item of a batch: ``value`` on success, ``error`` on failure.
+
+    Example::
+
+        for result in await flows.batch_get_runs(run_ids):
+            if result.ok:
+                print(result.value.status)
+            else:
+                print(result.input, "failed:", result.error)
+    """
+
+    index: int
+    input: Any
+    value: T | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the item succeeded."""
+        return self.error is None
+
+    def unwrap(self) -> T:
+        """Return the value, or raise the item's error."""
+        if self.error is not None:
+            raise self.error
+        return cast(T, self.value)

@@ -1,0 +1,88 @@
+"""When to retry a request and how long to wait first. Pure: the transport does the sleeping."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from ._errors import APIError, ConnectError, GlobusRunsError, NetworkError
+
+__all__ = ["RetryEvent", "RetryPolicy"]
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@attrs.frozen
+class RetryEvent:
+    """What ``RetryPolicy.on_retry`` is told before each retry sleep."""
+
+    method: str
+    url: str
+    attempt: int
+    delay: float
+    error: GlobusRunsError
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Which failures are retried, how often and how long to wait in between.
+
+    Connection errors and 429/500/502/503/504 are retried up to ``max_retries`` times with
+    exponential backoff (``backoff_initial`` doubling up to ``backoff_max``, with full jitter),
+    within ``max_elapsed`` seconds overall. A ``Retry-After`` is slept as given when it is at
+    most ``retry_after_max``; a longer one raises at once. Runs are started (``run_flow``) only
+    again when the request provably never reached the server, or on 429.
+
+    Example::
+
+        flows = FlowsClient(authorizer=token, retry=RetryPolicy(max_retries=8, backoff_max=30))
+        no_retries = RetryPolicy.disabled()
+    """
+
+    max_retries: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+    retry_after_max: float = 60.0
+    max_elapsed: float | None = 300.0
+    jitter: bool = True
+    on_retry: Callable[[RetryEvent], Awaitable[None] | None] | None = attrs.field(
+        default=None, eq=False
+    )
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that never retries (handy in tests)."""
+        return cls(max_retries=0)
+
+    def backoff(self, retry_number: int, rng: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1-based), without a server hint."""
+        ceiling = min(self.backoff_max, self.backoff_initial * (2.0 ** (retry_number - 1)))
+        if not self.jitter:
+            return ceiling
+        # Full jitter spreads many clients' retries instead of synchronizing them.
+        return ceiling / 2 + rng() * ceiling / 2
+
+    def is_retryable(self, error: GlobusRunsError, *, idempotent: bool) -> bool:
+        """Whether ``error`` may be retried for a request of this kind."""
+        if isinstance(error, APIError):
+            if error.http_status == 429:
+                return True
+            return idempotent and error.http_status in RETRYABLE_STATUSES
+        if isinstance(error, ConnectError):
+            return True
+        if isinstance(error, NetworkError):
+            # The request may have been processed: only safe when repeating it is harmless.
+            return idempotent
+        return False
+
+    def delay_for(
+        self, error: GlobusRunsError, retry_number: int, rng: Callable[[], float] = random.random
+    ) -> float | None:
+        """Seconds to sleep before this retry, or ``None`` when the error must be raised now."""
+        if isinstance(error, APIError) and error.retry_after is not None:
+            if error.retry_after > self.retry_after_max:
+                return None
+            return error.retry_after
+        return self.backoff(retry_number, rng)

@@ -1,0 +1,88 @@
+"""What every service client shares: URL selection, the transport, and closing."""
+
+from __future__ import annotations
+
+import re
+from types import TracebackType
+from typing import Self
+
+from ._auth import Authorizer, as_authorizer
+from ._errors import ConfigurationError
+from ._retry import RetryPolicy
+from ._transport import AsyncBaseTransport, AsyncClient, Transport
+from ._wire import check_base_url
+
+__all__ = ["ServiceClient", "service_url"]
+
+_ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def service_url(host: str, environment: str) -> str:
+    """The production URL of ``host`` (``flows.automate.globus.org``) in ``environment``."""
+    if not isinstance(environment, str) or not _ENVIRONMENT.match(environment):
+        raise ConfigurationError(f"environment {environment!r} is not a Globus environment name")
+    if environment == "production":
+        return f"https://{host}"
+    return f"https://{environment}.{host}"
+
+
+class ServiceClient:
+    """Base of the service clients: owns a :class:`Transport`, is an async context manager."""
+
+    _host: str = ""
+
+    def __init__(
+        self,
+        *,
+        authorizer: str | Authorizer | None = None,
+        base_url: str | None = None,
+        environment: str = "production",
+        http_client: AsyncClient | None = None,
+        timeout: float | None = 60.0,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 10,
+        transport: AsyncBaseTransport | None = None,
+    ) -> None:
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ConfigurationError("concurrency must be a positive int")
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass either http_client or transport, not both")
+        url = check_base_url(base_url) if base_url is not None else None
+        self.concurrency = concurrency
+        self._transport = Transport(
+            base_url=url or service_url(self._host, environment),
+            authorizer=as_authorizer(authorizer),
+            http_client=http_client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry if retry is not None else RetryPolicy(),
+            concurrency=concurrency,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The service URL requests are sent to (no trailing slash)."""
+        return self._transport.base_url
+
+    @property
+    def authorizer(self) -> Authorizer | None:
+        """The authorizer giving this client's ``Authorization`` headers."""
+        return self._transport.authorizer
+
+    async def aclose(self) -> None:
+        """Close the connection pool if this client created it (a shared one stays open)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"

@@ -1,0 +1,303 @@
+"""Sans-I/O helpers: what a request looks like and what an error answer means.
+
+Nothing here performs I/O; the transport sends what these functions build and hands
+the answers back to them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import attrs
+
+from . import _json
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InvalidIdError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "ApiRequest",
+    "QueryValue",
+    "check_base_url",
+    "encode_query",
+    "error_from_response",
+    "id_segment",
+    "json_body",
+    "parse_retry_after",
+    "time_range",
+]
+
+QueryValue = str | int | bool | Sequence[str] | None
+
+_BAD_ID = re.compile(r"[/?#\s\\]|\.\.")
+_MAX_ID_LENGTH = 256
+
+
+@attrs.frozen
+class ApiRequest:
+    """Everything needed to send one request; built by the service layers, sent by the transport.
+
+    ``resource_server`` selects the token; ``not_found`` is the 404 class this operation raises;
+    ``idempotent`` says whether a 5xx or a lost answer may be retried blindly.
+    """
+
+    method: str
+    path: str
+    resource_server: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    not_found: type[NotFoundError] = NotFoundError
+    idempotent: bool = True
+
+
+def id_segment(value: object, what: str = "id") -> str:
+    """Validate an id and return it percent-encoded as one path segment.
+
+    Raises :class:`InvalidIdError` for anything that cannot be a Globus id, before any request.
+    """
+    if not isinstance(value, str):
+        raise InvalidIdError(f"{what} must be a str, not {type(value).__name__}")
+    if not value or len(value) > _MAX_ID_LENGTH or _BAD_ID.search(value):
+        raise InvalidIdError(f"{what} {value[:80]!r} is not a valid id")
+    return quote(value, safe="")
+
+
+def _query_text(name: str, value: str | int | bool | Sequence[str]) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    items = list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise InvalidRequestError(f"{name} must be a str or a sequence of str")
+    return ",".join(items)
+
+
+def encode_query(params: Mapping[str, QueryValue]) -> tuple[tuple[str, str], ...]:
+    """Encode query parameters the way Globus expects them.
+
+    ``None`` is left out (never sent as an empty string), booleans are ``true``/``false`` and
+    sequences are comma-joined into one value rather than repeated keys.
+    """
+    return tuple(
+        (name, _query_text(name, value)) for name, value in params.items() if value is not None
+    )
+
+
+def _iso(value: datetime | None, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        raise InvalidRequestError(f"{name} bounds must be datetime or None")
+    if value.tzinfo is None:
+        raise InvalidRequestError(f"{name} bounds must be timezone-aware datetimes")
+    return value.isoformat()
+
+
+def time_range(value: tuple[datetime | None, datetime | None] | None, name: str) -> str | None:
+    """Encode a ``(start, end)`` pair as the half-open ``"DT1,DT2"`` filter, either end open."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise InvalidRequestError(f"{name} must be a (start, end) pair")
+    start, end = value
+    if start is None and end is None:
+        return None
+    return f"{_iso(start, name)},{_iso(end, name)}"
+
+
+def json_body(document: Mapping[str, Any]) -> bytes:
+    """Serialize a request body, turning an unserializable value into a typed error."""
+    try:
+        return bytes(_json.dumps(document))
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"request body is not JSON serializable: {exc}") from None
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """Return ``url`` without a trailing slash; refuse ``http`` to anything but loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url {url!r} is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"base_url {url!r} must not have a query or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"base_url {url!r} must use https: only a loopback host may be reached over http"
+        )
+    return url.rstrip("/")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _validation_messages(items: Iterable[Any]) -> list[str]:
+    messages = []
+    for item in items:
+        if isinstance(item, dict):
+            loc = item.get("loc")
+            where = ".".join(str(part) for part in loc) if isinstance(loc, list) else ""
+            msg = str(item.get("msg", ""))
+            messages.append(f"{msg}: {where}" if where else msg)
+        else:
+            messages.append(str(item))
+    return messages
+
+
+def _messages_from(document: Any) -> tuple[str | None, list[str], str | None]:
+    """Pull (code, messages, request id) out of a Flows- or Timers-shaped error document."""
+    if not isinstance(document, dict):
+        return None, [], None
+    request_id = document.get("debug_id") or document.get("request_id")
+    request_id = request_id if isinstance(request_id, str) else None
+    error = document.get("error")
+    code: str | None = None
+    messages: list[str] = []
+    if isinstance(error, dict):
+        raw_code = error.get("code")
+        code = raw_code if isinstance(raw_code, str) else None
+        detail = error.get("detail")
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            messages.append(message)
+        if isinstance(detail, list):
+            messages.extend(_validation_messages(detail))
+        elif isinstance(detail, str) and detail:
+            messages.append(detail)
+    elif isinstance(error, str):
+        messages.append(error)
+    detail = document.get("detail")
+    if not messages and isinstance(detail, list):
+        # FastAPI-style validation answer: {"detail": [{"loc", "msg", "type"}]}
+        code = code or "VALIDATION_ERROR"
+        messages = _validation_messages(detail)
+    elif not messages and isinstance(detail, str):
+        messages.append(detail)
+    if not messages:
+        message = document.get("message")
+        if isinstance(message, str):
+            messages.append(message)
+    return code, messages, request_id
+
+
+def error_from_response(
+    status: int,
+    text: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    method: str = "",
+    url: str = "",
+    not_found: type[NotFoundError] = NotFoundError,
+) -> APIError:
+    """Map a non-2xx answer to the error class for its status, whatever its body holds."""
+    try:
+        document = _json.loads(text) if text.strip() else None
+    except ValueError:
+        document = None
+    code, messages, request_id = _messages_from(document)
+    if not messages:
+        reason = _short_text(text)
+        messages = [reason] if reason else [f"HTTP {status}"]
+    if status == 404:
+        cls: type[APIError] = not_found
+    elif status >= 500:
+        cls = ServerError
+    else:
+        cls = _STATUS_CLASSES.get(status, APIError)
+    headers = headers or {}
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    if request_id is None:
+        request_id = headers.get("x-request-id")
+    return cls(
+        status,
+        code or _default_code(status),
+        "; ".join(messages),
+        messages=messages,
+        request_id=request_id,
+        method=method,
+        url=url,
+        body=text,
+        retry_after=retry_after,
+    )
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def _short_text(text: str) -> str:
+    """A one-line readable excerpt of a non-JSON body (an HTML page from a proxy, say)."""
+    plain = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
+    return plain[:200]
+
+
+def _default_code(status: int) -> str:
+    return {
+        400: "BAD_REQUEST",
+        401: "AUTHENTICATION_ERROR",
+        403: "FORBIDDEN",
+        404: "NOT_FOUND",
+        409: "CONFLICT",
+        422: "UNPROCESSABLE_ENTITY",
+        429: "RATE_LIMITED",
+    }.get(status, "SERVER_ERROR" if status >= 500 else "ERROR")

@@ -1,0 +1,5 @@
+"""Globus Flows: the run operations."""
+
+from ._client import FlowsClient
+
+__all__ = ["FlowsClient"]

@@ -1,0 +1,368 @@
+"""``FlowsClient``: the run operations of Globus Flows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from .._converter import structure
+from .._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+from .._paging import MarkerPager
+from .._service import ServiceClient
+from .._wire import ApiRequest
+from . import _requests as rq
+
+__all__ = ["FlowsClient"]
+
+M = TypeVar("M")
+StrOrSeq = str | Sequence[str]
+
+
+class FlowsClient(ServiceClient):
+    """An async client for the run operations of Globus Flows.
+
+    ``authorizer`` is a bearer token or an :class:`Authorizer`; ``http_client`` an
+    ``httpx.AsyncClient`` to share (never closed by this client). Use it as an async context
+    manager, or call :meth:`aclose`.
+
+    Example::
+
+        async with FlowsClient(authorizer=token) as flows:
+            run = await flows.run_flow(flow_id, {"input": 1}, label="nightly")
+            print((await flows.get_run(run.run_id)).status)
+    """
+
+    _host = "flows.automate.globus.org"
+
+    async def _call(self, request: ApiRequest, cls: type[M]) -> M:
+        response = await self._transport.send(request)
+        return structure(
+            response.json(),
+            cls,
+            text=response.content.decode("utf-8", "replace"),
+            method=response.method,
+            url=response.url,
+        )
+
+    # -- starting runs -------------------------------------------------------------------
+
+    async def run_flow(
+        self,
+        flow_id: str,
+        body: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        tags: Sequence[str] | None = None,
+        run_monitors: Sequence[str] | None = None,
+        run_managers: Sequence[str] | None = None,
+        activity_notification_policy: Mapping[str, Any] | Sequence[str] | None = None,
+        additional_fields: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Start a run of ``flow_id`` with input ``body``; returns the new run.
+
+        The request uses a token for the flow's own resource server. It is retried only when
+        it provably never reached the service (connection failures) or on 429, so a run is
+        never started twice by a blind retry. A missing flow raises :class:`FlowNotFoundError`.
+
+        Example::
+
+            run = await flows.run_flow(flow_id, {"src": "/data"}, label="scan 42", tags=["beam"])
+        """
+        request = rq.run_flow(
+            flow_id,
+            body,
+            label=label,
+            tags=tags,
+            run_monitors=run_monitors,
+            run_managers=run_managers,
+            activity_notification_policy=activity_notification_policy,
+            additional_fields=additional_fields,
+        )
+        return await self._call(request, Run)
+
+    async def validate_run(
+        self,
+        flow_id: str,
+        body: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        tags: Sequence[str] | None = None,
+        run_monitors: Sequence[str] | None = None,
+        run_managers: Sequence[str] | None = None,
+        activity_notification_policy: Mapping[str, Any] | Sequence[str] | None = None,
+        additional_fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Check a start request without starting a run; raises :class:`BadRequestError` if invalid.
+
+        Example::
+
+            await flows.validate_run(flow_id, {"src": "/data"})
+        """
+        request = rq.validate_run(
+            flow_id,
+            body,
+            label=label,
+            tags=tags,
+            run_monitors=run_monitors,
+            run_managers=run_managers,
+            activity_notification_policy=activity_notification_policy,
+            additional_fields=additional_fields,
+        )
+        await self._transport.send(request)
+
+    # -- listing runs --------------------------------------------------------------------
+
+    async def list_runs(
+        self,
+        *,
+        filter_flow_id: StrOrSeq | None = None,
+        filter_status: StrOrSeq | None = None,
+        filter_label: StrOrSeq | None = None,
+        filter_flow_title: StrOrSeq | None = None,
+        filter_roles: StrOrSeq | None = None,
+        filter_start_time: rq.TimeRange | None = None,
+        filter_completion_time: rq.TimeRange | None = None,
+        orderby: StrOrSeq | None = None,
+        per_page: int | None = None,
+        marker: str | None = None,
+    ) -> RunPage:
+        """One page of the runs the caller can see; pass ``page.marker`` to get the next one.
+
+        Multi-valued filters take a ``str`` or a sequence; time filters a ``(start, end)`` pair
+        of aware datetimes, either end ``None``. With ``marker`` only the marker is sent.
+
+        Example::
+
+            page = await flows.list_runs(filter_status=["ACTIVE", "INACTIVE"], per_page=50)
+            more = await flows.list_runs(marker=page.marker) if page.has_next_page else None
+        """
+        request = rq.list_runs(
+            filter_flow_id=filter_flow_id,
+            filter_status=filter_status,
+            filter_label=filter_label,
+            filter_flow_title=filter_flow_title,
+            filter_roles=filter_roles,
+            filter_start_time=filter_start_time,
+            filter_completion_time=filter_completion_time,
+            orderby=orderby,
+            per_page=per_page,
+            marker=marker,
+        )
+        return await self._call(request, RunPage)
+
+    def iter_runs(
+        self,
+        *,
+        filter_flow_id: StrOrSeq | None = None,
+        filter_status: StrOrSeq | None = None,
+        filter_label: StrOrSeq | None = None,
+        filter_flow_title: StrOrSeq | None = None,
+        filter_roles: StrOrSeq | None = None,
+        filter_start_time: rq.TimeRange | None = None,
+        filter_completion_time: rq.TimeRange | None = None,
+        orderby: StrOrSeq | None = None,
+        per_page: int | None = None,
+        max_items: int | None = None,
+    ) -> MarkerPager[RunPage, Run]:
+        """Iterate over every matching run, following markers page by page.
+
+        Stops at the last page, on a missing or repeated marker, or after ``max_items`` runs
+        (without fetching further pages).
+
+        Example::
+
+            async for run in flows.iter_runs(filter_flow_id=flow_id, max_items=500):
+                print(run.run_id, run.status)
+        """
+        first = rq.list_runs(
+            filter_flow_id=filter_flow_id,
+            filter_status=filter_status,
+            filter_label=filter_label,
+            filter_flow_title=filter_flow_title,
+            filter_roles=filter_roles,
+            filter_start_time=filter_start_time,
+            filter_completion_time=filter_completion_time,
+            orderby=orderby,
+            per_page=per_page,
+        )
+
+        async def fetch(marker: str | None) -> RunPage:
+            request = first if marker is None else rq.next_page("/runs", marker)
+            return await self._call(request, RunPage)
+
+        return MarkerPager(fetch, _split_run_page, max_items=max_items)
+
+    async def list_all_runs(
+        self,
+        *,
+        filter_flow_id: StrOrSeq | None = None,
+        filter_status: StrOrSeq | None = None,
+        filter_label: StrOrSeq | None = None,
+        filter_flow_title: StrOrSeq | None = None,
+        filter_roles: StrOrSeq | None = None,
+        filter_start_time: rq.TimeRange | None = None,
+        filter_completion_time: rq.TimeRange | None = None,
+        orderby: StrOrSeq | None = None,
+        per_page: int | None = None,
+        max_items: int | None = None,
+    ) -> list[Run]:
+        """Every matching run, from all pages, as a list.
+
+        Example::
+
+            failed = await flows.list_all_runs(filter_flow_id=flow_id, filter_status="FAILED")
+        """
+        pager = self.iter_runs(
+            filter_flow_id=filter_flow_id,
+            filter_status=filter_status,
+            filter_label=filter_label,
+            filter_flow_title=filter_flow_title,
+            filter_roles=filter_roles,
+            filter_start_time=filter_start_time,
+            filter_completion_time=filter_completion_time,
+            orderby=orderby,
+            per_page=per_page,
+            max_items=max_items,
+        )
+        return await pager.collect()
+
+    # -- one run -------------------------------------------------------------------------
+
+    async def get_run(self, run_id: str, *, include_flow_description: bool = False) -> Run:
+        """The run ``run_id``; raises :class:`RunNotFoundError` if it does not exist.
+
+        Example::
+
+            run = await flows.get_run(run_id, include_flow_description=True)
+            print(run.status, run.flow_description)
+        """
+        request = rq.get_run(run_id, include_flow_description=include_flow_description)
+        return await self._call(request, Run)
+
+    async def update_run(
+        self,
+        run_id: str,
+        *,
+        label: str | None = None,
+        tags: Sequence[str] | None = None,
+        run_monitors: Sequence[str] | None = None,
+        run_managers: Sequence[str] | None = None,
+    ) -> Run:
+        """Change a run's label, tags, monitors or managers; a keyword left out is not sent.
+
+        Lists replace the stored ones; an empty list clears the field.
+
+        Example::
+
+            run = await flows.update_run(run_id, tags=["reprocessed"], run_monitors=[])
+        """
+        request = rq.update_run(
+            run_id, label=label, tags=tags, run_monitors=run_monitors, run_managers=run_managers
+        )
+        return await self._call(request, Run)
+
+    async def cancel_run(self, run_id: str) -> Run:
+        """Ask the service to cancel a run; returns the run as the service reports it.
+
+        A canceled run ends ``FAILED`` (or ``ENDED``) with ``run.was_canceled`` true.
+
+        Example::
+
+            run = await flows.cancel_run(run_id)
+        """
+        return await self._call(rq.cancel_run(run_id), Run)
+
+    async def resume_run(self, run_id: str, *, flow_id: str | None = None) -> Run:
+        """Resume an ``INACTIVE`` run (after the missing consent was granted, say).
+
+        The request needs a token for the run's flow; without ``flow_id`` the run is fetched
+        first to learn it.
+
+        Example::
+
+            run = await flows.resume_run(run_id)
+        """
+        if flow_id is None:
+            flow_id = (await self.get_run(run_id)).flow_id
+        return await self._call(rq.resume_run(run_id, flow_id), Run)
+
+    async def release_run(self, run_id: str) -> Run:
+        """Remove a finished run from the service; raises :class:`ConflictError` if it is not.
+
+        Example::
+
+            await flows.release_run(run_id)
+        """
+        return await self._call(rq.release_run(run_id), Run)
+
+    async def get_run_definition(self, run_id: str) -> RunDefinition:
+        """The flow definition and input schema the run was started with.
+
+        Example::
+
+            definition = await flows.get_run_definition(run_id)
+            print(definition.definition["StartAt"])
+        """
+        return await self._call(rq.get_run_definition(run_id), RunDefinition)
+
+    # -- logs ----------------------------------------------------------------------------
+
+    async def get_run_logs(
+        self,
+        run_id: str,
+        *,
+        limit: int = 10,
+        marker: str | None = None,
+        reverse_order: bool = False,
+    ) -> RunLogPage:
+        """One page of a run's log (``limit`` 1 to 100 entries).
+
+        Example::
+
+            page = await flows.get_run_logs(run_id, limit=100, reverse_order=True)
+            latest = page.entries[0] if page.entries else None
+        """
+        request = rq.get_run_logs(run_id, limit=limit, marker=marker, reverse_order=reverse_order)
+        return await self._call(request, RunLogPage)
+
+    def iter_run_logs(
+        self,
+        run_id: str,
+        *,
+        page_size: int = 100,
+        reverse_order: bool = False,
+        max_items: int | None = None,
+    ) -> MarkerPager[RunLogPage, RunLogEntry]:
+        """Iterate over a run's log entries, page by page.
+
+        Example::
+
+            async for entry in flows.iter_run_logs(run_id):
+                print(entry.time, entry.code)
+        """
+        first = rq.get_run_logs(run_id, limit=page_size, reverse_order=reverse_order)
+
+        async def fetch(marker: str | None) -> RunLogPage:
+            request = first if marker is None else rq.get_run_logs(run_id, marker=marker)
+            return await self._call(request, RunLogPage)
+
+        return MarkerPager(fetch, _split_log_page, max_items=max_items)
+
+    async def list_all_run_logs(
+        self, run_id: str, *, reverse_order: bool = False
+    ) -> list[RunLogEntry]:
+        """Every entry of a run's log, as a list.
+
+        Example::
+
+            entries = await flows.list_all_run_logs(run_id)
+        """
+        return await self.iter_run_logs(run_id, reverse_order=reverse_order).collect()
+
+
+def _split_run_page(page: RunPage) -> tuple[list[Run], bool, str | None]:
+    return page.runs, page.has_next_page, page.marker
+
+
+def _split_log_page(page: RunLogPage) -> tuple[list[RunLogEntry], bool, str | None]:
+    return page.entries, page.has_next_page, page.marker

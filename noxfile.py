@@ -1,0 +1,38 @@
+"""Developer sessions: ``nox`` runs lint, typecheck and the tests (on asyncio and trio)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, the tests and this file."""
+    session.install("-e", ".[typing]")
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite, every async test on both anyio backends (asyncio and trio)."""
+    session.install("-e", ".[tests,speedups]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests-no-speedups")
+def tests_no_speedups(session: nox.Session) -> None:
+    """The unit tests without orjson, to check the standard-library JSON path."""
+    session.install("-e", ".[tests]")
+    session.run("pytest", "tests/unit", *session.posargs)
