@@ -188,8 +188,12 @@ class ResponseParseError(GlobusRunsError):
 class WaitTimeoutError(GlobusRunsError):
     """Raised when a wait exceeds its ``timeout``; ``last_run`` is the last state seen."""
 
-    def __init__(self, message: str, *, last_run: Run | None = None) -> None:
+    def __init__(
+        self, message: str, *, last_run: Run | None = None, last_runs: list[Run] | None = None
+    ) -> None:
         self.last_run = last_run
+        #: For ``wait_for_runs``: the last state seen of every run, in input order.
+        self.last_runs = last_runs if last_runs is not None else []
         super().__init__(message)
 
 

@@ -16,8 +16,11 @@ __all__ = [
     "RunLogEntry",
     "RunLogPage",
     "RunPage",
+    "RunEvent",
+    "RunLogEvent",
     "RunRequest",
     "RunStatus",
+    "RunStatusEvent",
 ]
 
 T = TypeVar("T")
@@ -143,6 +146,30 @@ class RunDefinition:
     definition: dict[str, Any]
     input_schema: dict[str, Any] | None = None
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+@attrs.frozen
+class RunStatusEvent:
+    """``watch_run`` saw the run in a new status (``previous`` is ``None`` on the first look)."""
+
+    run: Run
+    previous: str | None
+
+    @property
+    def status(self) -> str:
+        """The run's new status."""
+        return self.run.status
+
+
+@attrs.frozen
+class RunLogEvent:
+    """``watch_run`` saw a new entry in the run's log."""
+
+    run_id: str
+    entry: RunLogEntry
+
+
+RunEvent = RunStatusEvent | RunLogEvent
 
 
 def _as_list(value: Sequence[str] | None) -> list[str] | None:

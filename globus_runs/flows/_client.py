@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+from .._batch import BatchStream, effective_concurrency, run_batch, stream_batch
 from .._converter import structure
-from .._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+from .._errors import InvalidRequestError
+from .._models import (
+    BatchResult,
+    Run,
+    RunDefinition,
+    RunLogEntry,
+    RunLogPage,
+    RunPage,
+    RunRequest,
+)
 from .._paging import MarkerPager
 from .._service import ServiceClient
 from .._wire import ApiRequest
 from . import _requests as rq
+from . import _waiting
+from ._waiting import InactivePolicy, RunWatcher
 
 __all__ = ["FlowsClient"]
 
@@ -358,6 +371,187 @@ class FlowsClient(ServiceClient):
             entries = await flows.list_all_run_logs(run_id)
         """
         return await self.iter_run_logs(run_id, reverse_order=reverse_order).collect()
+
+    # -- waiting -------------------------------------------------------------------------
+
+    async def wait_for_run(
+        self,
+        run_id: str,
+        *,
+        poll_interval: float = 5.0,
+        timeout: float | None = None,
+        on_inactive: InactivePolicy = "wait",
+    ) -> Run:
+        """Wait until the run is ``SUCCEEDED``, ``FAILED`` or ``ENDED``; return its final state.
+
+        The first check is immediate; later ones back off from ``poll_interval`` (jittered) up
+        to 60 s. An ``INACTIVE`` run is polled on (``"wait"``), returned (``"return"``) or
+        raised as :class:`RunInactiveError` (``"raise"``). Transient failures (network, 5xx,
+        429) are ridden out. Past ``timeout`` seconds, :class:`WaitTimeoutError` carries
+        ``last_run``. An enclosing ``anyio.fail_after`` cancels the wait as usual.
+
+        Example::
+
+            run = await flows.wait_for_run(run.run_id, timeout=3600, on_inactive="raise")
+            if run.status != "SUCCEEDED":
+                print(run.error)
+        """
+        return await _waiting.wait_for_run(
+            self, run_id, poll_interval=poll_interval, timeout=timeout, on_inactive=on_inactive
+        )
+
+    async def wait_for_runs(
+        self,
+        run_ids: Iterable[str | Run],
+        *,
+        poll_interval: float = 5.0,
+        timeout: float | None = None,
+    ) -> list[Run]:
+        """Wait for many runs to be terminal; return their final states in input order.
+
+        Instead of polling each run, each poll lists the terminal runs of the runs' flows that
+        completed since the previous poll (``GET /runs`` filtered by flow id, status and
+        completion time), so a thousand runs cost a few requests per interval. Runs given as
+        :class:`Run` objects (as ``batch_run_flows`` returns them) need no first look-up; bare
+        ids are fetched once. INACTIVE runs are waited for. Past ``timeout``,
+        :class:`WaitTimeoutError` carries ``last_runs``.
+
+        Example::
+
+            started = [r.unwrap() for r in await flows.batch_run_flows(requests)]
+            finished = await flows.wait_for_runs(started, poll_interval=10)
+        """
+        return await _waiting.wait_for_runs(
+            self, run_ids, poll_interval=poll_interval, timeout=timeout
+        )
+
+    def watch_run(
+        self, run_id: str, *, poll_interval: float = 2.0, include_logs: bool = True
+    ) -> RunWatcher:
+        """Iterate over a run's events until it is terminal.
+
+        Yields :class:`RunLogEvent` for each new log entry (each once, oldest first) and
+        :class:`RunStatusEvent` for each status change; the last event is the terminal status.
+
+        Example::
+
+            async for event in flows.watch_run(run_id):
+                if isinstance(event, RunLogEvent):
+                    print(event.entry.code)
+                else:
+                    print("status:", event.status)
+        """
+        return RunWatcher(self, run_id, poll_interval=poll_interval, include_logs=include_logs)
+
+    # -- batches -------------------------------------------------------------------------
+
+    def _concurrency(self, requested: int | None) -> int:
+        return effective_concurrency(requested, self.concurrency, self._transport.pool_size)
+
+    async def _start(self, request: RunRequest) -> Run:
+        if not isinstance(request, RunRequest):
+            raise InvalidRequestError(f"expected a RunRequest, got {type(request).__name__}")
+        return await self.run_flow(
+            request.flow_id,
+            request.body,
+            label=request.label,
+            tags=request.tags,
+            run_monitors=request.run_monitors,
+            run_managers=request.run_managers,
+            activity_notification_policy=request.activity_notification_policy,
+        )
+
+    async def _get(self, run_id: str) -> Run:
+        return await self.get_run(run_id)
+
+    async def batch_run_flows(
+        self, requests: Iterable[RunRequest], *, concurrency: int | None = None
+    ) -> list[BatchResult[Run]]:
+        """Start many runs; one :class:`BatchResult` per request, in input order.
+
+        At most ``concurrency`` requests (default: the client's) are in flight, and never more
+        than the connection pool holds. A failed start is that item's ``error``; nothing is
+        raised for it. Cancelling the caller cancels the batch.
+
+        Example::
+
+            requests = [RunRequest(flow_id, {"scan": n}, label=f"scan {n}") for n in range(500)]
+            results = await flows.batch_run_flows(requests, concurrency=32)
+            failed = [r for r in results if not r.ok]
+        """
+        return await self._batch(requests, self._start, concurrency)
+
+    async def batch_get_runs(
+        self, run_ids: Iterable[str], *, concurrency: int | None = None
+    ) -> list[BatchResult[Run]]:
+        """Fetch many runs; one :class:`BatchResult` per id, in input order.
+
+        Example::
+
+            results = await flows.batch_get_runs(run_ids)
+            statuses = {r.input: r.value.status for r in results if r.ok}
+        """
+        return await self._batch(run_ids, self._get, concurrency)
+
+    async def batch_cancel_runs(
+        self, run_ids: Iterable[str], *, concurrency: int | None = None
+    ) -> list[BatchResult[Run]]:
+        """Cancel many runs; one :class:`BatchResult` per id, in input order.
+
+        Example::
+
+            results = await flows.batch_cancel_runs(run_ids)
+        """
+        return await self._batch(run_ids, self.cancel_run, concurrency)
+
+    def stream_run_flows(
+        self, requests: Iterable[RunRequest], *, concurrency: int | None = None
+    ) -> AbstractAsyncContextManager[BatchStream[Run]]:
+        """Start runs from a (possibly lazy, very long) iterable, yielding results as they end.
+
+        Memory stays bounded by the concurrency. Results come in completion order; each
+        ``result.index`` is its position in the input. Leaving the block cancels what is left.
+
+        Example::
+
+            async with flows.stream_run_flows(read_requests(path), concurrency=64) as results:
+                async for result in results:
+                    record(result.index, result.value.run_id if result.ok else result.error)
+        """
+        return stream_batch(requests, self._start, concurrency=self._concurrency(concurrency))
+
+    def stream_get_runs(
+        self, run_ids: Iterable[str], *, concurrency: int | None = None
+    ) -> AbstractAsyncContextManager[BatchStream[Run]]:
+        """Fetch runs from a (possibly lazy) iterable of ids, yielding results as they end.
+
+        Example::
+
+            async with flows.stream_get_runs(ids_from_file()) as results:
+                async for result in results:
+                    print(result.index, result.value.status if result.ok else result.error)
+        """
+        return stream_batch(run_ids, self._get, concurrency=self._concurrency(concurrency))
+
+    def stream_cancel_runs(
+        self, run_ids: Iterable[str], *, concurrency: int | None = None
+    ) -> AbstractAsyncContextManager[BatchStream[Run]]:
+        """Cancel runs from a (possibly lazy) iterable of ids, yielding results as they end.
+
+        Example::
+
+            async with flows.stream_cancel_runs(run_ids) as results:
+                failures = [r async for r in results if not r.ok]
+        """
+        return stream_batch(run_ids, self.cancel_run, concurrency=self._concurrency(concurrency))
+
+    async def _batch(
+        self,
+        items: Iterable[Any],
+        operation: Callable[[Any], Awaitable[Run]],
+        concurrency: int | None,
+    ) -> list[BatchResult[Run]]:
+        return await run_batch(items, operation, concurrency=self._concurrency(concurrency))
 
 
 def _split_run_page(page: RunPage) -> tuple[list[Run], bool, str | None]:

@@ -1,0 +1,135 @@
+"""The batch engine alone: order, per-item errors, bounds, streaming, cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anyio
+import pytest
+
+from globus_runs import ConfigurationError, InvalidRequestError
+from globus_runs._batch import effective_concurrency, run_batch, stream_batch
+
+
+class _Probe:
+    """An operation that records how many calls overlap."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.calls = 0
+
+    async def __call__(self, item: int) -> int:
+        self.calls += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await anyio.sleep(0.001 * (item % 3))
+            if item % 5 == 0:
+                raise ValueError(f"item {item} is bad")
+            return item * 10
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.mark.anyio
+async def test_results_are_in_input_order_with_per_item_errors() -> None:
+    probe = _Probe()
+    results = await run_batch(range(1, 31), probe, concurrency=4)
+    assert [r.index for r in results] == list(range(30))
+    assert [r.input for r in results] == list(range(1, 31))
+    for result in results:
+        if result.input % 5 == 0:
+            assert not result.ok
+            assert isinstance(result.error, ValueError)
+            assert str(result.error) == f"item {result.input} is bad"
+            with pytest.raises(ValueError, match="is bad"):
+                result.unwrap()
+        else:
+            assert result.ok
+            assert result.unwrap() == result.input * 10
+    assert probe.peak == 4
+
+
+@pytest.mark.anyio
+async def test_empty_batch() -> None:
+    assert await run_batch([], _Probe(), concurrency=4) == []
+
+
+def test_concurrency_never_exceeds_the_pool() -> None:
+    assert effective_concurrency(None, 10, None) == 10
+    assert effective_concurrency(64, 10, 20) == 20
+    assert effective_concurrency(8, 10, 20) == 8
+    with pytest.raises(ConfigurationError):
+        effective_concurrency(0, 10, None)
+
+
+@pytest.mark.anyio
+async def test_stream_reads_input_lazily_and_bounds_work_in_flight() -> None:
+    read = 0
+
+    def lazy() -> Iterator[int]:
+        nonlocal read
+        for item in range(1, 1001):
+            read += 1
+            yield item
+
+    probe = _Probe()
+    seen: list[int] = []
+    async with stream_batch(lazy(), probe, concurrency=8) as results:
+        async for result in results:
+            seen.append(result.index)
+            # Never more than the workers plus the buffer ahead of what was consumed.
+            assert read <= len(seen) + 8 + 8 + 1
+    assert sorted(seen) == list(range(1000))
+    assert probe.peak <= 8
+
+
+@pytest.mark.anyio
+async def test_leaving_a_stream_early_cancels_the_rest() -> None:
+    probe = _Probe()
+    async with stream_batch(iter(range(1, 100_000)), probe, concurrency=4) as results:
+        async for result in results:
+            if result.index >= 10:
+                break
+    assert probe.in_flight == 0
+    assert probe.calls < 100
+
+
+@pytest.mark.anyio
+async def test_an_error_in_the_callers_block_is_not_wrapped_in_a_group() -> None:
+    with pytest.raises(KeyError, match="mine"):
+        async with stream_batch(range(1, 100), _Probe(), concurrency=4) as results:
+            async for _ in results:
+                raise KeyError("mine")
+
+
+@pytest.mark.anyio
+async def test_a_failing_input_iterable_ends_the_stream_with_a_typed_error() -> None:
+    def broken() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("disk gone")
+
+    received: list[int] = []
+    with pytest.raises(InvalidRequestError, match="disk gone"):
+        async with stream_batch(broken(), _Probe(), concurrency=2) as results:
+            async for result in results:
+                received.append(result.input)
+    assert sorted(received) == [1, 2]
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_caller_cancels_the_batch_promptly() -> None:
+    started = 0
+
+    async def slow(item: int) -> int:
+        nonlocal started
+        started += 1
+        await anyio.sleep(10)
+        return item
+
+    with anyio.move_on_after(0.05) as scope:
+        await run_batch(range(100), slow, concurrency=5)
+    assert scope.cancelled_caught
+    assert started == 5
