@@ -1,6 +1,7 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers."""
 
 from ._auth import AccessTokenAuthorizer, Authorizer
+from ._batch import BatchStream
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -33,11 +34,14 @@ from ._models import (
     Run,
     RunDefinition,
     RunError,
+    RunEvent,
     RunLogEntry,
+    RunLogEvent,
     RunLogPage,
     RunPage,
     RunRequest,
     RunStatus,
+    RunStatusEvent,
 )
 from ._retry import RetryEvent, RetryPolicy
 from ._version import __version__
@@ -51,6 +55,7 @@ __all__ = [
     "Authorizer",
     "BadRequestError",
     "BatchResult",
+    "BatchStream",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
@@ -70,6 +75,9 @@ __all__ = [
     "Run",
     "RunDefinition",
     "RunError",
+    "RunEvent",
+    "RunLogEvent",
+    "RunStatusEvent",
     "RunInactiveError",
     "RunLogEntry",
     "RunLogPage",
