@@ -40,12 +40,19 @@ from ._models import (
     RunLogPage,
     RunPage,
     RunRequest,
+    RunResult,
     RunStatus,
     RunStatusEvent,
+    Timer,
+    TimerRun,
+    TimerRunError,
+    TimerRunPage,
+    TimerRunStatus,
 )
 from ._retry import RetryEvent, RetryPolicy
 from ._version import __version__
 from .flows import FlowsClient
+from .timers import TimersClient
 
 __all__ = [
     "APIError",
@@ -84,9 +91,16 @@ __all__ = [
     "RunNotFoundError",
     "RunPage",
     "RunRequest",
+    "RunResult",
     "RunStatus",
     "ServerError",
+    "Timer",
     "TimerNotFoundError",
+    "TimerRun",
+    "TimerRunError",
+    "TimerRunPage",
+    "TimerRunStatus",
+    "TimersClient",
     "UnprocessableEntityError",
     "UnsupportedTimerError",
     "WaitTimeoutError",

@@ -21,6 +21,12 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStatusEvent",
+    "Timer",
+    "TimerRun",
+    "TimerRunError",
+    "TimerRunPage",
+    "TimerRunStatus",
+    "RunResult",
 ]
 
 T = TypeVar("T")
@@ -217,3 +223,86 @@ class BatchResult(Generic[T]):
         if self.error is not None:
             raise self.error
         return cast(T, self.value)
+
+
+class TimerRunStatus:
+    """The statuses a timer's run can have, derived from its result (see ``TimerRun``)."""
+
+    PENDING: Final = "pending"
+    IN_PROGRESS: Final = "in_progress"
+    SUCCESS: Final = "success"
+    FAILURE: Final = "failure"
+
+    ALL: Final = frozenset({PENDING, IN_PROGRESS, SUCCESS, FAILURE})
+
+
+@attrs.frozen
+class Timer:
+    """A timer (a Timers "job"): what it runs, on which schedule, and how it has fared.
+
+    ``number_of_runs`` and ``number_of_errors`` come from the v2 or the v1 field names;
+    ``flow_id`` is read from the callback URL when the document does not name it.
+    """
+
+    timer_id: str
+    name: str | None = None
+    timer_type: str | None = None
+    flow_id: str | None = None
+    status: str | None = None
+    schedule: dict[str, Any] | None = None
+    callback_url: str | None = None
+    callback_body: dict[str, Any] | None = None
+    submitted_at: datetime | None = None
+    last_ran_at: datetime | None = None
+    next_run: datetime | None = None
+    number_of_runs: int = 0
+    number_of_errors: int = 0
+    inactive_reason: dict[str, Any] | None = None
+    activity: dict[str, Any] | None = None
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+@attrs.frozen
+class TimerRunError:
+    """Why a timer's run failed (the submission's or the run's error)."""
+
+    code: str
+    message: str
+    detail: Any = None
+
+
+@attrs.frozen
+class RunResult:
+    """What a timer's run produced: ``status`` is the run's own status (``"SUCCEEDED"``...),
+    ``status_code`` the HTTP status of its submission, ``run_id`` the run (or task) started."""
+
+    status: str | None = None
+    status_code: int | None = None
+    run_id: str | None = None
+    error: TimerRunError | None = None
+
+
+@attrs.frozen
+class TimerRun:
+    """One run of a timer: one entry of its ``results``.
+
+    ``id`` is the run (or task) it started (``None`` when the submission itself failed);
+    ``status`` is one of :class:`TimerRunStatus`.
+    """
+
+    id: str | None
+    timer_id: str
+    status: str
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    result: RunResult = attrs.field(factory=RunResult)
+    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+@attrs.frozen
+class TimerRunPage:
+    """One page of a timer's runs; pass ``marker`` back for the next one."""
+
+    runs: list[TimerRun]
+    has_next_page: bool = False
+    marker: str | None = None

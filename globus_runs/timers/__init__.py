@@ -1,0 +1,5 @@
+"""Globus Timers: a timer's runs and its lifecycle."""
+
+from ._client import TimersClient
+
+__all__ = ["TimersClient"]

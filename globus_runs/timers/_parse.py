@@ -1,0 +1,202 @@
+"""Reading Timers documents: jobs into :class:`Timer`, results into :class:`TimerRun`.
+
+Pure functions; the status derivation follows the service's result fields (``errors``,
+``run_status``, ``data.status``, the submission's HTTP status).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .._converter import parse_datetime, register_model, structure
+from .._errors import ResponseParseError
+from .._models import RunResult, Timer, TimerRun, TimerRunError, TimerRunStatus
+
+__all__ = [
+    "derive_status",
+    "parse_results",
+    "run_result",
+    "timer_from_document",
+    "timer_run",
+]
+
+register_model(Timer)
+
+_FLOW_CALLBACK = re.compile(r"/flows/([^/]+)/run/?$")
+_FAILED = frozenset({"FAILED", "ENDED", "FAILURE", "ERROR"})
+_SUCCEEDED = frozenset({"SUCCEEDED", "SUCCESS"})
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _infer_type(callback_url: str | None) -> str | None:
+    if callback_url is None:
+        return None
+    if _FLOW_CALLBACK.search(callback_url) and "flows." in callback_url:
+        return "flow"
+    if "/transfer/" in callback_url:
+        return "transfer"
+    return None
+
+
+def timer_from_document(document: Any, *, text: str = "") -> Timer:
+    """A :class:`Timer` from a job document (v1 or v2 field names)."""
+    if not isinstance(document, dict):
+        raise ResponseParseError("unexpected Timer document: not a JSON object", text=text)
+    callback_url = _str_or_none(document.get("callback_url"))
+    flow_id = _str_or_none(document.get("flow_id"))
+    if flow_id is None and callback_url is not None:
+        match = _FLOW_CALLBACK.search(callback_url)
+        flow_id = match.group(1) if match else None
+    normalized = {
+        key: document[key]
+        for key in (
+            "name",
+            "status",
+            "schedule",
+            "callback_url",
+            "callback_body",
+            "submitted_at",
+            "last_ran_at",
+            "next_run",
+            "inactive_reason",
+            "activity",
+        )
+        if document.get(key) is not None
+    }
+    normalized["timer_id"] = document.get("job_id", document.get("timer_id"))
+    normalized["timer_type"] = _str_or_none(document.get("timer_type")) or _infer_type(callback_url)
+    normalized["flow_id"] = flow_id
+    for name, legacy in (("number_of_runs", "n_runs"), ("number_of_errors", "n_errors")):
+        count = document.get(name, document.get(legacy))
+        if count is not None:
+            normalized[name] = count
+    timer = structure(normalized, Timer, text=text)
+    object.__setattr__(timer, "raw", document)
+    return timer
+
+
+def _data(result: dict[str, Any]) -> dict[str, Any]:
+    data = result.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _run_status(result: dict[str, Any]) -> str | None:
+    """The newest known status of the started run: ``run_status``, else the submission's."""
+    return _str_or_none(result.get("run_status")) or _str_or_none(_data(result).get("status"))
+
+
+def _submission_status(result: dict[str, Any]) -> int | None:
+    for key in ("http_status_submission", "status"):
+        value = result.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def derive_status(result: dict[str, Any]) -> str:
+    """``"failure"``, ``"success"``, ``"in_progress"`` or ``"pending"`` for one result."""
+    if result.get("errors"):
+        return TimerRunStatus.FAILURE
+    submitted = _submission_status(result)
+    if submitted is not None and submitted >= 400:
+        return TimerRunStatus.FAILURE
+    status = (_run_status(result) or "").upper()
+    if status in _FAILED:
+        return TimerRunStatus.FAILURE
+    if status in _SUCCEEDED:
+        return TimerRunStatus.SUCCESS
+    started = submitted is not None or status or result.get("resource_id") or _data(result)
+    return TimerRunStatus.IN_PROGRESS if started else TimerRunStatus.PENDING
+
+
+def _error(errors: Any) -> TimerRunError | None:
+    if not errors:
+        return None
+    if isinstance(errors, list):
+        errors = errors[0] if len(errors) == 1 else {"detail": errors}
+    if isinstance(errors, dict):
+        code = _str_or_none(errors.get("code")) or "ERROR"
+        message = (
+            _str_or_none(errors.get("message"))
+            or _str_or_none(errors.get("description"))
+            or (errors["detail"] if isinstance(errors.get("detail"), str) else "")
+        )
+        return TimerRunError(code=code, message=message, detail=errors.get("detail"))
+    return TimerRunError(code="ERROR", message=str(errors))
+
+
+def run_result(result: dict[str, Any]) -> RunResult:
+    """The :class:`RunResult` of one result entry."""
+    data = _data(result)
+    run_id = (
+        _str_or_none(result.get("resource_id"))
+        or _str_or_none(data.get("run_id"))
+        or _str_or_none(data.get("action_id"))
+    )
+    error = _error(result.get("errors"))
+    if error is None and (_run_status(result) or "").upper() in _FAILED:
+        details = data.get("details")
+        code = details.get("code") if isinstance(details, dict) else None
+        description = details.get("description") if isinstance(details, dict) else None
+        error = TimerRunError(
+            code=code if isinstance(code, str) else "RUN_FAILED",
+            message=description if isinstance(description, str) else "the run failed",
+        )
+    return RunResult(
+        status=_run_status(result),
+        status_code=_submission_status(result),
+        run_id=run_id,
+        error=error,
+    )
+
+
+def _time(value: Any) -> Any:
+    return None if value is None else parse_datetime(value)
+
+
+def timer_run(result: Any, timer_id: str) -> TimerRun:
+    """A :class:`TimerRun` from one result entry of a job document."""
+    if not isinstance(result, dict):
+        raise ResponseParseError("unexpected timer result: not a JSON object")
+    try:
+        start = _time(result.get("start_timestamp") or result.get("ran_at"))
+        end = _time(result.get("end_timestamp"))
+    except Exception as exc:
+        raise ResponseParseError(f"unexpected timer result: {exc}") from exc
+    outcome = run_result(result)
+    return TimerRun(
+        id=outcome.run_id,
+        timer_id=timer_id,
+        status=derive_status(result),
+        start_time=start,
+        end_time=end,
+        result=outcome,
+        raw=result,
+    )
+
+
+def parse_results(document: Any, timer_id: str) -> tuple[list[TimerRun], str | None]:
+    """The runs on this page of a job document and the token of the next page.
+
+    ``results`` may be ``{"data": [...], "page_next": ...}`` or a bare list.
+    """
+    if not isinstance(document, dict):
+        raise ResponseParseError("unexpected job document: not a JSON object")
+    results = document.get("results")
+    page_next: Any = None
+    if isinstance(results, dict):
+        page_next = results.get("page_next")
+        entries = results.get("data")
+    else:
+        entries = results
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise ResponseParseError("unexpected job document: results is not a list")
+    if page_next is not None and not isinstance(page_next, str):
+        raise ResponseParseError("unexpected job document: page_next is not a string")
+    return [timer_run(entry, timer_id) for entry in entries], page_next or None
