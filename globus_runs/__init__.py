@@ -1,6 +1,13 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers."""
 
-from ._auth import AccessTokenAuthorizer, Authorizer
+from ._auth import (
+    FLOWS_RESOURCE_SERVER,
+    TIMERS_RESOURCE_SERVER,
+    AccessTokenAuthorizer,
+    Authorizer,
+    CallbackAuthorizer,
+    TokenMapAuthorizer,
+)
 from ._batch import BatchStream
 from ._errors import (
     APIError,
@@ -49,12 +56,20 @@ from ._models import (
     TimerRunPage,
     TimerRunStatus,
 )
+from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
 from ._retry import RetryEvent, RetryPolicy
 from ._version import __version__
 from .flows import FlowsClient
 from .timers import TimersClient
 
 __all__ = [
+    "FLOWS_RESOURCE_SERVER",
+    "TIMERS_RESOURCE_SERVER",
+    "CallbackAuthorizer",
+    "ClientCredentialsAuthorizer",
+    "RefreshTokenAuthorizer",
+    "TokenMapAuthorizer",
+    "TokenResponse",
     "APIError",
     "APITimeoutError",
     "AccessTokenAuthorizer",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 from ._errors import ConfigurationError
@@ -9,6 +11,8 @@ from ._errors import ConfigurationError
 __all__ = [
     "AccessTokenAuthorizer",
     "Authorizer",
+    "CallbackAuthorizer",
+    "TokenMapAuthorizer",
     "FLOWS_RESOURCE_SERVER",
     "TIMERS_RESOURCE_SERVER",
     "as_authorizer",
@@ -70,3 +74,75 @@ def as_authorizer(value: str | Authorizer | None) -> Authorizer | None:
     raise ConfigurationError(
         f"authorizer must be a str or an Authorizer, not {type(value).__name__}"
     )
+
+
+class TokenMapAuthorizer:
+    """A fixed token per resource server: Flows, Timers, and each flow you start runs of.
+
+    Example::
+
+        authorizer = TokenMapAuthorizer({
+            "flows.globus.org": flows_token,
+            flow_id: flow_token,  # run_flow and resume_run use the flow's own token
+            TIMERS_RESOURCE_SERVER: timers_token,
+        })
+    """
+
+    __slots__ = ("_default", "_headers")
+
+    def __init__(self, tokens: Mapping[str, str], *, default: str | None = None) -> None:
+        if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in tokens.items()):
+            raise ConfigurationError("tokens must map resource server names to token strings")
+        self._headers = {server: f"Bearer {token}" for server, token in tokens.items()}
+        self._default = f"Bearer {default}" if default else None
+
+    async def get_authorization_header(self, resource_server: str) -> str | None:
+        header = self._headers.get(resource_server, self._default)
+        if header is None:
+            raise ConfigurationError(f"no token for resource server {resource_server!r}")
+        return header
+
+    async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"TokenMapAuthorizer(resource_servers={sorted(self._headers)!r})"
+
+
+TokenGetter = Callable[[str], "str | Awaitable[str | None] | None"]
+
+
+class CallbackAuthorizer:
+    """Asks a function for the token of each resource server, on every request.
+
+    This is how tokens held elsewhere are used: the function can read them from the official
+    ``globus-sdk`` token storage, a web session or a vault, and may be sync or async. After
+    a 401 the request is retried once if the function then returns a different token.
+
+    Example (tokens a user holds through ``globus-sdk``)::
+
+        app = globus_sdk.UserApp("my-app", client_id=CLIENT_ID)
+        def token_for(resource_server: str) -> str:
+            return app.token_storage.get_token_data(resource_server).access_token
+
+        flows = FlowsClient(authorizer=CallbackAuthorizer(token_for))
+    """
+
+    __slots__ = ("_get_token",)
+
+    def __init__(self, get_token: TokenGetter) -> None:
+        if not callable(get_token):
+            raise ConfigurationError("get_token must be callable")
+        self._get_token = get_token
+
+    async def get_authorization_header(self, resource_server: str) -> str | None:
+        token = self._get_token(resource_server)
+        if inspect.isawaitable(token):
+            token = await token
+        return f"Bearer {token}" if token else None
+
+    async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        return await self.get_authorization_header(resource_server) != rejected_header
+
+    def __repr__(self) -> str:
+        return f"CallbackAuthorizer({getattr(self._get_token, '__name__', 'function')})"

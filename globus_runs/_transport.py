@@ -202,7 +202,9 @@ class Transport:
         if authorization is not None:
             headers["Authorization"] = authorization
         if request.body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = request.content_type
+        if request.headers:
+            headers.update(request.headers)
         try:
             built = self.http_client.build_request(
                 request.method, url, content=request.body, headers=headers, timeout=self._timeout

@@ -62,9 +62,12 @@ class ApiRequest:
     path: str
     resource_server: str
     params: tuple[tuple[str, str], ...] = ()
-    body: bytes | None = None
+    # Bodies and extra headers may hold secrets (token requests): never in a repr.
+    body: bytes | None = attrs.field(default=None, repr=False)
     not_found: type[NotFoundError] = NotFoundError
     idempotent: bool = True
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
 
 
 def id_segment(value: object, what: str = "id") -> str:

@@ -1,0 +1,280 @@
+"""Authorizers that get and renew tokens from Globus Auth's token endpoint.
+
+One renewal is in flight at a time however many requests wait on it: requests that find
+the token missing or about to expire, or that were answered 401, queue on one lock, and
+all but the first find the fresh token already there.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import anyio
+import attrs
+
+from ._errors import ConfigurationError, ResponseParseError
+from ._retry import RetryPolicy
+from ._transport import AsyncClient, Transport
+from ._wire import ApiRequest, check_base_url
+
+__all__ = [
+    "ClientCredentialsAuthorizer",
+    "RefreshTokenAuthorizer",
+    "TokenResponse",
+    "parse_token_response",
+]
+
+AUTH_URL = "https://auth.globus.org"
+# Renew this long before the service's expiry, so no request carries a token that dies in flight.
+_RENEW_MARGIN = 60.0
+
+
+@attrs.frozen
+class _Token:
+    access_token: str = attrs.field(repr=False)
+    resource_server: str
+    expires_at: float
+    scope: str = ""
+
+
+@attrs.frozen
+class TokenResponse:
+    """What the token endpoint granted: one token per resource server, maybe a new refresh token.
+
+    ``raw`` is the whole answer (it holds secrets: never log it).
+    """
+
+    tokens: dict[str, _Token]
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+def _one_token(document: Any, now: float) -> _Token:
+    if not isinstance(document, dict):
+        raise ResponseParseError("unexpected token answer: not a JSON object")
+    token = document.get("access_token")
+    server = document.get("resource_server")
+    expires_in = document.get("expires_in", 0)
+    if not isinstance(token, str) or not token or not isinstance(server, str):
+        raise ResponseParseError("unexpected token answer: no access_token or resource_server")
+    if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):
+        raise ResponseParseError("unexpected token answer: expires_in is not a number")
+    scope = document.get("scope")
+    return _Token(token, server, now + float(expires_in), scope if isinstance(scope, str) else "")
+
+
+def parse_token_response(document: Any, now: float) -> TokenResponse:
+    """Read the token endpoint's answer, ``other_tokens`` included."""
+    first = _one_token(document, now)
+    tokens = {first.resource_server: first}
+    others = document.get("other_tokens") or []
+    if not isinstance(others, list):
+        raise ResponseParseError("unexpected token answer: other_tokens is not a list")
+    for other in others:
+        token = _one_token(other, now)
+        tokens[token.resource_server] = token
+    refresh = document.get("refresh_token")
+    return TokenResponse(
+        tokens=tokens, refresh_token=refresh if isinstance(refresh, str) else None, raw=document
+    )
+
+
+def _basic(client_id: str, client_secret: str) -> str:
+    pair = f"{client_id}:{client_secret}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+class _RenewingAuthorizer:
+    """Holds tokens by resource server and renews them through the token endpoint."""
+
+    def __init__(
+        self,
+        *,
+        auth_url: str | None,
+        http_client: AsyncClient | None,
+        clock: Callable[[], float] | None,
+    ) -> None:
+        self._tokens: dict[str, _Token] = {}
+        self._lock: anyio.Lock | None = None
+        self._clock = clock or time.time
+        self._http = Transport(
+            base_url=check_base_url(auth_url or AUTH_URL),
+            authorizer=None,
+            http_client=http_client,
+            transport=None,
+            timeout=30.0,
+            retry=RetryPolicy(max_retries=3),
+            concurrency=1,
+        )
+        #: How many times tokens were fetched from the token endpoint.
+        self.renewals = 0
+
+    def _token_request(self) -> ApiRequest:
+        raise NotImplementedError
+
+    async def _granted(self, response: TokenResponse) -> None:
+        """Hook for subclasses: called after each successful grant."""
+
+    def _fresh(self, resource_server: str) -> _Token | None:
+        token = self._tokens.get(resource_server)
+        if token is None or token.expires_at - _RENEW_MARGIN <= self._clock():
+            return None
+        return token
+
+    def _get_lock(self) -> anyio.Lock:
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        return self._lock
+
+    async def _renew(self) -> None:
+        response = await self._http.send(self._token_request())
+        granted = parse_token_response(response.json(), self._clock())
+        self.renewals += 1
+        self._tokens = dict(granted.tokens)
+        await self._granted(granted)
+
+    async def get_authorization_header(self, resource_server: str) -> str | None:
+        token = self._fresh(resource_server)
+        if token is None:
+            async with self._get_lock():
+                token = self._fresh(resource_server)
+                if token is None:
+                    await self._renew()
+                    token = self._fresh(resource_server) or self._tokens.get(resource_server)
+        if token is None:
+            raise ConfigurationError(
+                f"the token endpoint granted no token for resource server {resource_server!r}: "
+                "request a scope of that resource server"
+            )
+        return f"Bearer {token.access_token}"
+
+    async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        async with self._get_lock():
+            current = self._tokens.get(resource_server)
+            if current is not None and f"Bearer {current.access_token}" != rejected_header:
+                return True  # another request already renewed it
+            await self._renew()
+            return resource_server in self._tokens
+
+    async def aclose(self) -> None:
+        """Close the connection pool this authorizer created (a shared one stays open)."""
+        await self._http.aclose()
+
+
+class ClientCredentialsAuthorizer(_RenewingAuthorizer):
+    """Tokens for a confidential client (a service account), renewed before they expire.
+
+    ``scopes`` are requested together; Globus Auth answers with one token per resource server.
+    Include each flow's scope to start its runs.
+
+    Example::
+
+        authorizer = ClientCredentialsAuthorizer(
+            CLIENT_ID, CLIENT_SECRET,
+            ["https://auth.globus.org/scopes/eec9b274-0c81-4334-bdc2-54e90e689b9a/all", flow_scope],
+        )
+        flows = FlowsClient(authorizer=authorizer)
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        scopes: str | Iterable[str],
+        *,
+        auth_url: str | None = None,
+        http_client: AsyncClient | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ConfigurationError("client_id and client_secret are required")
+        super().__init__(auth_url=auth_url, http_client=http_client, clock=clock)
+        self.client_id = client_id
+        self._authorization = _basic(client_id, client_secret)
+        self.scopes = [scopes] if isinstance(scopes, str) else list(scopes)
+
+    def _token_request(self) -> ApiRequest:
+        form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
+        return ApiRequest(
+            "POST",
+            "/v2/oauth2/token",
+            resource_server="auth.globus.org",
+            body=urlencode(form).encode(),
+            content_type="application/x-www-form-urlencoded",
+            headers=(("Authorization", self._authorization),),
+        )
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsAuthorizer(client_id={self.client_id!r}, scopes={self.scopes!r})"
+
+
+OnRefresh = Callable[[TokenResponse], "Awaitable[None] | None"]
+
+
+class RefreshTokenAuthorizer(_RenewingAuthorizer):
+    """Tokens renewed with a refresh token, for long-running work on a user's behalf.
+
+    When Globus Auth rotates the refresh token, the new one is kept and ``on_refresh`` is
+    told (sync or async), so it can be stored for the next process.
+
+    Example::
+
+        async def save(response: TokenResponse) -> None:
+            await store.put(response.refresh_token)
+
+        authorizer = RefreshTokenAuthorizer(CLIENT_ID, refresh_token, on_refresh=save)
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        refresh_token: str,
+        *,
+        client_secret: str | None = None,
+        on_refresh: OnRefresh | None = None,
+        auth_url: str | None = None,
+        http_client: AsyncClient | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not client_id or not refresh_token:
+            raise ConfigurationError("client_id and refresh_token are required")
+        super().__init__(auth_url=auth_url, http_client=http_client, clock=clock)
+        self.client_id = client_id
+        self._refresh_token = refresh_token
+        self._authorization = _basic(client_id, client_secret) if client_secret else None
+        self._on_refresh = on_refresh
+
+    def _token_request(self) -> ApiRequest:
+        form: Mapping[str, str] = {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh_token,
+        }
+        headers: tuple[tuple[str, str], ...] = ()
+        if self._authorization is not None:
+            headers = (("Authorization", self._authorization),)
+        else:
+            form = {**form, "client_id": self.client_id}
+        return ApiRequest(
+            "POST",
+            "/v2/oauth2/token",
+            resource_server="auth.globus.org",
+            body=urlencode(form).encode(),
+            content_type="application/x-www-form-urlencoded",
+            headers=headers,
+        )
+
+    async def _granted(self, response: TokenResponse) -> None:
+        if response.refresh_token:
+            self._refresh_token = response.refresh_token
+        if self._on_refresh is not None:
+            outcome = self._on_refresh(response)
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    def __repr__(self) -> str:
+        return f"RefreshTokenAuthorizer(client_id={self.client_id!r})"
