@@ -61,7 +61,8 @@ class TimersClient(ServiceClient):
     """An async client for Globus Timers: a timer's runs and its lifecycle.
 
     ``flows`` is the :class:`FlowsClient` that :meth:`run_timer` starts runs with; when not
-    given, one is built on this client's authorizer and connection pool.
+    given, one is built on this client's authorizer and connection pool (at
+    ``flows_base_url``, or the Flows URL of ``environment``).
 
     Example::
 
@@ -84,6 +85,7 @@ class TimersClient(ServiceClient):
         concurrency: int = 10,
         transport: AsyncBaseTransport | None = None,
         flows: FlowsClient | None = None,
+        flows_base_url: str | None = None,
     ) -> None:
         super().__init__(
             authorizer=authorizer,
@@ -99,6 +101,7 @@ class TimersClient(ServiceClient):
         self._retry = retry
         self._timeout = timeout
         self._flows = flows
+        self._flows_base_url = flows_base_url
 
     @property
     def flows(self) -> FlowsClient:
@@ -106,6 +109,7 @@ class TimersClient(ServiceClient):
         if self._flows is None:
             self._flows = FlowsClient(
                 authorizer=self.authorizer,
+                base_url=self._flows_base_url,
                 environment=self._environment,
                 http_client=self._transport.http_client,
                 timeout=self._timeout,

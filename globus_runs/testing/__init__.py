@@ -1,0 +1,25 @@
+"""An in-memory, stateful stand-in for the Globus services, for tests and demos.
+
+>>> from globus_runs.testing import FakeGlobus
+>>> fake = FakeGlobus()
+>>> flow_id = fake.add_flow(duration=5)
+
+Talk to ``fake.app`` through ``httpx.ASGITransport``, or serve it on loopback
+with `serve_in_thread`, `serve_in_subprocess` or
+``python -m globus_runs.testing serve --port 0``.
+"""
+
+from ._clock import FakeClock
+from ._fake import FakeGlobus
+from ._recording import RecordedRequest
+from ._records import FlowBehavior
+from ._serve import serve_in_subprocess, serve_in_thread
+
+__all__ = [
+    "FakeClock",
+    "FakeGlobus",
+    "FlowBehavior",
+    "RecordedRequest",
+    "serve_in_subprocess",
+    "serve_in_thread",
+]

@@ -1,0 +1,156 @@
+"""The emulator's ASGI application.
+
+An outer layer sees every request first: it records it, adds the configured
+latency and counts requests in flight. Inside, a Starlette router mounts each
+service under its prefix (``/flows``) and turns `ApiError` and unknown routes
+into the service's error body.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._errors import ApiError
+from ._flows_api import flows_routes
+from ._recording import RecordedRequest
+
+if TYPE_CHECKING:
+    from ._fake import FakeGlobus
+
+SERVICES = ("flows", "timers", "auth")
+
+
+def build_app(fake: FakeGlobus) -> ASGIApp:
+    """The ASGI app serving every emulated service of ``fake``."""
+    router = Starlette(
+        routes=[Mount("/flows", routes=flows_routes(fake))],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+    )
+    return _Instrumented(fake, router)
+
+
+def _split_path(path: str) -> tuple[str, str]:
+    """``/flows/runs/x`` -> ``("flows", "/runs/x")``; unknown prefixes -> ``""``."""
+    _, _, rest = path.partition("/")
+    service, slash, remainder = rest.partition("/")
+    if service in SERVICES:
+        return service, slash + remainder
+    return "", path
+
+
+def error_response(err: ApiError) -> JSONResponse:
+    """The Flows-shaped answer for ``err``."""
+    error: dict[str, Any] = {"code": err.code, "detail": err.detail}
+    if err.message is not None:
+        error["message"] = err.message
+    return JSONResponse(
+        {"error": error, "debug_id": str(uuid.uuid4())},
+        status_code=err.status,
+        headers=err.headers,
+    )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "ERROR")
+    return error_response(ApiError(exc.status_code, code, exc.detail, headers=exc.headers))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _record(scope: Scope, body: bytes, fake: FakeGlobus) -> RecordedRequest:
+    service, path = _split_path(scope["path"])
+    query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = None
+    return RecordedRequest(
+        service=service,
+        method=scope["method"],
+        path=path,
+        query=query,
+        params=dict(query),
+        headers=headers,
+        json=payload,
+        body=body,
+        time=fake.clock.now(),
+    )
+
+
+class _Instrumented:
+    """Records, delays and counts every HTTP request before the router sees it."""
+
+    def __init__(self, fake: FakeGlobus, inner: ASGIApp) -> None:
+        self._fake = fake
+        self._inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._inner(scope, receive, send)
+            return
+        fake = self._fake
+        body = await _read_body(receive)
+        record = _record(scope, body, fake)
+        fake.requests.append(record)
+        fake.in_flight += 1
+        fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            if fake.latency > 0:
+                await anyio.sleep(fake.latency)
+            await self._inner(scope, _replay(body, receive), _watch(record, send))
+        finally:
+            fake.in_flight -= 1
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` giving the already-read body once, then the real channel."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
+
+
+def _watch(record: RecordedRequest, send: Send) -> Send:
+    """A ``send`` noting the response status in ``record``."""
+
+    async def watch(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            record.status_code = message["status"]
+        await send(message)
+
+    return watch

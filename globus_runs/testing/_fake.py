@@ -1,0 +1,364 @@
+"""`FakeGlobus`: the state of the emulated Globus services and their ASGI app."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._auth import TokenGrant, TokenRegistry
+from ._clock import FakeClock
+from ._flows import FlowsState
+from ._recording import RecordedRequest
+from ._records import FlowBehavior, FlowRecord, Outcome, RunRecord, StepType
+from ._run_fields import RunRequest
+from ._wire import identity_urn
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from .._auth import Authorizer
+    from ..flows import FlowsClient
+    from ..timers import TimersClient
+
+DEFAULT_ORIGIN = "http://127.0.0.1"
+
+
+class _Default:
+    """Marks an argument left out (``None`` means "no authorizer")."""
+
+
+DEFAULT = _Default()
+
+
+def _default_definition(behavior: FlowBehavior) -> dict[str, Any]:
+    if behavior.steps == 0:
+        return {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+    names = [f"Step{i + 1}" for i in range(behavior.steps)]
+    states: dict[str, Any] = {}
+    for index, name in enumerate(names):
+        state: dict[str, Any] = {"Type": behavior.step_type}
+        if behavior.step_type == "Action":
+            state["ActionUrl"] = "https://actions.globus.org/hello_world"
+            state["Parameters"] = {"echo_string": name}
+        state["ResultPath"] = f"$.{name}Result"
+        if index + 1 < len(names):
+            state["Next"] = names[index + 1]
+        else:
+            state["End"] = True
+        states[name] = state
+    return {"StartAt": names[0], "States": states}
+
+
+def _per_run(value: Any, n: int, name: str) -> list[Any]:
+    """One value for each of ``n`` runs, from one value or a sequence of ``n``."""
+    if value is None or isinstance(value, str | int | float):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} must be one value or one per run ({n})")
+    return values
+
+
+class FakeGlobus:
+    """An in-memory, stateful stand-in for the Globus Flows service.
+
+    ``fake.app`` is an ASGI app serving Flows under ``/flows/``; talk to it
+    through ``httpx.ASGITransport`` or serve it (see `serve_in_thread`).
+    Register flows with `add_flow`; their runs then progress on ``fake.clock``,
+    a manual `FakeClock` unless one is given:
+
+    >>> fake = FakeGlobus()
+    >>> flow_id = fake.add_flow(duration=30)
+    >>> [run_id] = fake.add_runs(flow_id, 1)
+    >>> fake.get_run_document(run_id)["status"]
+    'ACTIVE'
+    >>> fake.clock.advance(60)
+    >>> fake.get_run_document(run_id)["status"]
+    'SUCCEEDED'
+
+    ``token`` is accepted for every resource server and belongs to
+    ``identity_id``. Every request is appended to ``requests``; ``latency``
+    seconds are slept before each answer; ``in_flight`` and ``max_in_flight``
+    count requests being handled concurrently. ``origin`` is the scheme and
+    host the URL properties use (set by the serve helpers).
+
+    The service layers keep their state in ``flows_service`` and ``tokens``;
+    tests normally go through the methods below instead.
+    """
+
+    def __init__(
+        self,
+        token: str = "test-token",
+        clock: FakeClock | None = None,
+        *,
+        identity_id: str | None = None,
+    ) -> None:
+        self.clock = clock if clock is not None else FakeClock()
+        self.identity_id = identity_id or str(uuid.uuid4())
+        self.token = token
+        self.tokens = TokenRegistry()
+        self.tokens.add(token, TokenGrant(self.identity_id, None))
+        self.flows_service = FlowsState()
+        self.requests: list[RecordedRequest] = []
+        self.latency = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.origin = DEFAULT_ORIGIN
+        self._app: ASGIApp | None = None
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI app serving the emulated services (built on first use)."""
+        if self._app is None:
+            try:
+                from ._app import build_app
+            except ImportError as err:  # pragma: no cover - depends on the install
+                raise ImportError(
+                    "the emulator's app needs Starlette: "
+                    "install globus_runs with the 'testing' extra"
+                ) from err
+            self._app = build_app(self)
+        return self._app
+
+    # -- URLs ---------------------------------------------------------------
+
+    def urls(self, origin: str | None = None) -> dict[str, str]:
+        """Base URLs of the services for a server at ``origin`` (default ``origin``)."""
+        base = (origin or self.origin).rstrip("/")
+        return {
+            "flows_url": f"{base}/flows/",
+            "timers_url": f"{base}/timers/",
+            "auth_url": f"{base}/auth/",
+        }
+
+    @property
+    def flows_url(self) -> str:
+        """The Flows base URL at ``origin``, e.g. ``http://127.0.0.1/flows/``."""
+        return self.urls()["flows_url"]
+
+    @property
+    def timers_url(self) -> str:
+        """The Timers base URL at ``origin``."""
+        return self.urls()["timers_url"]
+
+    @property
+    def auth_url(self) -> str:
+        """The Auth base URL at ``origin``."""
+        return self.urls()["auth_url"]
+
+    # -- tokens -------------------------------------------------------------
+
+    def issue_token(
+        self,
+        *,
+        identity_id: str | None = None,
+        resource_servers: Iterable[str] | None = None,
+        expires_in: float | None = None,
+    ) -> str:
+        """A new token for ``identity_id`` (a new identity when ``None``).
+
+        ``resource_servers=None`` makes it valid everywhere; otherwise only for
+        the names given, such as ``{"flows.globus.org"}`` or ``{flow_id}``.
+        With ``expires_in`` it is rejected once that many clock seconds pass.
+        """
+        expires_at = None
+        if expires_in is not None:
+            expires_at = self.clock.now() + timedelta(seconds=expires_in)
+        return self.tokens.issue(identity_id or str(uuid.uuid4()), resource_servers, expires_at)
+
+    def revoke_token(self, token: str) -> None:
+        """Reject ``token`` from now on."""
+        self.tokens.revoke(token)
+
+    # -- flows and runs -----------------------------------------------------
+
+    def add_flow(
+        self,
+        *,
+        title: str = "Sample Flow",
+        flow_id: str | None = None,
+        duration: float = 10.0,
+        outcome: Outcome = "SUCCEEDED",
+        failure_code: str = "ActionFailedException",
+        failure_description: str = "The action failed",
+        steps: int = 2,
+        step_type: StepType = "Action",
+        inactive_after: float | None = None,
+        inactive_code: str = "ConsentRequired",
+        input_schema: Mapping[str, Any] | None = None,
+        definition: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        description: str = "",
+        run_managers: Iterable[str] = (),
+        run_monitors: Iterable[str] = (),
+    ) -> str:
+        """Register a flow whose runs behave as described; returns its id.
+
+        See `FlowBehavior` for ``duration`` to ``inactive_code``. ``owner`` is
+        an identity id (default: ``identity_id``). ``run_managers`` and
+        ``run_monitors`` are principal URNs holding the flow_run_manager /
+        flow_run_monitor role on every run of the flow.
+        """
+        behavior = FlowBehavior(
+            duration=duration,
+            outcome=outcome,
+            failure_code=failure_code,
+            failure_description=failure_description,
+            steps=steps,
+            step_type=step_type,
+            inactive_after=inactive_after,
+            inactive_code=inactive_code,
+        )
+        now = self.clock.now()
+        flow = FlowRecord(
+            flow_id=flow_id or str(uuid.uuid4()),
+            title=title,
+            behavior=behavior,
+            definition=dict(definition or _default_definition(behavior)),
+            input_schema=dict(input_schema or {"type": "object"}),
+            owner=identity_urn(owner or self.identity_id),
+            created_at=now,
+            updated_at=now,
+            description=description,
+            run_managers=list(run_managers),
+            run_monitors=list(run_monitors),
+        )
+        self.flows_service.add_flow(flow)
+        return flow.flow_id
+
+    def add_runs(
+        self,
+        flow_id: str,
+        n: int,
+        *,
+        owner: str | None = None,
+        start: datetime | None = None,
+        interval: float = 0.001,
+        duration: float | Sequence[float] | None = None,
+        outcome: Outcome | Sequence[Outcome] | None = None,
+        body: Mapping[str, Any] | None = None,
+        label: str | None = None,
+        tags: Iterable[str] = (),
+        run_managers: Iterable[str] = (),
+        run_monitors: Iterable[str] = (),
+    ) -> list[str]:
+        """Create ``n`` runs of ``flow_id`` directly (no request); returns their ids.
+
+        Run ``i`` starts at ``start + i * interval`` seconds; by default the last
+        one starts ``interval`` before now, so all of them are in the past and in
+        a meaningful order. ``duration`` and ``outcome`` override the flow's
+        behaviour, with one value for all runs or a sequence of ``n``. ``label``
+        may contain ``{i}``, replaced by the run's index. Input is not
+        validated against the flow's schema.
+        """
+        flow = self.flows_service.flows[flow_id]
+        if start is None:
+            start = self.clock.now() - timedelta(seconds=interval * n)
+        durations = _per_run(duration, n, "duration")
+        outcomes = _per_run(outcome, n, "outcome")
+        run_ids = []
+        for index in range(n):
+            behavior = flow.behavior
+            if durations[index] is not None:
+                behavior = attrs.evolve(behavior, duration=durations[index])
+            if outcomes[index] is not None:
+                behavior = attrs.evolve(behavior, outcome=outcomes[index])
+            request = RunRequest(
+                body=dict(body or {}),
+                label=None if label is None else label.format(i=index),
+                tags=list(tags),
+                run_managers=list(run_managers),
+                run_monitors=list(run_monitors),
+            )
+            run = self.flows_service.create_run(
+                flow,
+                identity_urn(owner or self.identity_id),
+                request,
+                start + timedelta(seconds=interval * index),
+                behavior,
+            )
+            run_ids.append(run.run_id)
+        return run_ids
+
+    @property
+    def flows(self) -> Mapping[str, FlowRecord]:
+        """The registered flows by id (read-only)."""
+        return MappingProxyType(self.flows_service.flows)
+
+    @property
+    def runs(self) -> Mapping[str, RunRecord]:
+        """The runs not yet released, by id (read-only)."""
+        return MappingProxyType(self.flows_service.runs)
+
+    def get_run_document(
+        self,
+        run_id: str,
+        *,
+        include_flow_description: bool = False,
+        identity_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The run as ``GET /runs/{run_id}`` would answer it now.
+
+        Seen by ``identity_id`` (default: the run's owner), which sets
+        ``user_role``. Raises `KeyError` for an unknown run.
+        """
+        run = self.flows_service.runs[run_id]
+        viewer = run.owner if identity_id is None else identity_urn(identity_id)
+        return self.flows_service.render(
+            run,
+            self.clock.now(),
+            viewer,
+            include_flow_description=include_flow_description,
+        )
+
+    # -- instrumentation ----------------------------------------------------
+
+    def clear_requests(self) -> None:
+        """Forget the requests recorded so far."""
+        self.requests.clear()
+
+    def reset_stats(self) -> None:
+        """Restart ``max_in_flight`` from the current ``in_flight``."""
+        self.max_in_flight = self.in_flight
+
+    # -- ready clients -------------------------------------------------------------------
+
+    def flows_client(
+        self, *, authorizer: str | Authorizer | _Default | None = DEFAULT, **options: Any
+    ) -> FlowsClient:
+        """A :class:`FlowsClient` talking to this fake in-process (``httpx.ASGITransport``).
+
+        It uses ``fake.token`` unless ``authorizer`` is given; ``options`` go to the client
+        (``retry=``, ``concurrency=``, ``timeout=``...). Close it with ``aclose()`` or
+        ``async with``.
+        """
+        from .._transport import asgi_transport
+        from ..flows import FlowsClient
+
+        return FlowsClient(
+            authorizer=self.token if isinstance(authorizer, _Default) else authorizer,
+            base_url=self.flows_url,
+            transport=asgi_transport(self.app),
+            **options,
+        )
+
+    def timers_client(
+        self, *, authorizer: str | Authorizer | _Default | None = DEFAULT, **options: Any
+    ) -> TimersClient:
+        """A :class:`TimersClient` talking to this fake in-process; its ``flows`` client
+        (used by ``run_timer``) shares its connection and reaches this fake's Flows."""
+        from .._transport import asgi_transport
+        from ..timers import TimersClient
+
+        return TimersClient(
+            authorizer=self.token if isinstance(authorizer, _Default) else authorizer,
+            base_url=self.timers_url,
+            flows_base_url=self.flows_url,
+            transport=asgi_transport(self.app),
+            **options,
+        )

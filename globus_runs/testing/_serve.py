@@ -1,0 +1,192 @@
+"""Serving the emulator over real sockets, on loopback only.
+
+`serve` is what ``python -m globus_runs.testing serve`` runs; `serve_in_subprocess`
+and `serve_in_thread` start a server for a test and stop it afterwards. All
+three announce the server with the same information: the services' URLs, a
+token valid for every resource server, and the ids of the registered flows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ._clock import FakeClock
+from ._fake import FakeGlobus
+
+if TYPE_CHECKING:
+    import uvicorn
+
+LOOPBACK = "127.0.0.1"
+
+
+def add_sample_flows(fake: FakeGlobus) -> list[str]:
+    """Register the sample flows a served emulator offers; returns their ids.
+
+    In order: runs that succeed after 3 s, runs that fail after 3 s, and runs
+    that go INACTIVE (ConsentRequired) after 2 s and, once resumed, succeed 4 s
+    later.
+    """
+    return [
+        fake.add_flow(title="Sample Succeeding Flow", duration=3.0),
+        fake.add_flow(
+            title="Sample Failing Flow",
+            duration=3.0,
+            outcome="FAILED",
+            failure_description="The sample action failed on purpose",
+        ),
+        fake.add_flow(title="Sample Inactive Flow", duration=6.0, inactive_after=2.0),
+    ]
+
+
+def _check_loopback(host: str) -> None:
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the emulator only listens on loopback hosts, not {host!r}")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``port=0``: any free port)."""
+    _check_loopback(host)
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    # Listening before announcing the port: early clients wait in the backlog.
+    sock.listen(128)
+    return sock
+
+
+def _origin(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _announcement(fake: FakeGlobus) -> dict[str, Any]:
+    return {**fake.urls(), "token": fake.token, "flow_ids": list(fake.flows)}
+
+
+def _server(fake: FakeGlobus) -> uvicorn.Server:
+    import uvicorn  # an optional dependency: imported only when serving
+
+    config = uvicorn.Config(fake.app, log_level="warning", access_log=False, lifespan="off")
+    return uvicorn.Server(config)
+
+
+def serve(
+    *,
+    port: int = 0,
+    host: str = LOOPBACK,
+    token: str | None = None,
+    speed: float = 1.0,
+    out: IO[str] | None = None,
+) -> None:
+    """Serve a fresh emulator with sample flows until interrupted.
+
+    Time runs in real time, ``speed`` times faster. Once listening, writes one
+    JSON line to ``out`` (default stdout): ``flows_url``, ``timers_url``,
+    ``auth_url``, ``token`` (``token`` or a random one) and ``flow_ids`` (see
+    `add_sample_flows`). Only loopback hosts are accepted.
+    """
+    sock = _listen(host, port)
+    fake = FakeGlobus(
+        token=token or secrets.token_urlsafe(24),
+        clock=FakeClock(realtime=True, speed=speed),
+    )
+    add_sample_flows(fake)
+    fake.origin = _origin(sock)
+    stream = out if out is not None else sys.stdout
+    stream.write(json.dumps(_announcement(fake)) + "\n")
+    stream.flush()
+    _server(fake).run(sockets=[sock])
+
+
+@contextmanager
+def serve_in_thread(
+    fake: FakeGlobus | None = None, *, host: str = LOOPBACK, port: int = 0
+) -> Iterator[dict[str, Any]]:
+    """Serve ``fake`` (a new `FakeGlobus` when ``None``) from a background thread.
+
+    Yields the same information `serve` prints; the test keeps direct access
+    to ``fake``'s state. The server stops when the block exits. Requests are
+    handled on the server thread: set the fake up before sending requests.
+
+    >>> with serve_in_thread(fake) as info:  # doctest: +SKIP
+    ...     httpx.get(info["flows_url"] + "runs", headers=...)
+    """
+    fake = fake if fake is not None else FakeGlobus()
+    sock = _listen(host, port)
+    fake.origin = _origin(sock)
+    server = _server(fake)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield _announcement(fake)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _read_line(stream: IO[str], timeout: float) -> str:
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return lines[0] if lines else ""
+
+
+@contextmanager
+def serve_in_subprocess(
+    *,
+    token: str | None = None,
+    speed: float = 1.0,
+    startup_timeout: float = 30.0,
+) -> Iterator[dict[str, Any]]:
+    """Run ``python -m globus_runs.testing serve --port 0`` for the block.
+
+    Yields the JSON line the server printed (with the port it actually bound),
+    and terminates the process afterwards. Raises `RuntimeError` if the server
+    does not announce itself within ``startup_timeout`` seconds.
+    """
+    command = [sys.executable, "-m", "globus_runs.testing", "serve", "--port", "0"]
+    command += ["--speed", str(speed)]
+    if token is not None:
+        command += ["--token", token]
+    # Make the child import this same copy of globus_runs.
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    try:
+        line = _read_line(process.stdout, startup_timeout)
+        if not line:
+            raise RuntimeError(f"the emulator did not start (exit code {process.poll()})")
+        info: dict[str, Any] = json.loads(line)
+        yield info
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
