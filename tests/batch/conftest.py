@@ -1,0 +1,59 @@
+"""Fixtures for batches and waits: an emulator whose clock runs fast in real time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from globus_runs import FlowsClient, RetryPolicy
+from globus_runs.testing import FakeClock, FakeGlobus
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SPEED = 200.0  # emulated seconds per real second
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+@pytest.fixture
+def fake() -> FakeGlobus:
+    """An emulator whose clock runs ``SPEED`` times faster than real time."""
+    return FakeGlobus(clock=FakeClock(START, realtime=True, speed=SPEED))
+
+
+@pytest.fixture
+async def flows(fake: FakeGlobus) -> AsyncIterator[FlowsClient]:
+    """A client on the emulator with quick retries."""
+    retry = RetryPolicy(backoff_initial=0.001, backoff_max=0.005)
+    async with fake.flows_client(retry=retry, concurrency=8) as client:
+        yield client
+
+
+class FailFirst:
+    """An ASGI wrapper answering the first ``count`` matching requests with a 503."""
+
+    def __init__(self, app: ASGIApp, count: int, path_suffix: str = "") -> None:
+        self.app = app
+        self.count = count
+        self.path_suffix = path_suffix
+        self.failed = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and self.failed < self.count
+            and scope["path"].endswith(self.path_suffix)
+        ):
+            self.failed += 1
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"text/html")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"<h1>503 busy</h1>"})
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,38 @@
+"""Fixtures for the FlowsClient tests: an emulator with a fixed clock and a client on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from globus_runs import FlowsClient, RetryPolicy
+from globus_runs.testing import FakeClock, FakeGlobus, RecordedRequest
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> FakeGlobus:
+    """An emulator whose manual clock starts at ``START``."""
+    return FakeGlobus(clock=FakeClock(START))
+
+
+@pytest.fixture
+def flow_id(fake: FakeGlobus) -> str:
+    """A flow whose runs succeed after 10 s."""
+    return fake.add_flow(title="Ten Seconds", duration=10.0)
+
+
+@pytest.fixture
+async def flows(fake: FakeGlobus) -> AsyncIterator[FlowsClient]:
+    """A client on the emulator that does not retry (so every request is visible)."""
+    async with fake.flows_client(retry=RetryPolicy.disabled()) as client:
+        yield client
+
+
+def only_request(fake: FakeGlobus) -> RecordedRequest:
+    """The single request the emulator received."""
+    assert len(fake.requests) == 1, [(r.method, r.path) for r in fake.requests]
+    return fake.requests[0]
