@@ -16,8 +16,9 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from ._errors import ConfigurationError, InvalidRequestError
 from ._models import BatchResult
+from ._retry import rate_limit_listener
 
-__all__ = ["BatchStream", "effective_concurrency", "run_batch", "stream_batch"]
+__all__ = ["BatchStream", "Throttle", "effective_concurrency", "run_batch", "stream_batch"]
 
 I = TypeVar("I")  # noqa: E741
 T = TypeVar("T")
@@ -35,11 +36,69 @@ def effective_concurrency(requested: int | None, default: int, pool_size: int | 
     return min(value, pool_size) if pool_size is not None else value
 
 
-async def _attempt(index: int, item: I, operation: Callable[[I], Awaitable[T]]) -> BatchResult[T]:
+class Throttle:
+    """The concurrency a batch may use right now, lowered and paused by rate limiting.
+
+    A 429 seen by any worker pauses every worker for the time the service asked (no new
+    request starts before it) and halves the allowed concurrency (once per pause); each run
+    of ``limit`` successful operations afterwards raises it by one, up to the maximum.
+    """
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = maximum
+        self.active = 0
+        self.resume_at = 0.0
+        self.pauses = 0
+        self._successes = 0
+        self._changed = anyio.Event()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def acquire(self) -> None:
+        while True:
+            wait = self.resume_at - anyio.current_time()
+            if wait > 0:
+                await anyio.sleep(wait)
+                continue
+            if self.active < self.limit:
+                self.active += 1
+                return
+            await self._changed.wait()
+
+    def release(self, ok: bool) -> None:
+        self.active -= 1
+        if ok and self.limit < self.maximum:
+            self._successes += 1
+            if self._successes >= self.limit:
+                self._successes = 0
+                self.limit += 1
+        self._notify()
+
+    def rate_limited(self, delay: float) -> None:
+        """A request was answered 429: pause everyone for ``delay`` seconds, slow down."""
+        now = anyio.current_time()
+        if now >= self.resume_at:
+            # The first 429 of a burst halves the concurrency; the rest only extend the pause.
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+            self.pauses += 1
+        self.resume_at = max(self.resume_at, now + delay)
+        self._notify()
+
+
+async def _attempt(
+    index: int, item: I, operation: Callable[[I], Awaitable[T]], throttle: Throttle
+) -> BatchResult[T]:
+    await throttle.acquire()
     try:
         value = await operation(item)
     except Exception as exc:  # one item's failure is its record, never the batch's
+        throttle.release(ok=False)
         return BatchResult(index=index, input=item, error=exc)
+    throttle.release(ok=True)
     return BatchResult(index=index, input=item, value=value)
 
 
@@ -51,9 +110,12 @@ async def run_batch(
     results: list[BatchResult[T] | None] = [None] * len(inputs)
     numbered = enumerate(inputs)
 
+    throttle = Throttle(concurrency)
+
     async def worker() -> None:
+        rate_limit_listener.set(throttle.rate_limited)
         for index, item in numbered:
-            results[index] = await _attempt(index, item, operation)
+            results[index] = await _attempt(index, item, operation, throttle)
 
     async with anyio.create_task_group() as tg:
         for _ in range(min(concurrency, len(inputs))):
@@ -111,10 +173,13 @@ async def stream_batch(
     send, receive = anyio.create_memory_object_stream[BatchResult[T]](concurrency)
     feed = _Feed(items)
 
+    throttle = Throttle(concurrency)
+
     async def worker(out: ObjectSendStream[BatchResult[T]]) -> None:
+        rate_limit_listener.set(throttle.rate_limited)
         async with out:
             for index, item in feed:
-                await out.send(await _attempt(index, item, operation))
+                await out.send(await _attempt(index, item, operation, throttle))
 
     try:
         async with anyio.create_task_group() as tg, receive:

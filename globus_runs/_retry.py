@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 import attrs
 
 from ._errors import APIError, ConnectError, GlobusRunsError, NetworkError
 
-__all__ = ["RetryEvent", "RetryPolicy"]
+__all__ = ["RetryEvent", "RetryPolicy", "rate_limit_listener"]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+#: Told of every 429 seen by requests of the current task (with the seconds the service asked
+#: to wait), so a batch can pause all its workers rather than only the one request.
+rate_limit_listener: ContextVar[Callable[[float], None] | None] = ContextVar(
+    "globus_runs_rate_limit_listener", default=None
+)
 
 
 @attrs.frozen
@@ -31,9 +38,11 @@ class RetryPolicy:
 
     Connection errors and 429/500/502/503/504 are retried up to ``max_retries`` times with
     exponential backoff (``backoff_initial`` doubling up to ``backoff_max``, with full jitter),
-    within ``max_elapsed`` seconds overall. A ``Retry-After`` is slept as given when it is at
-    most ``retry_after_max``; a longer one raises at once. Runs are started (``run_flow``) only
-    again when the request provably never reached the server, or on 429.
+    within ``max_elapsed`` seconds overall, and never past the caller's deadline. A
+    ``Retry-After`` is slept as given when it is at most ``retry_after_max``; a longer one
+    raises at once. A run start (``run_flow``) is sent again only when the request provably
+    never reached the server, or on 429; with ``exactly_once_starts`` it is also sent again
+    after an ambiguous failure once a look-up showed that no run was started.
 
     Example::
 
@@ -47,6 +56,7 @@ class RetryPolicy:
     retry_after_max: float = 60.0
     max_elapsed: float | None = 300.0
     jitter: bool = True
+    exactly_once_starts: bool = False
     on_retry: Callable[[RetryEvent], Awaitable[None] | None] | None = attrs.field(
         default=None, eq=False
     )

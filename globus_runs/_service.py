@@ -65,6 +65,11 @@ class ServiceClient:
         return self._transport.base_url
 
     @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of this client's requests."""
+        return self._transport.retry
+
+    @property
     def authorizer(self) -> Authorizer | None:
         """The authorizer giving this client's ``Authorization`` headers."""
         return self._transport.authorizer

@@ -19,6 +19,7 @@ import httpx
 from . import _json
 from ._auth import Authorizer
 from ._errors import (
+    APIError,
     APITimeoutError,
     ConnectError,
     ConnectTimeoutError,
@@ -26,7 +27,7 @@ from ._errors import (
     NetworkError,
     ResponseParseError,
 )
-from ._retry import RetryEvent, RetryPolicy
+from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
 from ._version import __version__
 from ._wire import ApiRequest, error_from_response
 
@@ -156,6 +157,10 @@ class Transport:
                         continue
             retry_number += 1
             delay = self._retry_delay(request, error, retry_number, started)
+            if isinstance(error, APIError) and error.http_status == 429:
+                listener = rate_limit_listener.get()
+                if listener is not None:
+                    listener(error.retry_after if error.retry_after is not None else delay or 1.0)
             if delay is None:
                 raise error
             logger.debug(

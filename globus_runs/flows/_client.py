@@ -23,6 +23,7 @@ from .._service import ServiceClient
 from .._wire import ApiRequest
 from . import _requests as rq
 from . import _waiting
+from ._starts import request_tag, start_exactly_once
 from ._waiting import InactivePolicy, RunWatcher
 
 __all__ = ["FlowsClient"]
@@ -75,23 +76,30 @@ class FlowsClient(ServiceClient):
 
         The request uses a token for the flow's own resource server. It is retried only when
         it provably never reached the service (connection failures) or on 429, so a run is
-        never started twice by a blind retry. A missing flow raises :class:`FlowNotFoundError`.
+        never started twice by a blind retry. With ``RetryPolicy(exactly_once_starts=True)``
+        the run is tagged ``globus-runs-request:<uuid>`` and, after an ambiguous failure, looked
+        up before the request is sent again, so it is started exactly once. A missing flow
+        raises :class:`FlowNotFoundError`.
 
         Example::
 
             run = await flows.run_flow(flow_id, {"src": "/data"}, label="scan 42", tags=["beam"])
         """
+        exactly_once = self.retry.exactly_once_starts
+        tag = request_tag() if exactly_once else None
         request = rq.run_flow(
             flow_id,
             body,
             label=label,
-            tags=tags,
+            tags=[*(tags or ()), tag] if tag is not None else tags,
             run_monitors=run_monitors,
             run_managers=run_managers,
             activity_notification_policy=activity_notification_policy,
             additional_fields=additional_fields,
         )
-        return await self._call(request, Run)
+        if tag is None:
+            return await self._call(request, Run)
+        return await start_exactly_once(self, request, flow_id=flow_id, label=label, tag=tag)
 
     async def validate_run(
         self,

@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from globus_runs import ConfigurationError, InvalidRequestError
-from globus_runs._batch import effective_concurrency, run_batch, stream_batch
+from globus_runs._batch import Throttle, effective_concurrency, run_batch, stream_batch
+from globus_runs._retry import rate_limit_listener
 
 
 class _Probe:
@@ -133,3 +134,51 @@ async def test_cancelling_the_caller_cancels_the_batch_promptly() -> None:
         await run_batch(range(100), slow, concurrency=5)
     assert scope.cancelled_caught
     assert started == 5
+
+
+@pytest.mark.anyio
+async def test_a_rate_limit_pauses_every_worker_and_halves_the_concurrency() -> None:
+    starts: list[tuple[int, float]] = []
+    in_flight = 0
+    peak_after_pause = 0
+    paused_at: float | None = None
+
+    async def operation(item: int) -> int:
+        nonlocal in_flight, peak_after_pause, paused_at
+        starts.append((item, anyio.current_time()))
+        in_flight += 1
+        if paused_at is not None:
+            peak_after_pause = max(peak_after_pause, in_flight)
+        try:
+            if item == 3:
+                listener = rate_limit_listener.get()
+                assert listener is not None
+                paused_at = anyio.current_time()
+                listener(0.2)
+            await anyio.sleep(0.01)
+            return item
+        finally:
+            in_flight -= 1
+
+    results = await run_batch(range(40), operation, concurrency=8)
+    assert [r.unwrap() for r in results] == list(range(40))
+    assert paused_at is not None
+    # No request started during the pause (apart from the ones already in flight).
+    started_during_pause = [i for i, t in starts if paused_at < t < paused_at + 0.19]
+    assert started_during_pause == []
+    assert peak_after_pause <= 8
+
+
+@pytest.mark.anyio
+async def test_throttle_recovers_gradually() -> None:
+    throttle = Throttle(8)
+    throttle.rate_limited(0.0)
+    assert (throttle.limit, throttle.pauses) == (4, 1)
+    for _ in range(4):
+        await throttle.acquire()
+        throttle.release(ok=True)
+    assert throttle.limit == 5
+    for _ in range(5 + 6 + 7):
+        await throttle.acquire()
+        throttle.release(ok=True)
+    assert throttle.limit == 8

@@ -1,0 +1,105 @@
+"""Run starts after ambiguous failures: blind mode never retries, exactly-once mode looks up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from globus_runs import FlowsClient, RetryPolicy, ServerError
+from globus_runs._transport import asgi_transport
+from globus_runs.flows._starts import REQUEST_TAG_PREFIX
+from globus_runs.testing import FakeClock, FakeGlobus
+
+pytestmark = pytest.mark.anyio
+
+FAST = {"backoff_initial": 0.001, "backoff_max": 0.002}
+
+
+class LoseAnswers:
+    """Handles the first ``count`` run starts (when ``process``) but answers them with a 502."""
+
+    def __init__(self, app: Any, count: int, *, process: bool) -> None:
+        self.app = app
+        self.count = count
+        self.process = process
+        self.lost = 0
+        self.starts = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        is_start = scope["type"] == "http" and scope["path"].endswith("/run")
+        self.starts += is_start
+        if not is_start or self.lost >= self.count:
+            await self.app(scope, receive, send)
+            return
+        self.lost += 1
+        if self.process:
+
+            async def discard(message: Any) -> None:
+                return None
+
+            await self.app(scope, receive, discard)
+        await send({"type": "http.response.start", "status": 502, "headers": []})
+        await send({"type": "http.response.body", "body": b"<h1>Bad Gateway</h1>"})
+
+
+def _client(fake: FakeGlobus, app: Any, **policy: Any) -> FlowsClient:
+    return FlowsClient(
+        authorizer=fake.token,
+        base_url=fake.flows_url,
+        transport=asgi_transport(app),
+        retry=RetryPolicy(**FAST, **policy),
+    )
+
+
+@pytest.fixture
+def fake() -> FakeGlobus:
+    return FakeGlobus(clock=FakeClock())  # starts now: look-ups search recent start times
+
+
+async def test_by_default_a_lost_answer_is_raised_and_not_retried(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 1, process=True)
+    async with _client(fake, lossy) as flows:
+        with pytest.raises(ServerError):
+            await flows.run_flow(flow_id, {"x": 1})
+    assert len(fake.runs) == 1  # started once, never twice
+
+
+async def test_exactly_once_finds_the_run_whose_answer_was_lost(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 1, process=True)
+    async with _client(fake, lossy, exactly_once_starts=True) as flows:
+        run = await flows.run_flow(flow_id, {"x": 1}, label="once", tags=["mine"])
+    assert len(fake.runs) == 1
+    assert run.run_id in fake.runs
+    assert run.label == "once"
+    [tag] = [t for t in run.tags if t.startswith(REQUEST_TAG_PREFIX)]
+    assert run.tags == ["mine", tag]
+    methods = [(r.method, r.path.split("?")[0]) for r in fake.requests]
+    assert methods == [("POST", f"/flows/{flow_id}/run"), ("GET", "/runs")]
+    lookup = fake.requests[1].params
+    assert lookup["filter_flow_id"] == flow_id
+    assert lookup["filter_label"] == "once"
+    assert lookup["filter_start_time"].endswith(",")
+
+
+async def test_exactly_once_sends_again_when_the_run_was_not_started(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 2, process=False)
+    async with _client(fake, lossy, exactly_once_starts=True) as flows:
+        run = await flows.run_flow(flow_id, {"x": 1})
+    assert list(fake.runs) == [run.run_id]
+    assert lossy.starts == 3
+    [delivered] = [r for r in fake.requests if r.method == "POST"]
+    assert any(t.startswith(REQUEST_TAG_PREFIX) for t in delivered.json["tags"])
+
+
+async def test_exactly_once_gives_up_after_max_retries(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 10, process=False)
+    async with _client(fake, lossy, exactly_once_starts=True, max_retries=2) as flows:
+        with pytest.raises(ServerError):
+            await flows.run_flow(flow_id, {})
+    assert len(fake.runs) == 0
+    assert lossy.starts == 3
