@@ -13,7 +13,7 @@ from globus_runs.testing import FakeClock, FakeGlobus
 
 pytestmark = pytest.mark.anyio
 
-FAST = {"backoff_initial": 0.001, "backoff_max": 0.002}
+FAST: dict[str, Any] = {"backoff_initial": 0.001, "backoff_max": 0.002}
 
 
 class LoseAnswers:
