@@ -219,11 +219,12 @@ async def wait_for_runs(
 
 
 class RunWatcher:
-    """Async iterator of a run's events: new log entries, then status changes, until terminal.
+    """Async iterator of a run's events: status changes and new log entries, until terminal.
 
     Each poll fetches the run, then the log entries not yet seen (newest first, stopping at the
-    first one already seen), and yields the new entries oldest first followed by a
-    :class:`RunStatusEvent` when the status changed. It ends after the terminal status.
+    first one already seen). The first event is the run's current status; after that, new
+    entries come oldest first, followed by a :class:`RunStatusEvent` when the status changed.
+    It ends after the terminal status.
     """
 
     def __init__(
@@ -259,10 +260,18 @@ class RunWatcher:
     async def _poll(self) -> None:
         run = await self._client.get_run(self._run_id)
         entries = await self._new_entries() if self._include_logs else []
-        self._pending.extend(RunLogEvent(self._run_id, entry) for entry in entries)
-        if run.status != self._status:
+        logs = [RunLogEvent(self._run_id, entry) for entry in entries]
+        if run.status == self._status:
+            self._pending.extend(logs)
+        elif self._status is None:
+            # The first look: the status the run is in, then the log so far.
+            self._pending.append(RunStatusEvent(run, None))
+            self._pending.extend(logs)
+        else:
+            # A change: the entries that explain it, then the new status.
+            self._pending.extend(logs)
             self._pending.append(RunStatusEvent(run, self._status))
-            self._status = run.status
+        self._status = run.status
         self._finished = run.is_terminal
 
     async def _new_entries(self) -> list[RunLogEntry]:
