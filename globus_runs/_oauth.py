@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 import anyio
 import attrs
 
-from ._errors import ConfigurationError, ResponseParseError
+from . import _json
+from ._errors import APIError, APITimeoutError, ConfigurationError, ResponseParseError
 from ._retry import RetryPolicy
 from ._transport import AsyncClient, Transport
 from ._wire import ApiRequest, check_base_url
@@ -30,8 +31,12 @@ __all__ = [
 ]
 
 AUTH_URL = "https://auth.globus.org"
-# Renew this long before the service's expiry, so no request carries a token that dies in flight.
+_TOKEN_PATH = "/v2/oauth2/token"
+# Renew this long before the service's expiry, so no request carries a token that dies in flight
+# (at most half the token's lifetime, so a short-lived token is not renewed on every request).
 _RENEW_MARGIN = 60.0
+# How long a renewal that must not be abandoned (see _shield_renewal) may keep going.
+_SHIELDED_RENEWAL_LIMIT = 60.0
 
 
 @attrs.frozen
@@ -39,6 +44,7 @@ class _Token:
     access_token: str = attrs.field(repr=False)
     resource_server: str
     expires_at: float
+    renew_at: float
     scope: str = ""
 
 
@@ -65,7 +71,14 @@ def _one_token(document: Any, now: float) -> _Token:
     if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):
         raise ResponseParseError("unexpected token answer: expires_in is not a number")
     scope = document.get("scope")
-    return _Token(token, server, now + float(expires_in), scope if isinstance(scope, str) else "")
+    lifetime = float(expires_in)
+    return _Token(
+        token,
+        server,
+        expires_at=now + lifetime,
+        renew_at=now + lifetime - min(_RENEW_MARGIN, lifetime / 2),
+        scope=scope if isinstance(scope, str) else "",
+    )
 
 
 def parse_token_response(document: Any, now: float) -> TokenResponse:
@@ -84,6 +97,32 @@ def parse_token_response(document: Any, now: float) -> TokenResponse:
     )
 
 
+def _oauth_error(error: APIError) -> APIError:
+    """The same error with the code and text of an OAuth 2 error body, when it is one.
+
+    Globus Auth answers ``{"error": "invalid_grant", "error_description": "..."}``.
+    """
+    try:
+        document = _json.loads(error.body)
+    except ValueError:
+        return error
+    code = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(code, str) or not code:
+        return error
+    description = document.get("error_description")
+    message = description if isinstance(description, str) and description else code
+    return type(error)(
+        error.http_status,
+        code,
+        message,
+        request_id=error.request_id,
+        method=error.method,
+        url=error.url,
+        body=error.body,
+        retry_after=error.retry_after,
+    )
+
+
 def _basic(client_id: str, client_secret: str) -> str:
     pair = f"{client_id}:{client_secret}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
@@ -91,6 +130,9 @@ def _basic(client_id: str, client_secret: str) -> str:
 
 class _RenewingAuthorizer:
     """Holds tokens by resource server and renews them through the token endpoint."""
+
+    #: Finish a renewal even when the request waiting on it is cancelled.
+    _shield_renewal = False
 
     def __init__(
         self,
@@ -122,7 +164,7 @@ class _RenewingAuthorizer:
 
     def _fresh(self, resource_server: str) -> _Token | None:
         token = self._tokens.get(resource_server)
-        if token is None or token.expires_at - _RENEW_MARGIN <= self._clock():
+        if token is None or token.renew_at <= self._clock():
             return None
         return token
 
@@ -132,8 +174,34 @@ class _RenewingAuthorizer:
         return self._lock
 
     async def _renew(self) -> None:
-        response = await self._http.send(self._token_request())
-        granted = parse_token_response(response.json(), self._clock())
+        if not self._shield_renewal:
+            await self._fetch_tokens()
+            return
+        limit = anyio.current_time() + _SHIELDED_RENEWAL_LIMIT
+        with anyio.CancelScope(shield=True, deadline=limit) as scope:
+            await self._fetch_tokens()
+        if scope.cancelled_caught:
+            raise APITimeoutError(
+                f"renewing the token took more than {_SHIELDED_RENEWAL_LIMIT:.0f}s",
+                method="POST",
+                url=self._http.base_url + _TOKEN_PATH,
+            )
+
+    async def _fetch_tokens(self) -> None:
+        try:
+            response = await self._http.send(self._token_request())
+        except APIError as error:
+            raise _oauth_error(error) from None
+        try:
+            document = response.json()
+        except ResponseParseError:
+            # Not the error from response.json(): its text, which may hold tokens, would show.
+            raise ResponseParseError(
+                "the token endpoint's answer is not valid JSON",
+                method=response.method,
+                url=response.url,
+            ) from None
+        granted = parse_token_response(document, self._clock())
         self.renewals += 1
         self._tokens = dict(granted.tokens)
         await self._granted(granted)
@@ -202,7 +270,7 @@ class ClientCredentialsAuthorizer(_RenewingAuthorizer):
         form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
         return ApiRequest(
             "POST",
-            "/v2/oauth2/token",
+            _TOKEN_PATH,
             resource_server="auth.globus.org",
             body=urlencode(form).encode(),
             content_type="application/x-www-form-urlencoded",
@@ -261,12 +329,16 @@ class RefreshTokenAuthorizer(_RenewingAuthorizer):
             form = {**form, "client_id": self.client_id}
         return ApiRequest(
             "POST",
-            "/v2/oauth2/token",
+            _TOKEN_PATH,
             resource_server="auth.globus.org",
             body=urlencode(form).encode(),
             content_type="application/x-www-form-urlencoded",
             headers=headers,
         )
+
+    # A rotating refresh token is spent once the request reaches Globus Auth: abandoning the
+    # answer would lose its only replacement.
+    _shield_renewal = True
 
     async def _granted(self, response: TokenResponse) -> None:
         if response.refresh_token:

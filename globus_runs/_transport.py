@@ -42,9 +42,31 @@ USER_AGENT = f"globus-runs/{__version__} httpx/{httpx.__version__}"
 _DEFAULT_POOL = 100
 
 
+class _InProcessTransport(httpx.ASGITransport):
+    """``httpx.ASGITransport`` failing the way a socket would.
+
+    An app dropping the connection (raising :class:`ConnectionError`) gives
+    ``httpx.ReadError``, and the request's read timeout bounds the wait for the
+    answer (``httpx.ReadTimeout``), which the plain ASGI transport ignores.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        read_timeout: float | None = timeouts.get("read")
+        with anyio.move_on_after(read_timeout if read_timeout is not None else float("inf")):
+            try:
+                return await super().handle_async_request(request)
+            except ConnectionError as exc:
+                raise httpx.ReadError(f"connection dropped: {exc}", request=request) from exc
+        raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
+
+
 def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
-    """An in-process transport that hands requests straight to an ASGI app (the emulator)."""
-    return httpx.ASGITransport(app=app)
+    """An in-process transport that hands requests straight to an ASGI app (the emulator).
+
+    Dropped connections and read timeouts surface as the same httpx errors as over a socket.
+    """
+    return _InProcessTransport(app=app)
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ with `serve_in_thread`, `serve_in_subprocess` or
 
 from ._clock import FakeClock
 from ._fake import FakeGlobus
+from ._faults import Fault, FaultKind, Faults
 from ._recording import RecordedRequest
 from ._records import FlowBehavior
 from ._serve import serve_in_subprocess, serve_in_thread
@@ -18,6 +19,9 @@ from ._serve import serve_in_subprocess, serve_in_thread
 __all__ = [
     "FakeClock",
     "FakeGlobus",
+    "Fault",
+    "FaultKind",
+    "Faults",
     "FlowBehavior",
     "RecordedRequest",
     "serve_in_subprocess",

@@ -1,8 +1,9 @@
 """The emulator's ASGI application.
 
 An outer layer sees every request first: it records it, adds the configured
-latency and counts requests in flight. Inside, a Starlette router mounts each
-service under its prefix (``/flows``) and turns `ApiError` and unknown routes
+latency, counts requests in flight and injects the faults configured in
+``fake.faults`` (so every service gets them). Inside, a Starlette router mounts each
+service under its prefix (``/flows``, ``/timers``...) and turns `ApiError` and unknown routes
 into the service's error body.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -21,9 +23,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._auth_api import auth_routes
 from ._errors import ApiError
+from ._faults import Answer, Fault
 from ._flows_api import flows_routes
 from ._recording import RecordedRequest
+from ._timers_api import timers_app
 
 if TYPE_CHECKING:
     from ._fake import FakeGlobus
@@ -34,7 +39,11 @@ SERVICES = ("flows", "timers", "auth")
 def build_app(fake: FakeGlobus) -> ASGIApp:
     """The ASGI app serving every emulated service of ``fake``."""
     router = Starlette(
-        routes=[Mount("/flows", routes=flows_routes(fake))],
+        routes=[
+            Mount("/flows", routes=flows_routes(fake)),
+            Mount("/timers", app=timers_app(fake)),
+            Mount("/auth", routes=auth_routes(fake)),
+        ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
     return _Instrumented(fake, router)
@@ -109,7 +118,8 @@ def _record(scope: Scope, body: bytes, fake: FakeGlobus) -> RecordedRequest:
 
 
 class _Instrumented:
-    """Records, delays and counts every HTTP request before the router sees it."""
+    """Records, delays, counts and injects faults into every HTTP request before the
+    router sees it."""
 
     def __init__(self, fake: FakeGlobus, inner: ASGIApp) -> None:
         self._fake = fake
@@ -123,12 +133,20 @@ class _Instrumented:
         body = await _read_body(receive)
         record = _record(scope, body, fake)
         fake.requests.append(record)
+        fault = fake.faults.pick(scope["method"], scope["path"])
+        if fault is not None:
+            record.fault = fault.kind
         fake.in_flight += 1
         fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
         try:
             if fake.latency > 0:
                 await anyio.sleep(fake.latency)
-            await self._inner(scope, _replay(body, receive), _watch(record, send))
+            # Timers fire lazily: bring them up to now before any service answers.
+            fake.fire_due_timers()
+            if fault is None:
+                await self._inner(scope, _replay(body, receive), _watch(record, send))
+            else:
+                await _inject(fault, self._inner, scope, _replay(body, receive), send, record)
         finally:
             fake.in_flight -= 1
 
@@ -154,3 +172,51 @@ def _watch(record: RecordedRequest, send: Send) -> Send:
         await send(message)
 
     return watch
+
+
+# -- fault injection ---------------------------------------------------------------------
+
+
+async def _inject(
+    fault: Fault, app: ASGIApp, scope: Scope, receive: Receive, send: Send, record: RecordedRequest
+) -> None:
+    """Answer a request hit by ``fault``, handing it to ``app`` first when the fault says so."""
+    service_answer = await _capture(app, scope, receive) if fault.calls_service else None
+    answer = fault.answer(service_answer, now=datetime.now(UTC))
+    if fault.drops_connection:
+        await _drop_connection(answer, send)
+    if fault.delay:
+        await anyio.sleep(fault.delay)
+    record.status_code = answer.status
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> Answer:
+    """Run ``app`` on the request and keep its whole answer instead of sending it."""
+    status = 500
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    chunks: list[bytes] = []
+
+    async def keep(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = tuple(message.get("headers", ()))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    return Answer(status, headers, b"".join(chunks))
+
+
+async def _drop_connection(head: Answer, send: Send) -> None:
+    """Send the status line and headers of ``head``, then drop the connection.
+
+    A server (uvicorn) closes the socket when the app fails after starting an
+    answer, so the client reads a head promising a body that never comes. The
+    in-process transport (``asgi_transport``) turns the exception into a read
+    error.
+    """
+    await send({"type": "http.response.start", "status": head.status, "headers": head.headers})
+    raise ConnectionResetError("connection dropped by an injected fault")

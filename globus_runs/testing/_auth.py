@@ -34,6 +34,7 @@ class TokenGrant:
     identity_id: str
     resource_servers: frozenset[str] | None  # None: every resource server
     expires_at: datetime | None = None
+    client_id: str | None = None  # the client it was issued to by the token endpoint
 
     @property
     def urn(self) -> str:
@@ -64,16 +65,25 @@ class TokenRegistry:
         identity_id: str,
         resource_servers: Iterable[str] | None,
         expires_at: datetime | None = None,
+        *,
+        client_id: str | None = None,
     ) -> str:
         """Make up a new token for ``identity_id`` and accept it."""
         token = secrets.token_urlsafe(24)
         servers = None if resource_servers is None else frozenset(resource_servers)
-        self.add(token, TokenGrant(identity_id, servers, expires_at))
+        self.add(token, TokenGrant(identity_id, servers, expires_at, client_id))
         return token
 
     def revoke(self, token: str) -> None:
         """Stop accepting ``token`` (unknown tokens are ignored)."""
         self._grants.pop(token, None)
+
+    def revoke_client(self, client_id: str) -> int:
+        """Stop accepting every token issued to ``client_id``; returns how many there were."""
+        revoked = [t for t, grant in self._grants.items() if grant.client_id == client_id]
+        for token in revoked:
+            del self._grants[token]
+        return len(revoked)
 
     def authenticate(self, authorization: str | None, now: datetime) -> TokenGrant:
         """The grant of an ``Authorization`` header's bearer token; 401 otherwise."""

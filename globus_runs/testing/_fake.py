@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -12,10 +13,14 @@ import attrs
 
 from ._auth import TokenGrant, TokenRegistry
 from ._clock import FakeClock
+from ._faults import Faults
 from ._flows import FlowsState
+from ._oauth import TOKEN_PATH, AuthState
 from ._recording import RecordedRequest
 from ._records import FlowBehavior, FlowRecord, Outcome, RunRecord, StepType
 from ._run_fields import RunRequest
+from ._timer_fields import check_schedule
+from ._timers import TimerRecord, TimersState, TimerType
 from ._wire import identity_urn
 
 if TYPE_CHECKING:
@@ -67,7 +72,8 @@ def _per_run(value: Any, n: int, name: str) -> list[Any]:
 class FakeGlobus:
     """An in-memory, stateful stand-in for the Globus Flows service.
 
-    ``fake.app`` is an ASGI app serving Flows under ``/flows/``; talk to it
+    ``fake.app`` is an ASGI app serving Flows under ``/flows/`` and Timers
+    under ``/timers/``; talk to it
     through ``httpx.ASGITransport`` or serve it (see `serve_in_thread`).
     Register flows with `add_flow`; their runs then progress on ``fake.clock``,
     a manual `FakeClock` unless one is given:
@@ -81,13 +87,21 @@ class FakeGlobus:
     >>> fake.get_run_document(run_id)["status"]
     'SUCCEEDED'
 
+    Timers (created with ``POST /v2/timer`` or `add_timer`) fire on the same
+    clock and start runs of their flow.
+
     ``token`` is accepted for every resource server and belongs to
     ``identity_id``. Every request is appended to ``requests``; ``latency``
     seconds are slept before each answer; ``in_flight`` and ``max_in_flight``
     count requests being handled concurrently. ``origin`` is the scheme and
     host the URL properties use (set by the serve helpers).
 
-    The service layers keep their state in ``flows_service`` and ``tokens``;
+    ``faults`` injects failures into matching requests (rate limits, 5xx,
+    dropped connections, slow or broken answers), for every service:
+    ``fake.faults.add("503", route="/flows/runs/*", count=2)``; see `Faults.add`.
+
+    The service layers keep their state in ``flows_service``,
+    ``timers_service`` and ``tokens``;
     tests normally go through the methods below instead.
     """
 
@@ -104,10 +118,13 @@ class FakeGlobus:
         self.tokens = TokenRegistry()
         self.tokens.add(token, TokenGrant(self.identity_id, None))
         self.flows_service = FlowsState()
+        self.timers_service = TimersState(self.flows_service)
+        self.auth_service = AuthState(self.tokens)
         self.requests: list[RecordedRequest] = []
         self.latency = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.faults = Faults()
         self.origin = DEFAULT_ORIGIN
         self._app: ASGIApp | None = None
 
@@ -174,6 +191,76 @@ class FakeGlobus:
     def revoke_token(self, token: str) -> None:
         """Reject ``token`` from now on."""
         self.tokens.revoke(token)
+
+    # -- Globus Auth: clients and the token endpoint ---------------------------
+
+    def add_client(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        identity_id: str | None = None,
+    ) -> tuple[str, str]:
+        """Register a confidential client (a service account); returns its id and secret.
+
+        Both are made up when not given. It authenticates to the token endpoint
+        with HTTP Basic and may use ``client_credentials``; the tokens it gets
+        belong to ``identity_id``, by default the client id itself (as in Globus
+        Auth), so runs it starts are owned by that identity.
+        """
+        secret = client_secret or secrets.token_urlsafe(32)
+        client = self.auth_service.add_client(client_id, secret, identity_id)
+        return client.client_id, secret
+
+    def add_native_client(self, client_id: str | None = None) -> str:
+        """Register a native (public) client: no secret, it names itself with a
+        ``client_id`` form field and only exchanges refresh tokens. Returns its id."""
+        return self.auth_service.add_client(client_id, None, None).client_id
+
+    def issue_refresh_token(
+        self,
+        client_id: str,
+        scopes: str | Iterable[str],
+        *,
+        identity_id: str | None = None,
+        rotate: bool = False,
+    ) -> str:
+        """A refresh token that ``client_id`` can exchange for tokens of ``scopes``.
+
+        The tokens belong to ``identity_id`` (default: ``fake.identity_id``). With
+        ``rotate``, every exchange answers a new refresh token and the one used is
+        rejected from then on.
+        """
+        return self.auth_service.issue_refresh_token(
+            client_id, scopes, identity_id or self.identity_id, rotate=rotate
+        )
+
+    def revoke_refresh_token(self, token: str) -> None:
+        """Reject the refresh token ``token`` from now on."""
+        self.auth_service.revoke_refresh_token(token)
+
+    def revoke_client_tokens(self, client_id: str) -> int:
+        """Reject every access token granted to ``client_id`` so far; returns how many.
+
+        Its next request with one of them is answered 401, as after a revocation
+        in Globus Auth.
+        """
+        return self.tokens.revoke_client(client_id)
+
+    @property
+    def token_lifetime(self) -> int:
+        """Seconds a token granted by the token endpoint stays valid on ``clock``
+        (default two days, like Globus Auth); settable."""
+        return self.auth_service.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: int) -> None:
+        self.auth_service.token_lifetime = seconds
+
+    @property
+    def token_requests(self) -> list[RecordedRequest]:
+        """The requests the token endpoint received (answered or refused), in order."""
+        return [r for r in self.requests if r.service == "auth" and r.path == TOKEN_PATH]
 
     # -- flows and runs -----------------------------------------------------
 
@@ -292,7 +379,8 @@ class FakeGlobus:
 
     @property
     def runs(self) -> Mapping[str, RunRecord]:
-        """The runs not yet released, by id (read-only)."""
+        """The runs not yet released, by id (read-only), timers' due runs included."""
+        self.fire_due_timers()
         return MappingProxyType(self.flows_service.runs)
 
     def get_run_document(
@@ -307,6 +395,7 @@ class FakeGlobus:
         Seen by ``identity_id`` (default: the run's owner), which sets
         ``user_role``. Raises `KeyError` for an unknown run.
         """
+        self.fire_due_timers()
         run = self.flows_service.runs[run_id]
         viewer = run.owner if identity_id is None else identity_urn(identity_id)
         return self.flows_service.render(
@@ -315,6 +404,75 @@ class FakeGlobus:
             viewer,
             include_flow_description=include_flow_description,
         )
+
+    # -- timers -------------------------------------------------------------
+
+    def add_timer(
+        self,
+        flow_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        schedule: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        owner: str | None = None,
+        timer_type: TimerType = "flow",
+        tags: Iterable[str] | None = None,
+        run_managers: Iterable[str] | None = None,
+        run_monitors: Iterable[str] | None = None,
+    ) -> str:
+        """Create a timer directly (no request); returns its id.
+
+        Unlike ``POST /v2/timer``, the flow ``flow_id`` need not exist (its firings
+        then fail to submit with 404) and ``timer_type="transfer"`` makes a transfer
+        timer, whose firings record a Transfer task that succeeds at once.
+        ``schedule`` defaults to ``{"type": "once"}`` (fire as soon as possible) and
+        is checked as the service would (`ValueError` when invalid); ``owner`` is an
+        identity id (default: ``identity_id``). ``body`` is the run input (or the
+        Transfer request); the other keywords are stored with it when given.
+        """
+        if timer_type == "flow" and flow_id is None:
+            raise ValueError("a flow timer needs a flow_id")
+        schedule_document = dict(schedule if schedule is not None else {"type": "once"})
+        callback: dict[str, Any] = {"body": dict(body or {})}
+        extras = {
+            "tags": None if tags is None else list(tags),
+            "run_managers": None if run_managers is None else list(run_managers),
+            "run_monitors": None if run_monitors is None else list(run_monitors),
+        }
+        callback.update((key, value) for key, value in extras.items() if value is not None)
+        timer = self.timers_service.add_timer(
+            owner=identity_urn(owner or self.identity_id),
+            timer_type=timer_type,
+            flow_id=flow_id,
+            callback_body=callback,
+            schedule=check_schedule(schedule_document),
+            schedule_document=schedule_document,
+            name=name,
+            now=self.clock.now(),
+        )
+        return timer.job_id
+
+    @property
+    def timers(self) -> Mapping[str, TimerRecord]:
+        """The timers not yet deleted for good, by id (read-only), with every firing
+        due by now carried out."""
+        self.fire_due_timers()
+        return MappingProxyType(self.timers_service.timers)
+
+    def fire_due_timers(self) -> int:
+        """Carry out every timer firing that has come due on ``clock`` (and complete
+        the deletions whose time has come); returns how many firings there were.
+
+        The app does this before handling each request, so every service it
+        answers for (Flows included) sees the runs timers have started; so do
+        `runs`, `get_run_document`, `timers` and `get_timer_document`.
+        """
+        return self.timers_service.catch_up(self.clock.now())
+
+    def get_timer_document(self, timer_id: str) -> dict[str, Any]:
+        """The timer as its owner's ``GET /jobs/{timer_id}`` would answer it now
+        (with the first page of results). Raises `KeyError` for an unknown timer."""
+        return self.timers_service.job_document(timer_id, self.clock.now())
 
     # -- instrumentation ----------------------------------------------------
 

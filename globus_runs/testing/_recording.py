@@ -17,7 +17,9 @@ class RecordedRequest:
     last value of each key; header names are lower-case; ``json`` is the
     decoded body, or ``None`` when there was none or it was not JSON;
     ``time`` is the emulator clock's time on arrival; ``status_code`` is the
-    status answered (``None`` while the request is being handled).
+    status answered (``None`` while the request is being handled, and when the
+    connection was dropped); ``fault`` is the kind of fault injected into it
+    (see ``FakeGlobus.faults``), if any.
     """
 
     service: str
@@ -30,3 +32,4 @@ class RecordedRequest:
     body: bytes
     time: datetime
     status_code: int | None = None
+    fault: str | None = None

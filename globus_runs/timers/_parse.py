@@ -118,6 +118,9 @@ def _error(errors: Any) -> TimerRunError | None:
         return None
     if isinstance(errors, list):
         errors = errors[0] if len(errors) == 1 else {"detail": errors}
+    if isinstance(errors, dict) and isinstance(errors.get("error"), dict):
+        # The callback's error answer as the service sent it: {"error": {...}, "debug_id"}.
+        errors = errors["error"]
     if isinstance(errors, dict):
         code = _str_or_none(errors.get("code")) or "ERROR"
         message = (
@@ -139,7 +142,11 @@ def run_result(result: dict[str, Any]) -> RunResult:
     )
     error = _error(result.get("errors"))
     if error is None and (_run_status(result) or "").upper() in _FAILED:
-        details = data.get("details")
+        # ``data`` is the run as submitted: its details say why it failed only when it
+        # already shows the failure (or no status at all), not when it was still running.
+        data_status = _str_or_none(data.get("status"))
+        stale = data_status is not None and data_status.upper() not in _FAILED
+        details = None if stale else data.get("details")
         code = details.get("code") if isinstance(details, dict) else None
         description = details.get("description") if isinstance(details, dict) else None
         error = TimerRunError(

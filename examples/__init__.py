@@ -1,0 +1,1 @@
+"""Example applications built on globus_runs (not part of the installed package)."""

@@ -1,0 +1,304 @@
+"""Validation of the JSON bodies the emulated Timers service accepts.
+
+Problems are collected FastAPI-style, every bad field at once with its ``loc``
+(``["body", "timer", "schedule", "interval_seconds"]``), into one 422. Keys
+that are not documented are ignored, as the real service does, except in a
+rename, where only ``name`` may be changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ._errors import ApiError, unprocessable, validation_item
+from ._wire import is_principal_urn, parse_time
+
+MIN_INTERVAL_SECONDS = 60
+CALLBACK_LIST_FIELDS = ("run_managers", "run_monitors", "tags")
+
+Loc = tuple[str | int, ...]
+
+
+@attrs.frozen
+class Schedule:
+    """When a timer fires, as submitted: first at ``start`` (``None``: as soon as
+    possible), then every ``interval`` seconds (``None``: only once), until ``end`` or
+    ``limit`` firings, whichever comes first."""
+
+    start: datetime | None
+    interval: float | None = None
+    end: datetime | None = None
+    limit: int | None = None
+
+
+@attrs.frozen
+class FlowTimerRequest:
+    """A validated ``POST /v2/timer`` body for a flow timer."""
+
+    flow_id: str
+    name: str | None
+    schedule: Schedule
+    schedule_document: dict[str, Any]
+    callback_body: dict[str, Any]
+
+
+class Problems:
+    """Validation problems found so far in one body."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, loc: Loc, msg: str, type_: str) -> None:
+        """Note one problem at ``loc``."""
+        self.items.append(validation_item(loc, msg, type_))
+
+    def missing(self, loc: Loc) -> None:
+        """Note a required field that was not given."""
+        self.add(loc, "field required", "value_error.missing")
+
+    def raise_if_any(self) -> None:
+        """A 422 listing every problem, if there is one."""
+        if self.items:
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", list(self.items))
+
+
+def _object(value: Any, loc: Loc, problems: Problems) -> dict[str, Any] | None:
+    if isinstance(value, dict):
+        return value
+    problems.add(loc, "value is not a valid dict", "type_error.dict")
+    return None
+
+
+def _require_object(value: Any, loc: Loc) -> dict[str, Any]:
+    """``value`` if it is an object; a 422 right away otherwise (nothing else to check)."""
+    if not isinstance(value, dict):
+        raise unprocessable(loc, "value is not a valid dict", "type_error.dict")
+    return value
+
+
+def _datetime(value: Any, loc: Loc, problems: Problems) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            return parse_time(value)
+        except ValueError:
+            pass
+    problems.add(loc, "invalid datetime format", "value_error.datetime")
+    return None
+
+
+def _positive_int(value: Any, loc: Loc, problems: Problems, minimum: int) -> int | None:
+    number: int
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        problems.add(loc, "value is not a valid integer", "type_error.integer")
+        return None
+    if number < minimum:
+        problems.add(
+            loc,
+            f"ensure this value is greater than or equal to {minimum}",
+            "value_error.number.not_ge",
+        )
+        return None
+    return number
+
+
+def _end(value: Any, loc: Loc, problems: Problems) -> tuple[datetime | None, int | None]:
+    end = _object(value, loc, problems)
+    if end is None:
+        return None, None
+    condition = end.get("condition")
+    if condition == "time":
+        if "datetime" not in end:
+            problems.missing((*loc, "datetime"))
+            return None, None
+        return _datetime(end["datetime"], (*loc, "datetime"), problems), None
+    if condition == "iterations":
+        if "count" not in end:
+            problems.missing((*loc, "count"))
+            return None, None
+        return None, _positive_int(end["count"], (*loc, "count"), problems, 1)
+    problems.add(
+        (*loc, "condition"),
+        "unexpected value; permitted: 'time', 'iterations'",
+        "value_error.const",
+    )
+    return None, None
+
+
+def parse_schedule(value: Any, loc: Loc, problems: Problems) -> Schedule | None:
+    """A ``once`` or ``recurring`` schedule; ``None`` (with problems noted) if invalid."""
+    schedule = _object(value, loc, problems)
+    if schedule is None:
+        return None
+    kind = schedule.get("type")
+    if kind == "once":
+        if schedule.get("datetime") is None:
+            return Schedule(start=None, limit=1)
+        moment = _datetime(schedule["datetime"], (*loc, "datetime"), problems)
+        return None if moment is None else Schedule(start=moment, limit=1)
+    if kind != "recurring":
+        problems.add(
+            (*loc, "type"), "unexpected value; permitted: 'once', 'recurring'", "value_error.const"
+        )
+        return None
+    before = len(problems.items)
+    interval: int | None = None
+    if "interval_seconds" not in schedule:
+        problems.missing((*loc, "interval_seconds"))
+    else:
+        interval = _positive_int(
+            schedule["interval_seconds"],
+            (*loc, "interval_seconds"),
+            problems,
+            MIN_INTERVAL_SECONDS,
+        )
+    start = None
+    if schedule.get("start") is not None:
+        start = _datetime(schedule["start"], (*loc, "start"), problems)
+    end: datetime | None = None
+    limit: int | None = None
+    if schedule.get("end") is not None:
+        end, limit = _end(schedule["end"], (*loc, "end"), problems)
+    if len(problems.items) > before or interval is None:
+        return None
+    return Schedule(start=start, interval=float(interval), end=end, limit=limit)
+
+
+def _string_list(value: Any, loc: Loc, problems: Problems, *, principals: bool) -> None:
+    valid = is_principal_urn if principals else (lambda item: isinstance(item, str))
+    if not isinstance(value, list) or not all(valid(item) for item in value):
+        if principals:
+            problems.add(
+                loc,
+                "must be a list of identity or group URNs "
+                "(urn:globus:auth:identity:<id> or urn:globus:groups:id:<id>)",
+                "value_error.principal_urn",
+            )
+        else:
+            problems.add(loc, "value is not a valid list of strings", "type_error.list")
+
+
+def parse_callback_body(value: Any, loc: Loc, problems: Problems) -> dict[str, Any] | None:
+    """A flow timer's ``body``: the run input and the run's tags, managers and monitors.
+
+    Only these keys, when given and not null, are kept (and echoed in the job document).
+    """
+    callback = _object(value, loc, problems)
+    if callback is None:
+        return None
+    kept: dict[str, Any] = {}
+    if "body" not in callback:
+        problems.missing((*loc, "body"))
+    elif _object(callback["body"], (*loc, "body"), problems) is not None:
+        kept["body"] = callback["body"]
+    for name in CALLBACK_LIST_FIELDS:
+        if callback.get(name) is not None:
+            _string_list(callback[name], (*loc, name), problems, principals=name != "tags")
+            kept[name] = callback[name]
+    return kept
+
+
+def _name(value: Any, loc: Loc, problems: Problems) -> str | None:
+    if isinstance(value, str):
+        return value
+    problems.add(loc, "str type expected", "type_error.str")
+    return None
+
+
+def _required(document: dict[str, Any], name: str, loc: Loc, problems: Problems) -> Any:
+    if name not in document:
+        problems.missing((*loc, name))
+    return document.get(name)
+
+
+def parse_flow_timer(payload: Any) -> FlowTimerRequest:
+    """Validate a ``POST /v2/timer`` body; only ``timer_type`` ``"flow"`` is emulated."""
+    root = _require_object(payload, ("body",))
+    loc: Loc = ("body", "timer")
+    if "timer" not in root:
+        raise unprocessable(loc, "field required", "value_error.missing")
+    timer = _require_object(root["timer"], loc)
+    problems = Problems()
+    timer_type = _required(timer, "timer_type", loc, problems)
+    if "timer_type" in timer and timer_type != "flow":
+        problems.add(
+            (*loc, "timer_type"),
+            "unexpected value; the emulator creates timers of type 'flow'",
+            "value_error.const",
+        )
+    flow_id = _required(timer, "flow_id", loc, problems)
+    if "flow_id" in timer and (not isinstance(flow_id, str) or not flow_id):
+        problems.add((*loc, "flow_id"), "value is not a valid uuid", "type_error.uuid")
+    name = None
+    if timer.get("name") is not None:
+        name = _name(timer["name"], (*loc, "name"), problems)
+    schedule = None
+    if "schedule" in timer:
+        schedule = parse_schedule(timer["schedule"], (*loc, "schedule"), problems)
+    else:
+        problems.missing((*loc, "schedule"))
+    callback = None
+    if "body" in timer:
+        callback = parse_callback_body(timer["body"], (*loc, "body"), problems)
+    else:
+        problems.missing((*loc, "body"))
+    problems.raise_if_any()
+    if schedule is None or callback is None:  # pragma: no cover - reported as problems above
+        raise AssertionError("an invalid timer passed validation")
+    return FlowTimerRequest(
+        flow_id=flow_id,
+        name=name,
+        schedule=schedule,
+        schedule_document=dict(timer["schedule"]),
+        callback_body=callback,
+    )
+
+
+def parse_rename(payload: Any) -> str | None:
+    """Validate a ``PATCH /jobs/{id}`` body: the new name, or ``None`` for no change."""
+    document = _require_object(payload, ("body",))
+    problems = Problems()
+    for key in document:
+        if key != "name":
+            problems.add(("body", key), "extra fields not permitted", "value_error.extra")
+    name = None
+    if "name" in document:
+        name = _name(document["name"], ("body", "name"), problems)
+    problems.raise_if_any()
+    return name
+
+
+def parse_resume(payload: Any) -> bool:
+    """The ``update_credentials`` flag of a resume body (absent or empty body: false)."""
+    if payload is None:
+        return False
+    document = _require_object(payload, ("body",))
+    flag = document.get("update_credentials", False)
+    if not isinstance(flag, bool):
+        raise unprocessable(
+            ("body", "update_credentials"),
+            "value could not be parsed to a boolean",
+            "type_error.bool",
+        )
+    return flag
+
+
+def check_schedule(value: Any) -> Schedule:
+    """A schedule given to the fake directly; raises `ValueError` when invalid."""
+    problems = Problems()
+    schedule = parse_schedule(value, ("schedule",), problems)
+    if schedule is None:
+        raise ValueError("; ".join(_describe(item) for item in problems.items))
+    return schedule
+
+
+def _describe(item: dict[str, Any]) -> str:
+    loc: Sequence[Any] = item["loc"]
+    return f"{item['msg']}: {'.'.join(str(part) for part in loc)}"

@@ -1,0 +1,565 @@
+"""The emulated Timers service: timers ("jobs"), their firings and their history.
+
+Pure logic: each operation takes the caller's principal URN, the request's
+parsed pieces and the current time, and returns the JSON answer or raises
+`ApiError`. What a user of the emulator may rely on:
+
+- a timer belongs to the identity that created it; anyone else gets 404, as
+  for a timer that does not exist;
+- firing is lazy, like the progress of runs: whenever the state is read, every
+  firing that has come due since is carried out at its scheduled time. A flow
+  timer's firing starts a run in the emulated Flows service (owned by the
+  timer's owner, with the stored body, tags, managers and monitors, and
+  the input checked against the flow's schema) and records a result; a failed
+  submission (flow gone, invalid input) records the Flows error instead;
+- a schedule whose first moment is in the past (or absent) fires as soon as
+  possible, then every ``interval`` from then on; a recurring timer stops after
+  its ``end`` time or its ``count`` firings and then has status ``ended``;
+- a paused timer does not fire; firings that fell due while it was paused are
+  not made up, except that a one-time timer that missed its moment fires as
+  soon as it is resumed;
+- ``status`` is ``new`` until the first firing, then ``loaded``; ``inactive``
+  while paused; ``ended`` once no firing is left; ``delete_in_progress`` for
+  `DELETE_SECONDS` after a delete, after which the timer is gone (404);
+- results are listed newest first, ``page_size`` at a time (default
+  `RESULTS_PAGE_DEFAULT`, at most `RESULTS_PAGE_MAX`); the ``results_pt``
+  token of the next page does not shift when new results arrive meanwhile.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import attrs
+
+from ._auth import flow_scope
+from ._errors import ApiError, bad_request, unprocessable
+from ._flows import FlowsState
+from ._markers import decode_marker, encode_marker
+from ._params import QueryParams
+from ._records import RunRecord
+from ._timeline import TERMINAL_STATUSES, run_state
+from ._timer_fields import Schedule, parse_flow_timer, parse_rename
+from ._wire import format_time
+
+__all__ = [
+    "DELETE_SECONDS",
+    "FLOWS_CALLBACK_BASE",
+    "RESULTS_PAGE_DEFAULT",
+    "RESULTS_PAGE_MAX",
+    "TIMER_STATUS_FILTERS",
+    "TRANSFER_CALLBACK_URL",
+    "Resume",
+    "TimerRecord",
+    "TimerResult",
+    "TimersState",
+]
+
+TimerType = Literal["flow", "transfer"]
+
+FLOWS_CALLBACK_BASE = "https://flows.automate.globus.org"
+TRANSFER_CALLBACK_URL = "https://actions.automate.globus.org/transfer/transfer/run"
+DELETE_SECONDS = 5.0
+RESULTS_PAGE_DEFAULT = 10
+RESULTS_PAGE_MAX = 100
+# What each ``filter_status`` word of ``GET /jobs/`` matches.
+TIMER_STATUS_FILTERS: dict[str, frozenset[str]] = {
+    "active": frozenset({"new", "loaded"}),
+    "inactive": frozenset({"inactive"}),
+    "ended": frozenset({"ended"}),
+}
+
+_RESULTS_MARKER_KIND = "timer_results"
+
+
+@attrs.define(kw_only=True, eq=False)
+class TimerResult:
+    """One firing of a timer: what was submitted and what came back.
+
+    ``run`` is the flow run started (its status is read from it whenever the
+    result is shown); a failed submission has ``errors`` and no run.
+    """
+
+    seq: int
+    ran_at: datetime
+    status: int
+    data: dict[str, Any] | None
+    errors: dict[str, Any] | None = None
+    resource_id: str | None = None
+    run: RunRecord | None = None
+    # For firings that start no emulated run (transfer timers): a fixed outcome.
+    run_status: str | None = None
+
+
+@attrs.frozen
+class Resume:
+    """One resume request: when, and whether it asked to update credentials."""
+
+    time: datetime
+    update_credentials: bool
+
+
+@attrs.define(kw_only=True, eq=False)
+class TimerRecord:
+    """An emulated timer: what it runs, when, and what it has done so far."""
+
+    job_id: str
+    owner: str  # principal URN
+    name: str | None
+    timer_type: TimerType
+    flow_id: str | None
+    callback_url: str
+    callback_body: dict[str, Any]
+    scope: str | None
+    schedule: Schedule
+    schedule_document: dict[str, Any]
+    submitted_at: datetime
+    first_run: datetime  # the schedule's first moment, resolved at creation
+    next_due: datetime | None  # None: no firing left
+    paused: bool = False
+    deleted_at: datetime | None = None
+    results: list[TimerResult] = attrs.Factory(list)
+    resumes: list[Resume] = attrs.Factory(list)
+
+    @property
+    def ended(self) -> bool:
+        """Whether no firing is left."""
+        return self.next_due is None
+
+    @property
+    def number_of_errors(self) -> int:
+        """How many firings failed to submit."""
+        return sum(1 for result in self.results if result.errors is not None)
+
+    def status(self) -> str:
+        """The job's ``status`` word."""
+        if self.deleted_at is not None:
+            return "delete_in_progress"
+        if self.paused:
+            return "inactive"
+        if self.ended:
+            return "ended"
+        return "loaded" if self.results else "new"
+
+
+def _first_due(schedule: Schedule, now: datetime) -> datetime | None:
+    first = now if schedule.start is None or schedule.start < now else schedule.start
+    if schedule.end is not None and first > schedule.end:
+        return None
+    return first
+
+
+def _due(timer: TimerRecord, now: datetime) -> datetime | None:
+    """When ``timer`` should fire next if that is by ``now`` and it may fire at all."""
+    if timer.paused or timer.deleted_at is not None:
+        return None
+    due = timer.next_due
+    return due if due is not None and due <= now else None
+
+
+def _following(timer: TimerRecord, fired_at: datetime) -> datetime | None:
+    """The firing after the one at ``fired_at`` (already recorded), if any is left."""
+    schedule = timer.schedule
+    if schedule.interval is None:
+        return None
+    if schedule.limit is not None and len(timer.results) >= schedule.limit:
+        return None
+    following = fired_at + timedelta(seconds=schedule.interval)
+    if schedule.end is not None and following > schedule.end:
+        return None
+    return following
+
+
+class TimersState:
+    """All timers of one emulated Timers service, firing into ``flows``."""
+
+    def __init__(self, flows: FlowsState) -> None:
+        self.flows = flows
+        self.timers: dict[str, TimerRecord] = {}
+        self._seq = itertools.count()
+
+    # -- creating ------------------------------------------------------------------------
+
+    def add_timer(
+        self,
+        *,
+        owner: str,
+        timer_type: TimerType,
+        flow_id: str | None,
+        callback_body: dict[str, Any],
+        schedule: Schedule,
+        schedule_document: dict[str, Any],
+        name: str | None,
+        now: datetime,
+    ) -> TimerRecord:
+        """Store a new timer for ``owner``; its flow need not exist."""
+        if timer_type == "flow":
+            if flow_id is None:
+                raise ValueError("a flow timer needs a flow_id")
+            callback_url = f"{FLOWS_CALLBACK_BASE}/flows/{flow_id}/run"
+            scope: str | None = flow_scope(flow_id)
+        else:
+            callback_url, scope, flow_id = TRANSFER_CALLBACK_URL, None, None
+        first = _first_due(schedule, now)
+        timer = TimerRecord(
+            job_id=str(uuid.uuid4()),
+            owner=owner,
+            name=name,
+            timer_type=timer_type,
+            flow_id=flow_id,
+            callback_url=callback_url,
+            callback_body=callback_body,
+            scope=scope,
+            schedule=schedule,
+            schedule_document=schedule_document,
+            submitted_at=now,
+            first_run=first or now,
+            next_due=first,
+        )
+        self.timers[timer.job_id] = timer
+        return timer
+
+    def create_flow_timer(self, caller: str, payload: Any, now: datetime) -> dict[str, Any]:
+        """``POST /v2/timer``: the new timer as submitted (it fires on later reads)."""
+        request = parse_flow_timer(payload)
+        if request.flow_id not in self.flows.flows:
+            raise unprocessable(
+                ["body", "timer", "flow_id"],
+                f"no flow with id {request.flow_id} exists",
+                "value_error.flow_not_found",
+            )
+        timer = self.add_timer(
+            owner=caller,
+            timer_type="flow",
+            flow_id=request.flow_id,
+            callback_body=request.callback_body,
+            schedule=request.schedule,
+            schedule_document=request.schedule_document,
+            name=request.name,
+            now=now,
+        )
+        document = self._job(timer, now)
+        document["results"] = []
+        return {"timer": document}
+
+    # -- firing --------------------------------------------------------------------------
+
+    def catch_up(self, now: datetime) -> int:
+        """Bring every timer up to ``now``: drop those whose deletion has completed and
+        carry out every firing due; returns how many firings there were."""
+        self._forget_deleted(now)
+        # In time order across timers, so the runs they start are numbered in that order.
+        due = [
+            (when, timer.job_id)
+            for timer in self.timers.values()
+            if (when := _due(timer, now)) is not None
+        ]
+        heapq.heapify(due)
+        fired = 0
+        while due:
+            when, job_id = heapq.heappop(due)
+            timer = self.timers[job_id]
+            self._fire(timer, when)
+            fired += 1
+            following = _due(timer, now)
+            if following is not None:
+                heapq.heappush(due, (following, job_id))
+        return fired
+
+    def _fire(self, timer: TimerRecord, when: datetime) -> None:
+        seq = next(self._seq)
+        if timer.flow_id is not None:
+            result = self._submit_flow_run(timer, timer.flow_id, seq, when)
+        else:
+            result = _transfer_result(seq, when)
+        timer.results.append(result)
+        timer.next_due = _following(timer, when)
+
+    def _submit_flow_run(
+        self, timer: TimerRecord, flow_id: str, seq: int, when: datetime
+    ) -> TimerResult:
+        try:
+            document = self.flows.start_run(timer.owner, flow_id, timer.callback_body, when)
+        except ApiError as err:
+            error: dict[str, Any] = {"code": err.code, "detail": err.detail}
+            if err.message is not None:
+                error["message"] = err.message
+            return TimerResult(
+                seq=seq,
+                ran_at=when,
+                status=err.status,
+                data=None,
+                errors={"error": error, "debug_id": str(uuid.uuid4())},
+            )
+        run_id = document["run_id"]
+        return TimerResult(
+            seq=seq,
+            ran_at=when,
+            status=201,
+            data=document,
+            resource_id=run_id,
+            run=self.flows.runs[run_id],
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _forget_deleted(self, now: datetime) -> None:
+        gone = [
+            job_id
+            for job_id, timer in self.timers.items()
+            if timer.deleted_at is not None
+            and now >= timer.deleted_at + timedelta(seconds=DELETE_SECONDS)
+        ]
+        for job_id in gone:
+            del self.timers[job_id]
+
+    def _owned(self, caller: str, now: datetime) -> Iterator[TimerRecord]:
+        self.catch_up(now)
+        return (timer for timer in self.timers.values() if timer.owner == caller)
+
+    def visible_timer(self, caller: str, job_id: str, now: datetime) -> TimerRecord:
+        """The timer ``job_id``, brought up to ``now``, if ``caller`` owns it; 404 otherwise."""
+        self.catch_up(now)
+        timer = self.timers.get(job_id)
+        if timer is None or timer.owner != caller:
+            raise ApiError(404, "NOT_FOUND", f"Unable to find job with id: {job_id}")
+        return timer
+
+    def job_document(self, job_id: str, now: datetime) -> dict[str, Any]:
+        """The timer ``job_id`` as its owner sees it at ``now``; `KeyError` if unknown."""
+        self.catch_up(now)
+        return self._job_with_results(self.timers[job_id], now, RESULTS_PAGE_DEFAULT, None)
+
+    def list_timers(self, caller: str, params: QueryParams, now: datetime) -> dict[str, Any]:
+        """``GET /jobs/``: the caller's timers, oldest first (not paged)."""
+        statuses = _status_filter(params.words("filter_status"))
+        name = params.text("filter_name")
+        jobs = []
+        for timer in self._owned(caller, now):
+            if statuses is not None and timer.status() not in statuses:
+                continue
+            if name is not None and (timer.name is None or name.lower() not in timer.name.lower()):
+                continue
+            jobs.append(self._job(timer, now))
+        return {"jobs": jobs}
+
+    def get_timer(
+        self, caller: str, job_id: str, params: QueryParams, now: datetime
+    ) -> dict[str, Any]:
+        """``GET /jobs/{job_id}``: the timer with one page of its results."""
+        token = params.text("results_pt")
+        size: int | None = None
+        if params.text("page_size") is not None:
+            size = params.integer("page_size", RESULTS_PAGE_DEFAULT, 1, RESULTS_PAGE_MAX)
+        before: int | None = None
+        if token is not None:
+            token_size, before = _read_results_token(token, job_id)
+            size = size or token_size
+        timer = self.visible_timer(caller, job_id, now)
+        return self._job_with_results(timer, now, size or RESULTS_PAGE_DEFAULT, before)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def rename(self, caller: str, job_id: str, payload: Any, now: datetime) -> dict[str, Any]:
+        """``PATCH /jobs/{job_id}``: only ``name`` can change."""
+        name = parse_rename(payload)
+        timer = self.visible_timer(caller, job_id, now)
+        if name is not None:
+            timer.name = name
+        return self._job_with_results(timer, now, RESULTS_PAGE_DEFAULT, None)
+
+    def pause(self, caller: str, job_id: str, now: datetime) -> dict[str, Any]:
+        """``POST /jobs/{job_id}/pause``: stop firing until resumed."""
+        timer = self._changeable(caller, job_id, now, "pause")
+        timer.paused = True
+        return {"message": f"Successfully paused job {job_id}."}
+
+    def resume(
+        self, caller: str, job_id: str, update_credentials: bool, now: datetime
+    ) -> dict[str, Any]:
+        """``POST /jobs/{job_id}/resume``: fire again, from now on."""
+        timer = self._changeable(caller, job_id, now, "resume")
+        timer.resumes.append(Resume(now, update_credentials))
+        if timer.paused:
+            timer.paused = False
+            timer.next_due = _after_pause(timer, now)
+        return {"message": f"Successfully resumed job {job_id}."}
+
+    def delete(self, caller: str, job_id: str, now: datetime) -> dict[str, Any]:
+        """``DELETE /jobs/{job_id}``: stop firing; the timer is gone `DELETE_SECONDS` later."""
+        timer = self.visible_timer(caller, job_id, now)
+        if timer.deleted_at is None:
+            timer.deleted_at = now
+        return self._job_with_results(timer, now, RESULTS_PAGE_DEFAULT, None)
+
+    def _changeable(self, caller: str, job_id: str, now: datetime, verb: str) -> TimerRecord:
+        timer = self.visible_timer(caller, job_id, now)
+        status = timer.status()
+        if status in ("ended", "delete_in_progress"):
+            raise ApiError(409, "CONFLICT", f"Cannot {verb} job {job_id} with status '{status}'")
+        return timer
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def _job(self, timer: TimerRecord, now: datetime) -> dict[str, Any]:
+        """The job document of ``timer`` at ``now``, without ``results``."""
+        schedule = timer.schedule
+        paused = timer.paused and timer.deleted_at is None
+        active = not timer.paused and timer.deleted_at is None
+        runs = len(timer.results)
+        errors = timer.number_of_errors
+        return {
+            "job_id": timer.job_id,
+            "name": timer.name,
+            "timer_type": timer.timer_type,
+            "flow_id": timer.flow_id,
+            "callback_url": timer.callback_url,
+            "callback_body": timer.callback_body,
+            "scope": timer.scope,
+            "schedule": timer.schedule_document,
+            "start": format_time(timer.first_run),
+            "interval": schedule.interval,
+            "stop_after": {
+                "date": None if schedule.end is None else format_time(schedule.end),
+                "n_runs": schedule.limit,
+            },
+            "status": timer.status(),
+            "inactive_reason": {"cause": "user", "detail": None} if paused else None,
+            "submitted_at": format_time(timer.submitted_at),
+            "last_ran_at": format_time(timer.results[-1].ran_at) if timer.results else None,
+            "next_run": (
+                format_time(timer.next_due) if active and timer.next_due is not None else None
+            ),
+            "number_of_runs": runs,
+            "number_of_errors": errors,
+            "n_runs": runs,
+            "n_errors": errors,
+            "activity": _activity(timer, now),
+        }
+
+    def _job_with_results(
+        self, timer: TimerRecord, now: datetime, size: int, before: int | None
+    ) -> dict[str, Any]:
+        newest_first = [r for r in reversed(timer.results) if before is None or r.seq < before]
+        page = newest_first[:size]
+        page_next = None
+        if len(newest_first) > size:
+            page_next = encode_marker(
+                _RESULTS_MARKER_KIND,
+                {"job_id": timer.job_id, "size": size, "before": page[-1].seq},
+            )
+        document = self._job(timer, now)
+        document["results"] = {
+            "data": [_result_document(result, now) for result in page],
+            "page_next": page_next,
+        }
+        return document
+
+
+def _after_pause(timer: TimerRecord, now: datetime) -> datetime | None:
+    """The next firing of a timer resumed at ``now``, skipping those missed while paused."""
+    due = timer.next_due
+    schedule = timer.schedule
+    if due is None or due >= now:
+        return due
+    if schedule.interval is None:
+        return now
+    step = timedelta(seconds=schedule.interval)
+    missed = -(-(now - due) // step)  # ceiling: the first scheduled moment at or after now
+    due += step * missed
+    if schedule.end is not None and due > schedule.end:
+        return None
+    return due
+
+
+def _activity(timer: TimerRecord, now: datetime) -> dict[str, Any] | None:
+    if timer.deleted_at is not None:
+        return None
+    if timer.paused:
+        return {"code": "paused"}
+    if any(_in_progress(result, now) for result in timer.results):
+        return {"code": "run_in_progress"}
+    if timer.ended:
+        return None
+    return {"code": "awaiting_next_run"}
+
+
+def _in_progress(result: TimerResult, now: datetime) -> bool:
+    return result.run is not None and run_state(result.run, now).status not in TERMINAL_STATUSES
+
+
+def _result_document(result: TimerResult, now: datetime) -> dict[str, Any]:
+    """One entry of a job's ``results``, with the run's status as of ``now``."""
+    run_status = result.run_status
+    end: datetime | None = result.ran_at if run_status is not None else None
+    polled: int | None = 200 if run_status is not None else None
+    if result.run is not None:
+        state = run_state(result.run, now)
+        run_status, end, polled = state.status, state.completion_time, 200
+    return {
+        # The service writes ran_at without an offset (it is UTC).
+        "ran_at": format_time(result.ran_at).removesuffix("+00:00"),
+        "start_timestamp": format_time(result.ran_at),
+        "end_timestamp": None if end is None else format_time(end),
+        "run_status": run_status,
+        "status": result.status,
+        "http_status_submission": result.status,
+        "http_status_polled": polled,
+        "resource_id": result.resource_id,
+        "data": result.data,
+        "errors": result.errors,
+    }
+
+
+def _transfer_result(seq: int, when: datetime) -> TimerResult:
+    """A transfer timer's firing: a Transfer action that succeeds at once."""
+    action_id = secrets.token_urlsafe(9)
+    moment = format_time(when)
+    return TimerResult(
+        seq=seq,
+        ran_at=when,
+        status=202,
+        data={
+            "action_id": action_id,
+            "status": "SUCCEEDED",
+            "display_status": "SUCCEEDED",
+            "start_time": moment,
+            "completion_time": moment,
+            "details": {"type": "TRANSFER", "status": "SUCCEEDED"},
+        },
+        resource_id=action_id,
+        run_status="SUCCEEDED",
+    )
+
+
+def _status_filter(words: Iterable[str]) -> frozenset[str] | None:
+    words = tuple(words)
+    if not words:
+        return None
+    unknown = [word for word in words if word not in TIMER_STATUS_FILTERS]
+    if unknown:
+        raise unprocessable(
+            ["query", "filter_status"],
+            "unexpected value; permitted: " + ", ".join(f"'{w}'" for w in TIMER_STATUS_FILTERS),
+            "type_error.enum",
+        )
+    return frozenset().union(*(TIMER_STATUS_FILTERS[word] for word in words))
+
+
+def _read_results_token(token: str, job_id: str) -> tuple[int, int]:
+    state = decode_marker(_RESULTS_MARKER_KIND, token)
+    size, before = state.get("size"), state.get("before")
+    if (
+        state.get("job_id") != job_id
+        or not isinstance(size, int)
+        or not 1 <= size <= RESULTS_PAGE_MAX
+        or not isinstance(before, int)
+    ):
+        raise bad_request("Invalid results_pt")
+    return size, before
