@@ -172,7 +172,12 @@ async def _look_up(client: FlowsClient, state: _ManyRuns) -> None:
 
 
 async def _list_finished(client: FlowsClient, state: _ManyRuns) -> None:
-    """One poll: list the terminal runs of the open runs' flows completed in the window."""
+    """One poll: list the terminal runs of the open runs' flows completed in the window.
+
+    The listing is newest completion first, so its first run is the latest completion when
+    the poll began: a run finishing while the pages are read completes after it, and the next
+    window (which starts there, less an overlap) still holds it.
+    """
     latest: datetime | None = None
     flow_ids = state.flow_ids()
     for start in range(0, len(flow_ids), _FLOWS_PER_QUERY):
@@ -180,12 +185,15 @@ async def _list_finished(client: FlowsClient, state: _ManyRuns) -> None:
             filter_flow_id=flow_ids[start : start + _FLOWS_PER_QUERY],
             filter_status=sorted(RunStatus.TERMINAL),
             filter_completion_time=(state.since, None) if state.since else None,
+            orderby="completion_time DESC",
             per_page=_PER_PAGE,
         )
+        first = True
         async for run in listing:
             state.saw(run)
-            if run.completion_time is not None and (latest is None or run.completion_time > latest):
-                latest = run.completion_time
+            if first and run.completion_time is not None:
+                latest = min(latest, run.completion_time) if latest else run.completion_time
+            first = False
     state.advance_window(latest)
 
 
