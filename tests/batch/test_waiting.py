@@ -16,8 +16,9 @@ from globus_runs import (
     RunStatusEvent,
     WaitTimeoutError,
 )
+from globus_runs._converter import structure
 from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus
 
 from .conftest import FailFirst
 
@@ -216,3 +217,18 @@ async def test_wait_for_runs_timeout_reports_what_it_saw(
 async def test_wait_for_runs_raises_for_a_run_that_does_not_exist(flows: FlowsClient) -> None:
     with pytest.raises(RunNotFoundError):
         await flows.wait_for_runs(["00000000-0000-4000-8000-000000000404"], poll_interval=POLL)
+
+
+async def test_wait_for_runs_misses_no_run_finishing_while_pages_are_read() -> None:
+    # Reading one poll's pages takes several emulated minutes here, longer than the overlap
+    # between windows: runs completing meanwhile must still be caught by the next poll.
+    fake = FakeGlobus(clock=FakeClock(realtime=True, speed=1000.0))
+    flow_id = fake.add_flow(duration=60.0)
+    durations = [100.0 + (i * 37) % 800 for i in range(600)]
+    run_ids = fake.add_runs(flow_id, 600, duration=durations)
+    started = [structure(fake.get_run_document(run_id), Run) for run_id in run_ids]
+    fake.latency = 0.03  # thirty emulated seconds per request
+    async with fake.flows_client(concurrency=50) as flows:
+        finished = await flows.wait_for_runs(started, poll_interval=0.05, timeout=60)
+    assert [run.run_id for run in finished] == run_ids
+    assert all(run.status == RunStatus.SUCCEEDED for run in finished)
