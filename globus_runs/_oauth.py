@@ -128,6 +128,19 @@ def _basic(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
+def _token_request(form: Mapping[str, str], authorization: str | None) -> ApiRequest:
+    """A form-encoded request to the token endpoint, with Basic client auth when given."""
+    headers = (("Authorization", authorization),) if authorization is not None else ()
+    return ApiRequest(
+        "POST",
+        _TOKEN_PATH,
+        resource_server="auth.globus.org",
+        body=urlencode(form).encode(),
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
+
+
 class _RenewingAuthorizer:
     """Holds tokens by resource server and renews them through the token endpoint."""
 
@@ -268,14 +281,7 @@ class ClientCredentialsAuthorizer(_RenewingAuthorizer):
 
     def _token_request(self) -> ApiRequest:
         form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
-        return ApiRequest(
-            "POST",
-            _TOKEN_PATH,
-            resource_server="auth.globus.org",
-            body=urlencode(form).encode(),
-            content_type="application/x-www-form-urlencoded",
-            headers=(("Authorization", self._authorization),),
-        )
+        return _token_request(form, self._authorization)
 
     def __repr__(self) -> str:
         return f"ClientCredentialsAuthorizer(client_id={self.client_id!r}, scopes={self.scopes!r})"
@@ -318,23 +324,10 @@ class RefreshTokenAuthorizer(_RenewingAuthorizer):
         self._on_refresh = on_refresh
 
     def _token_request(self) -> ApiRequest:
-        form: Mapping[str, str] = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token,
-        }
-        headers: tuple[tuple[str, str], ...] = ()
-        if self._authorization is not None:
-            headers = (("Authorization", self._authorization),)
-        else:
-            form = {**form, "client_id": self.client_id}
-        return ApiRequest(
-            "POST",
-            _TOKEN_PATH,
-            resource_server="auth.globus.org",
-            body=urlencode(form).encode(),
-            content_type="application/x-www-form-urlencoded",
-            headers=headers,
-        )
+        form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+        if self._authorization is None:
+            form["client_id"] = self.client_id  # a native client names itself in the form
+        return _token_request(form, self._authorization)
 
     # A rotating refresh token is spent once the request reaches Globus Auth: abandoning the
     # answer would lose its only replacement.

@@ -88,6 +88,38 @@ def _start_body(
     return json_body(document)
 
 
+def _start(
+    action: str,
+    flow_id: str,
+    body: Mapping[str, Any],
+    *,
+    label: str | None,
+    tags: Sequence[str] | None,
+    run_monitors: Sequence[str] | None,
+    run_managers: Sequence[str] | None,
+    activity_notification_policy: Mapping[str, Any] | Sequence[str] | None,
+    additional_fields: Mapping[str, Any] | None,
+) -> ApiRequest:
+    segment = id_segment(flow_id, "flow_id")
+    return ApiRequest(
+        "POST",
+        f"/flows/{segment}/{action}",
+        resource_server=flow_id,
+        body=_start_body(
+            body,
+            label=label,
+            tags=tags,
+            run_monitors=run_monitors,
+            run_managers=run_managers,
+            activity_notification_policy=activity_notification_policy,
+            additional_fields=additional_fields,
+        ),
+        not_found=FlowNotFoundError,
+        # Starting is not idempotent; validating is.
+        idempotent=action != "run",
+    )
+
+
 def run_flow(
     flow_id: str,
     body: Mapping[str, Any],
@@ -100,22 +132,16 @@ def run_flow(
     additional_fields: Mapping[str, Any] | None = None,
 ) -> ApiRequest:
     """``POST /flows/{flow_id}/run``: not idempotent, authorized for the flow's own scope."""
-    segment = id_segment(flow_id, "flow_id")
-    return ApiRequest(
-        "POST",
-        f"/flows/{segment}/run",
-        resource_server=flow_id,
-        body=_start_body(
-            body,
-            label=label,
-            tags=tags,
-            run_monitors=run_monitors,
-            run_managers=run_managers,
-            activity_notification_policy=activity_notification_policy,
-            additional_fields=additional_fields,
-        ),
-        not_found=FlowNotFoundError,
-        idempotent=False,
+    return _start(
+        "run",
+        flow_id,
+        body,
+        label=label,
+        tags=tags,
+        run_monitors=run_monitors,
+        run_managers=run_managers,
+        activity_notification_policy=activity_notification_policy,
+        additional_fields=additional_fields,
     )
 
 
@@ -131,21 +157,16 @@ def validate_run(
     additional_fields: Mapping[str, Any] | None = None,
 ) -> ApiRequest:
     """``POST /flows/{flow_id}/validate_run``: the start request, checked but not started."""
-    segment = id_segment(flow_id, "flow_id")
-    return ApiRequest(
-        "POST",
-        f"/flows/{segment}/validate_run",
-        resource_server=flow_id,
-        body=_start_body(
-            body,
-            label=label,
-            tags=tags,
-            run_monitors=run_monitors,
-            run_managers=run_managers,
-            activity_notification_policy=activity_notification_policy,
-            additional_fields=additional_fields,
-        ),
-        not_found=FlowNotFoundError,
+    return _start(
+        "validate_run",
+        flow_id,
+        body,
+        label=label,
+        tags=tags,
+        run_monitors=run_monitors,
+        run_managers=run_managers,
+        activity_notification_policy=activity_notification_policy,
+        additional_fields=additional_fields,
     )
 
 
