@@ -70,11 +70,12 @@ def _per_run(value: Any, n: int, name: str) -> list[Any]:
 
 
 class FakeGlobus:
-    """An in-memory, stateful stand-in for the Globus Flows service.
+    """An in-memory, stateful stand-in for Globus Flows, Timers and Auth.
 
-    ``fake.app`` is an ASGI app serving Flows under ``/flows/`` and Timers
-    under ``/timers/``; talk to it
-    through ``httpx.ASGITransport`` or serve it (see `serve_in_thread`).
+    ``fake.app`` is an ASGI app serving Flows under ``/flows/``, Timers under
+    ``/timers/`` and the Auth token endpoint under ``/auth/``; talk to it
+    in-process (``fake.flows_client()``, ``fake.timers_client()``) or serve
+    it (see `serve_in_thread`).
     Register flows with `add_flow`; their runs then progress on ``fake.clock``,
     a manual `FakeClock` unless one is given:
 
