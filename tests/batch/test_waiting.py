@@ -166,8 +166,9 @@ async def test_watch_yields_every_log_entry_once_and_every_status_change_in_orde
 async def test_wait_for_runs_returns_final_runs_in_input_order(
     fake: FakeGlobus, flows: FlowsClient
 ) -> None:
-    quick = fake.add_flow(duration=2.0)
-    slow = fake.add_flow(duration=6.0, outcome="FAILED")
+    # Long enough (0.2 s and 0.5 s of real time) to outlast the first look-ups.
+    quick = fake.add_flow(duration=40.0)
+    slow = fake.add_flow(duration=100.0, outcome="FAILED")
     run_ids = fake.add_runs(quick, 30) + fake.add_runs(slow, 30)
     order = run_ids[::2] + run_ids[1::2]
     finished = await flows.wait_for_runs(order, poll_interval=POLL, timeout=20)
