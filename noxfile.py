@@ -36,3 +36,18 @@ def tests_no_speedups(session: nox.Session) -> None:
     """The unit tests without orjson, to check the standard-library JSON path."""
     session.install("-e", ".[tests]")
     session.run("pytest", "tests/unit", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark (minutes; not run by default): writes benchmarks/results.json and
+    benchmarks/throughput.png. Arguments go to the runner, e.g. ``-- --only overhead``."""
+    session.install("-e", ".[testing,speedups]", "globus-sdk", "matplotlib")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation, API reference included (not run by default): mkdocs build --strict."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})

@@ -32,11 +32,22 @@ class Authorizer(Protocol):
     """
 
     async def get_authorization_header(self, resource_server: str) -> str | None:
-        """Return the header value (``"Bearer ..."``), or ``None`` to send none."""
+        """Return the header value (``"Bearer ..."``), or ``None`` to send none.
+
+        Example::
+
+            header = await authorizer.get_authorization_header("flows.globus.org")
+        """
         ...
 
     async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
-        """React to a 401 answered to ``rejected_header``; return True when a retry may succeed."""
+        """React to a 401 answered to ``rejected_header``; return True when a retry may succeed.
+
+        Example::
+
+            if await authorizer.handle_unauthorized("flows.globus.org", header):
+                ...  # send the request again with a fresh header
+        """
         ...
 
 
@@ -56,9 +67,21 @@ class AccessTokenAuthorizer:
         self._header = f"Bearer {token}"
 
     async def get_authorization_header(self, resource_server: str) -> str | None:
+        """The same ``Bearer`` header for every resource server.
+
+        Example::
+
+            header = await AccessTokenAuthorizer(token).get_authorization_header("flows.globus.org")
+        """
         return self._header
 
     async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        """A fixed token cannot be renewed: always ``False``.
+
+        Example::
+
+            assert not await authorizer.handle_unauthorized("flows.globus.org", header)
+        """
         return False
 
     def __repr__(self) -> str:
@@ -97,12 +120,25 @@ class TokenMapAuthorizer:
         self._default = f"Bearer {default}" if default else None
 
     async def get_authorization_header(self, resource_server: str) -> str | None:
+        """The token of ``resource_server`` (or the default one); raises
+        :class:`ConfigurationError` when there is none.
+
+        Example::
+
+            header = await authorizer.get_authorization_header(flow_id)  # the flow's own token
+        """
         header = self._headers.get(resource_server, self._default)
         if header is None:
             raise ConfigurationError(f"no token for resource server {resource_server!r}")
         return header
 
     async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        """Fixed tokens cannot be renewed: always ``False``.
+
+        Example::
+
+            assert not await authorizer.handle_unauthorized("flows.globus.org", header)
+        """
         return False
 
     def __repr__(self) -> str:
@@ -136,12 +172,25 @@ class CallbackAuthorizer:
         self._get_token = get_token
 
     async def get_authorization_header(self, resource_server: str) -> str | None:
+        """Ask the function for the token of ``resource_server`` (no header when it returns none).
+
+        Example::
+
+            authorizer = CallbackAuthorizer(token_for)
+            header = await authorizer.get_authorization_header("flows.globus.org")
+        """
         token = self._get_token(resource_server)
         if inspect.isawaitable(token):
             token = await token
         return f"Bearer {token}" if token else None
 
     async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        """Ask again; a retry may help when the function now gives another token.
+
+        Example::
+
+            retry = await authorizer.handle_unauthorized("flows.globus.org", rejected_header)
+        """
         return await self.get_authorization_header(resource_server) != rejected_header
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from ._errors import ConfigurationError, InvalidRequestError
+from ._errors import ConfigurationError, InvalidRequestError, RateLimitError
 from ._models import BatchResult
 from ._retry import rate_limit_listener
 
@@ -58,9 +58,18 @@ class Throttle:
         self._changed = anyio.Event()
 
     async def acquire(self) -> None:
+        """Wait for a slot; raise :class:`RateLimitError` if the pause outlasts the deadline."""
         while True:
             wait = self.resume_at - anyio.current_time()
             if wait > 0:
+                if self.resume_at >= anyio.current_effective_deadline():
+                    # Sleeping past the caller's deadline would only end in a cancellation.
+                    raise RateLimitError(
+                        429,
+                        "RATE_LIMITED",
+                        f"rate limited for {wait:.2f}s more, past the caller's deadline",
+                        retry_after=wait,
+                    )
                 await anyio.sleep(wait)
                 continue
             if self.active < self.limit:
@@ -92,7 +101,10 @@ class Throttle:
 async def _attempt(
     index: int, item: I, operation: Callable[[I], Awaitable[T]], throttle: Throttle
 ) -> BatchResult[T]:
-    await throttle.acquire()
+    try:
+        await throttle.acquire()
+    except RateLimitError as exc:
+        return BatchResult(index=index, input=item, error=exc)
     try:
         value = await operation(item)
     except Exception as exc:  # one item's failure is its record, never the batch's

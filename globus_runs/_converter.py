@@ -50,9 +50,13 @@ def parse_datetime(value: Any, _: Any = None) -> datetime:
 def _str_list(value: Any, _: Any) -> list[str]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _ShapeError("expected a list of strings")
-    return value
+    if isinstance(value, list):
+        for item in value:  # a plain loop: no generator to set up for lists of one or two
+            if not isinstance(item, str):
+                break
+        else:
+            return value
+    raise _ShapeError("expected a list of strings")
 
 
 def _json_object(value: Any, _: Any) -> dict[str, Any]:
@@ -95,16 +99,63 @@ def register_model(cls: type[M], **overrides: Any) -> None:
     converter.register_structure_hook(cls, hook)
 
 
-def _structure_run(value: Any, _: Any) -> Run:
-    # Older documents name the run only by its legacy ``action_id``.
-    if isinstance(value, dict) and "run_id" not in value and "action_id" in value:
-        value = {**value, "run_id": value["action_id"]}
-    run: Run = _run_hook(value, Run)
-    return run
+_ABSENT: Any = object()
 
 
-register_model(Run)
-_run_hook = converter.get_structure_hook(Run)
+def _str_field(value: Any, name: str) -> str:
+    if isinstance(value, str):
+        return value
+    if value is _ABSENT:
+        raise KeyError(name)
+    raise _ShapeError(f"expected str, got {type(value).__name__}")
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _ShapeError(f"expected str, got {type(value).__name__}")
+
+
+def _optional_datetime(value: Any) -> datetime | None:
+    return None if value is None else parse_datetime(value)
+
+
+def _optional_object(value: Any) -> dict[str, Any] | None:
+    return None if value is None else _json_object(value, None)
+
+
+def _structure_run(value: Any, _: Any = None) -> Run:
+    """``Run`` from its document, written out by hand: runs come by the hundred in every page.
+
+    It applies exactly the hooks above (same strictness, same errors) without the generic
+    per-field dispatch. Older documents name the run only by its legacy ``action_id``.
+    """
+    if not isinstance(value, dict):
+        raise _ShapeError("expected a JSON object for Run")
+    get = value.get
+    run_id = get("run_id", _ABSENT)
+    if run_id is _ABSENT:
+        run_id = get("action_id", _ABSENT)
+    return Run(
+        run_id=_str_field(run_id, "run_id"),
+        flow_id=_str_field(get("flow_id", _ABSENT), "flow_id"),
+        status=_str_field(get("status", _ABSENT), "status"),
+        flow_title=_optional_str(get("flow_title")),
+        display_status=_optional_str(get("display_status")),
+        label=_optional_str(get("label")),
+        tags=_str_list(get("tags"), None),
+        start_time=_optional_datetime(get("start_time")),
+        completion_time=_optional_datetime(get("completion_time")),
+        run_owner=_optional_str(get("run_owner")),
+        run_managers=_str_list(get("run_managers"), None),
+        run_monitors=_str_list(get("run_monitors"), None),
+        user_role=_optional_str(get("user_role")),
+        details=_optional_object(get("details")),
+        flow_description=_optional_object(get("flow_description")),
+        raw=value,
+    )
+
+
 converter.register_structure_hook(Run, _structure_run)
 register_model(RunPage)
 register_model(RunLogEntry)

@@ -211,5 +211,15 @@ class UnsupportedTimerError(GlobusRunsError):
 
 
 def is_run_not_found_error(err: BaseException) -> bool:
-    """Tell whether ``err`` means the addressed run does not exist (or is not visible)."""
+    """Tell whether ``err`` means the addressed run does not exist (or is not visible).
+
+    Example::
+
+        try:
+            run = await flows.get_run(run_id)
+        except APIError as err:
+            if not is_run_not_found_error(err):
+                raise
+            run = None
+    """
     return isinstance(err, RunNotFoundError)

@@ -25,7 +25,10 @@ def _std_dumps(value: Any) -> bytes:
 
 
 def _std_loads(data: bytes | str) -> Any:
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:  # orjson refuses such nesting with a ValueError too
+        raise ValueError("JSON nested too deeply") from None
 
 
 if orjson is not None:

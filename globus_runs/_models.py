@@ -219,7 +219,12 @@ class BatchResult(Generic[T]):
         return self.error is None
 
     def unwrap(self) -> T:
-        """Return the value, or raise the item's error."""
+        """Return the value, or raise the item's error.
+
+        Example::
+
+            runs = [result.unwrap() for result in results if result.ok]
+        """
         if self.error is not None:
             raise self.error
         return cast(T, self.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -71,7 +72,9 @@ def _one_token(document: Any, now: float) -> _Token:
     if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):
         raise ResponseParseError("unexpected token answer: expires_in is not a number")
     scope = document.get("scope")
-    lifetime = float(expires_in)
+    lifetime = float(expires_in) if abs(expires_in) < 1e300 else math.inf
+    if not math.isfinite(lifetime):
+        raise ResponseParseError("unexpected token answer: expires_in is not a finite number")
     return _Token(
         token,
         server,
@@ -220,6 +223,13 @@ class _RenewingAuthorizer:
         await self._granted(granted)
 
     async def get_authorization_header(self, resource_server: str) -> str | None:
+        """The ``Bearer`` header for ``resource_server``, getting or renewing tokens first when
+        they are missing or about to expire (one renewal at a time).
+
+        Example::
+
+            header = await authorizer.get_authorization_header("flows.globus.org")
+        """
         token = self._fresh(resource_server)
         if token is None:
             async with self._get_lock():
@@ -235,6 +245,14 @@ class _RenewingAuthorizer:
         return f"Bearer {token.access_token}"
 
     async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
+        """Renew the tokens after a 401 (unless another request already did); ``True`` when
+        there is now a token for ``resource_server``.
+
+        Example::
+
+            if await authorizer.handle_unauthorized("flows.globus.org", rejected_header):
+                ...  # send the request again
+        """
         async with self._get_lock():
             current = self._tokens.get(resource_server)
             if current is not None and f"Bearer {current.access_token}" != rejected_header:
@@ -243,7 +261,12 @@ class _RenewingAuthorizer:
             return resource_server in self._tokens
 
     async def aclose(self) -> None:
-        """Close the connection pool this authorizer created (a shared one stays open)."""
+        """Close the connection pool this authorizer created (a shared one stays open).
+
+        Example::
+
+            await authorizer.aclose()
+        """
         await self._http.aclose()
 
 

@@ -63,11 +63,21 @@ class RetryPolicy:
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
-        """A policy that never retries (handy in tests)."""
+        """A policy that never retries (handy in tests).
+
+        Example::
+
+            flows = FlowsClient(authorizer=token, retry=RetryPolicy.disabled())
+        """
         return cls(max_retries=0)
 
     def backoff(self, retry_number: int, rng: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before retry number ``retry_number`` (1-based), without a server hint."""
+        """Seconds to wait before retry number ``retry_number`` (1-based), without a server hint.
+
+        Example::
+
+            RetryPolicy(jitter=False).backoff(3)  # 2.0: 0.5 doubled twice
+        """
         ceiling = min(self.backoff_max, self.backoff_initial * (2.0 ** (retry_number - 1)))
         if not self.jitter:
             return ceiling
@@ -75,7 +85,12 @@ class RetryPolicy:
         return ceiling / 2 + rng() * ceiling / 2
 
     def is_retryable(self, error: GlobusRunsError, *, idempotent: bool) -> bool:
-        """Whether ``error`` may be retried for a request of this kind."""
+        """Whether ``error`` may be retried for a request of this kind.
+
+        Example::
+
+            policy.is_retryable(error, idempotent=False)  # True for 429 and connect errors
+        """
         if isinstance(error, APIError):
             if error.http_status == 429:
                 return True
@@ -90,7 +105,14 @@ class RetryPolicy:
     def delay_for(
         self, error: GlobusRunsError, retry_number: int, rng: Callable[[], float] = random.random
     ) -> float | None:
-        """Seconds to sleep before this retry, or ``None`` when the error must be raised now."""
+        """Seconds to sleep before this retry, or ``None`` when the error must be raised now.
+
+        Example::
+
+            delay = policy.delay_for(error, retry_number=1)
+            if delay is None:
+                raise error
+        """
         if isinstance(error, APIError) and error.retry_after is not None:
             if error.retry_after > self.retry_after_max:
                 return None

@@ -75,7 +75,16 @@ class ServiceClient:
         return self._transport.authorizer
 
     async def aclose(self) -> None:
-        """Close the connection pool if this client created it (a shared one stays open)."""
+        """Close the connection pool if this client created it (a shared one stays open).
+
+        Example::
+
+            flows = FlowsClient(authorizer=token)
+            try:
+                ...
+            finally:
+                await flows.aclose()
+        """
         await self._transport.aclose()
 
     async def __aenter__(self) -> Self:

@@ -257,7 +257,10 @@ def error_from_response(
         document = _json.loads(text) if text.strip() else None
     except ValueError:
         document = None
-    code, messages, request_id = _messages_from(document)
+    try:
+        code, messages, request_id = _messages_from(document)
+    except RecursionError:  # nested too deeply to print: fall back to the body's text
+        code, messages, request_id = None, [], None
     if not messages:
         reason = _short_text(text)
         messages = [reason] if reason else [f"HTTP {status}"]

@@ -56,6 +56,26 @@ async def find_started(
     return None
 
 
+async def _look_up(
+    client: FlowsClient, flow_id: str, label: str | None, tag: str, since: datetime
+) -> Run | None:
+    """`find_started`, tried again after a transient failure (an unreadable page, say).
+
+    The look-up only reads, so repeating it is safe; giving up early would leave a run the
+    caller is told failed.
+    """
+    policy = client.retry
+    attempt = 0
+    while True:
+        try:
+            return await find_started(client, flow_id, label, tag, since)
+        except (ServerError, NetworkError, ResponseParseError):
+            attempt += 1
+            if attempt > policy.max_retries:
+                raise
+            await anyio.sleep(policy.backoff(attempt))
+
+
 async def start_exactly_once(
     client: FlowsClient,
     send: ApiRequest,
@@ -76,7 +96,7 @@ async def start_exactly_once(
                 raise  # never reached the service, and the transport already retried it
             attempt += 1
             try:
-                found = await find_started(client, flow_id, label, tag, since)
+                found = await _look_up(client, flow_id, label, tag, since)
             except Exception:
                 logger.debug("start of a %s run: look-up failed after %s", flow_id, exc)
                 raise exc from None

@@ -54,14 +54,24 @@ class FakeClock:
         return self._speed
 
     def now(self) -> datetime:
-        """The current emulated time, an aware UTC datetime."""
+        """The current emulated time, an aware UTC datetime.
+
+        Example::
+
+            started = fake.clock.now()
+        """
         elapsed = self._advanced
         if self._realtime:
             elapsed += (time.monotonic() - self._started_at) * self._speed
         return self._start + timedelta(seconds=elapsed)
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` (which must not be negative)."""
+        """Move the clock forward by ``seconds`` (which must not be negative).
+
+        Example::
+
+            fake.clock.advance(60)  # a minute passes: runs progress, timers fire
+        """
         if seconds < 0:
             raise ValueError("the clock cannot go backwards")
         self._advanced += seconds

@@ -146,7 +146,12 @@ class FakeGlobus:
     # -- URLs ---------------------------------------------------------------
 
     def urls(self, origin: str | None = None) -> dict[str, str]:
-        """Base URLs of the services for a server at ``origin`` (default ``origin``)."""
+        """Base URLs of the services for a server at ``origin`` (default ``origin``).
+
+        Example::
+
+            fake.urls("http://127.0.0.1:8000")["flows_url"]  # "http://127.0.0.1:8000/flows/"
+        """
         base = (origin or self.origin).rstrip("/")
         return {
             "flows_url": f"{base}/flows/",
@@ -183,6 +188,10 @@ class FakeGlobus:
         ``resource_servers=None`` makes it valid everywhere; otherwise only for
         the names given, such as ``{"flows.globus.org"}`` or ``{flow_id}``.
         With ``expires_in`` it is rejected once that many clock seconds pass.
+
+        Example::
+
+            alice = fake.issue_token(identity_id=ALICE, resource_servers={"flows.globus.org"})
         """
         expires_at = None
         if expires_in is not None:
@@ -190,7 +199,12 @@ class FakeGlobus:
         return self.tokens.issue(identity_id or str(uuid.uuid4()), resource_servers, expires_at)
 
     def revoke_token(self, token: str) -> None:
-        """Reject ``token`` from now on."""
+        """Reject ``token`` from now on.
+
+        Example::
+
+            fake.revoke_token(alice)  # her next request is answered 401
+        """
         self.tokens.revoke(token)
 
     # -- Globus Auth: clients and the token endpoint ---------------------------
@@ -208,6 +222,13 @@ class FakeGlobus:
         with HTTP Basic and may use ``client_credentials``; the tokens it gets
         belong to ``identity_id``, by default the client id itself (as in Globus
         Auth), so runs it starts are owned by that identity.
+
+        Example::
+
+            client_id, secret = fake.add_client()
+            authorizer = ClientCredentialsAuthorizer(
+                client_id, secret, scopes, auth_url=fake.auth_url
+            )
         """
         secret = client_secret or secrets.token_urlsafe(32)
         client = self.auth_service.add_client(client_id, secret, identity_id)
@@ -215,7 +236,12 @@ class FakeGlobus:
 
     def add_native_client(self, client_id: str | None = None) -> str:
         """Register a native (public) client: no secret, it names itself with a
-        ``client_id`` form field and only exchanges refresh tokens. Returns its id."""
+        ``client_id`` form field and only exchanges refresh tokens. Returns its id.
+
+        Example::
+
+            client_id = fake.add_native_client()
+        """
         return self.auth_service.add_client(client_id, None, None).client_id
 
     def issue_refresh_token(
@@ -231,13 +257,22 @@ class FakeGlobus:
         The tokens belong to ``identity_id`` (default: ``fake.identity_id``). With
         ``rotate``, every exchange answers a new refresh token and the one used is
         rejected from then on.
+
+        Example::
+
+            refresh = fake.issue_refresh_token(client_id, scopes, rotate=True)
         """
         return self.auth_service.issue_refresh_token(
             client_id, scopes, identity_id or self.identity_id, rotate=rotate
         )
 
     def revoke_refresh_token(self, token: str) -> None:
-        """Reject the refresh token ``token`` from now on."""
+        """Reject the refresh token ``token`` from now on.
+
+        Example::
+
+            fake.revoke_refresh_token(refresh)
+        """
         self.auth_service.revoke_refresh_token(token)
 
     def revoke_client_tokens(self, client_id: str) -> int:
@@ -245,6 +280,10 @@ class FakeGlobus:
 
         Its next request with one of them is answered 401, as after a revocation
         in Globus Auth.
+
+        Example::
+
+            assert fake.revoke_client_tokens(client_id) == 1
         """
         return self.tokens.revoke_client(client_id)
 
@@ -291,6 +330,10 @@ class FakeGlobus:
         an identity id (default: ``identity_id``). ``run_managers`` and
         ``run_monitors`` are principal URNs holding the flow_run_manager /
         flow_run_monitor role on every run of the flow.
+
+        Example::
+
+            flow_id = fake.add_flow(title="Scan", duration=30, outcome="FAILED", inactive_after=10)
         """
         behavior = FlowBehavior(
             duration=duration,
@@ -343,6 +386,10 @@ class FakeGlobus:
         behaviour, with one value for all runs or a sequence of ``n``. ``label``
         may contain ``{i}``, replaced by the run's index. Input is not
         validated against the flow's schema.
+
+        Example::
+
+            run_ids = fake.add_runs(flow_id, 100, outcome="SUCCEEDED", label="scan {i}")
         """
         flow = self.flows_service.flows[flow_id]
         if start is None:
@@ -395,6 +442,10 @@ class FakeGlobus:
 
         Seen by ``identity_id`` (default: the run's owner), which sets
         ``user_role``. Raises `KeyError` for an unknown run.
+
+        Example::
+
+            assert fake.get_run_document(run_id)["status"] == "ACTIVE"
         """
         self.fire_due_timers()
         run = self.flows_service.runs[run_id]
@@ -430,6 +481,12 @@ class FakeGlobus:
         is checked as the service would (`ValueError` when invalid); ``owner`` is an
         identity id (default: ``identity_id``). ``body`` is the run input (or the
         Transfer request); the other keywords are stored with it when given.
+
+        Example::
+
+            timer_id = fake.add_timer(
+                flow_id, {"scan": 1}, schedule={"type": "recurring", "interval_seconds": 60}
+            )
         """
         if timer_type == "flow" and flow_id is None:
             raise ValueError("a flow timer needs a flow_id")
@@ -467,22 +524,46 @@ class FakeGlobus:
         The app does this before handling each request, so every service it
         answers for (Flows included) sees the runs timers have started; so do
         `runs`, `get_run_document`, `timers` and `get_timer_document`.
+
+        Example::
+
+            fake.clock.advance(120)
+            assert fake.fire_due_timers() == 2
         """
         return self.timers_service.catch_up(self.clock.now())
 
     def get_timer_document(self, timer_id: str) -> dict[str, Any]:
         """The timer as its owner's ``GET /jobs/{timer_id}`` would answer it now
-        (with the first page of results). Raises `KeyError` for an unknown timer."""
+        (with the first page of results). Raises `KeyError` for an unknown timer.
+
+        Example::
+
+            print(fake.get_timer_document(timer_id)["number_of_runs"])
+        """
         return self.timers_service.job_document(timer_id, self.clock.now())
 
     # -- instrumentation ----------------------------------------------------
 
     def clear_requests(self) -> None:
-        """Forget the requests recorded so far."""
+        """Forget the requests recorded so far.
+
+        Example::
+
+            fake.clear_requests()
+            await flows.get_run(run_id)
+            assert [r.path for r in fake.requests] == [f"/runs/{run_id}"]
+        """
         self.requests.clear()
 
     def reset_stats(self) -> None:
-        """Restart ``max_in_flight`` from the current ``in_flight``."""
+        """Restart ``max_in_flight`` from the current ``in_flight``.
+
+        Example::
+
+            fake.reset_stats()
+            await flows.batch_get_runs(run_ids, concurrency=8)
+            assert fake.max_in_flight <= 8
+        """
         self.max_in_flight = self.in_flight
 
     # -- ready clients -------------------------------------------------------------------
@@ -495,6 +576,11 @@ class FakeGlobus:
         It uses ``fake.token`` unless ``authorizer`` is given; ``options`` go to the client
         (``retry=``, ``concurrency=``, ``timeout=``...). Close it with ``aclose()`` or
         ``async with``.
+
+        Example::
+
+            async with fake.flows_client(retry=RetryPolicy.disabled()) as flows:
+                run = await flows.run_flow(flow_id, {})
         """
         from .._transport import asgi_transport
         from ..flows import FlowsClient
@@ -510,7 +596,13 @@ class FakeGlobus:
         self, *, authorizer: str | Authorizer | _Default | None = DEFAULT, **options: Any
     ) -> TimersClient:
         """A :class:`TimersClient` talking to this fake in-process; its ``flows`` client
-        (used by ``run_timer``) shares its connection and reaches this fake's Flows."""
+        (used by ``run_timer``) shares its connection and reaches this fake's Flows.
+
+        Example::
+
+            async with fake.timers_client() as timers:
+                runs = await timers.list_all_runs(timer_id)
+        """
         from .._transport import asgi_transport
         from ..timers import TimersClient
 

@@ -201,7 +201,12 @@ class Fault:
         return self.kind in _ALTERING or self.processed
 
     def matches(self, method: str, path: str) -> bool:
-        """Whether a request ``method path`` (path with its service prefix) is in scope."""
+        """Whether a request ``method path`` (path with its service prefix) is in scope.
+
+        Example::
+
+            assert fake.faults.add("503", route="/flows/runs/*").matches("GET", "/flows/runs/abc")
+        """
         if self.methods is not None and method.upper() not in self.methods:
             return False
         return self._pattern.fullmatch(path) is not None
@@ -212,6 +217,10 @@ class Fault:
         ``service_answer`` is the service's own answer when `calls_service`.
         ``now`` (wall-clock, aware) dates an HTTP-date ``Retry-After``. For
         dropped connections it is the head sent before the connection closes.
+
+        Example::
+
+            answer = fault.answer(service_answer, now=fake.clock.now())
         """
         kind = self.kind
         if kind == "429":
@@ -325,6 +334,11 @@ class Faults:
         rule to one or several HTTP methods. ``count`` makes it fire at most
         that many times; ``probability`` is the chance it fires on each
         request it applies to.
+
+        Example::
+
+            fake.faults.add("429", route="/flows/flows/*/run", count=1, retry_after=2)
+            fake.faults.add("reset_after", method="POST", probability=0.1)
         """
         _check(
             kind,
@@ -353,16 +367,32 @@ class Faults:
         return fault
 
     def remove(self, fault: Fault) -> None:
-        """Stop injecting ``fault`` (a rule returned by `add`)."""
+        """Stop injecting ``fault`` (a rule returned by `add`).
+
+        Example::
+
+            rule = fake.faults.add("503")
+            fake.faults.remove(rule)
+        """
         self._rules = tuple(rule for rule in self._rules if rule is not fault)
 
     def clear(self) -> None:
-        """Remove every rule and reset ``stats``."""
+        """Remove every rule and reset ``stats``.
+
+        Example::
+
+            fake.faults.clear()
+        """
         self._rules = ()
         self.stats.clear()
 
     def seed(self, n: int | None) -> None:
-        """Reseed ``rng``: the same rules and requests then fire the same faults."""
+        """Reseed ``rng``: the same rules and requests then fire the same faults.
+
+        Example::
+
+            fake.faults.seed(42)  # the same requests fail on every test run
+        """
         self.rng.seed(n)
 
     @property
@@ -376,7 +406,12 @@ class Faults:
         return sum(self.stats.values())
 
     def pick(self, method: str, path: str) -> Fault | None:
-        """The fault to inject into a request ``method path``, if any; counts it as fired."""
+        """The fault to inject into a request ``method path``, if any; counts it as fired.
+
+        Example::
+
+            fault = fake.faults.pick("GET", "/flows/runs")
+        """
         for fault in self._rules:
             if fault.exhausted or not fault.matches(method, path):
                 continue

@@ -165,6 +165,12 @@ def serve_in_subprocess(
     Yields the JSON line the server printed (with the port it actually bound),
     and terminates the process afterwards. Raises `RuntimeError` if the server
     does not announce itself within ``startup_timeout`` seconds.
+
+    Example::
+
+        with serve_in_subprocess(speed=20.0) as info:
+            async with FlowsClient(authorizer=info["token"], base_url=info["flows_url"]) as flows:
+                ...
     """
     command = [sys.executable, "-m", "globus_runs.testing", "serve", "--port", "0"]
     command += ["--speed", str(speed)]

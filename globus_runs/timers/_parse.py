@@ -129,7 +129,11 @@ def _error(errors: Any) -> TimerRunError | None:
             or (errors["detail"] if isinstance(errors.get("detail"), str) else "")
         )
         return TimerRunError(code=code, message=message, detail=errors.get("detail"))
-    return TimerRunError(code="ERROR", message=str(errors))
+    try:
+        message = str(errors)
+    except RecursionError:  # nested too deeply to print
+        message = type(errors).__name__
+    return TimerRunError(code="ERROR", message=message)
 
 
 def run_result(result: dict[str, Any]) -> RunResult:

@@ -1,0 +1,188 @@
+"""A minimal, fast loopback HTTP server answering every request with one fixed run document.
+
+The throughput cases measure the clients, so the server must not be the bottleneck: this
+one is a bare ``asyncio.Protocol`` speaking just enough HTTP/1.1 (keep-alive, a
+``Content-Length`` body) and does nothing per request but write a pre-built answer, which
+makes it several times faster than an ASGI app behind uvicorn. It runs in its own process,
+so it does not compete with the client for the GIL. ``--latency`` delays every answer,
+to make a latency-bound server.
+
+Run: ``python -m benchmarks._server [--port N] [--latency SECONDS] [--mode raw|asgi]``; it
+prints ``{"url": ...}`` on one line once listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYLOAD = ROOT / "tests" / "payloads" / "flows_run_succeeded.json"
+
+
+def _answer(body: bytes) -> bytes:
+    head = (
+        f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class _FixedAnswer(asyncio.Protocol):
+    """Answers each HTTP/1.1 request on a connection, in order, with the same bytes."""
+
+    def __init__(self, answer: bytes, latency: float) -> None:
+        self._answer = answer
+        self._latency = latency
+        self._buffer = b""
+        self._transport: asyncio.Transport | None = None
+        self._loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while True:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = 0
+            for line in self._buffer[:end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self._buffer) < end + 4 + length:
+                return
+            self._buffer = self._buffer[end + 4 + length :]
+            if self._latency > 0:
+                self._loop.call_later(self._latency, self._write)
+            else:
+                self._write()
+
+    def _write(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(self._answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+
+
+def _asgi_app(
+    body: bytes, latency: float
+) -> Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def app(
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        if latency > 0:
+            await asyncio.sleep(latency)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def _listen() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    return sock
+
+
+def serve(*, latency: float, mode: str) -> None:
+    """Serve until killed; announce the URL on stdout first."""
+    body = PAYLOAD.read_bytes()
+    sock = _listen()
+    host, port = sock.getsockname()[:2]
+    print(json.dumps({"url": f"http://{host}:{port}"}), flush=True)
+    if mode == "asgi":
+        import uvicorn
+
+        config = uvicorn.Config(
+            _asgi_app(body, latency), log_level="warning", access_log=False, lifespan="off"
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+
+    async def main() -> None:
+        answer = _answer(body)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _FixedAnswer(answer, latency), sock=sock)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+@attrs.frozen
+class Server:
+    """A running benchmark server: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
+@contextmanager
+def serve_in_subprocess(*, latency: float = 0.0, mode: str = "raw") -> Iterator[Server]:
+    """Run the server in a child process for the block."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "benchmarks._server", "--latency", str(latency)]
+    process = subprocess.Popen(
+        [*command, "--mode", mode], stdout=subprocess.PIPE, text=True, env=env
+    )
+    stdout = process.stdout
+    assert stdout is not None
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(30)
+        if not lines or not lines[0]:
+            raise RuntimeError(f"the benchmark server did not start (exit {process.poll()})")
+        yield Server(url=json.loads(lines[0])["url"], pid=process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        stdout.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--mode", choices=["raw", "asgi"], default="raw")
+    args = parser.parse_args()
+    serve(latency=args.latency, mode=args.mode)

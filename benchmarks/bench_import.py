@@ -1,0 +1,77 @@
+"""``import globus_runs`` time, against ``import httpx`` (its heaviest dependency) and a bare start.
+
+Each round starts three fresh interpreters, in rotating order: ``python -c pass``, ``python
+-c "import httpx"`` and ``python -c "import globus_runs"``, timed from outside; the figures are
+medians over the rounds. The ``-X importtime`` cumulative time of the top-level module, read
+from a fourth interpreter per round, gives the same comparison without the start-up cost.
+Run: ``python -m benchmarks.bench_import [--rounds N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._common import ROOT, interleave_sync, median
+
+STATEMENTS = {"bare": "pass", "httpx": "import httpx", "globus_runs": "import globus_runs"}
+
+
+def _start(statement: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def _importtime(module: str) -> float:
+    """Cumulative seconds ``python -X importtime`` reports for ``module``."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    for line in done.stderr.splitlines():
+        parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return float(parts[1]) / 1e6
+    raise RuntimeError(f"no importtime line for {module}")
+
+
+def main(rounds: int = 15, *, quick: bool = False) -> dict[str, Any]:
+    rounds = 3 if quick else rounds
+    blocks: dict[str, Callable[[], float]] = {
+        name: functools.partial(_start, statement) for name, statement in STATEMENTS.items()
+    }
+    for module in ("httpx", "globus_runs"):
+        blocks[f"importtime_{module}"] = functools.partial(_importtime, module)
+    values = interleave_sync(blocks, rounds)
+    ms = {name: median(times) * 1000 for name, times in values.items()}
+    return {
+        "rounds": rounds,
+        "interpreter_bare_ms": round(ms["bare"], 1),
+        "python_c_import_httpx_ms": round(ms["httpx"], 1),
+        "python_c_import_globus_runs_ms": round(ms["globus_runs"], 1),
+        "import_httpx_net_ms": round(ms["httpx"] - ms["bare"], 1),
+        "import_globus_runs_net_ms": round(ms["globus_runs"] - ms["bare"], 1),
+        "importtime_httpx_ms": round(ms["importtime_httpx"], 1),
+        "importtime_globus_runs_ms": round(ms["importtime_globus_runs"], 1),
+        "ratio_globus_runs_over_httpx": round(
+            ms["importtime_globus_runs"] / ms["importtime_httpx"], 2
+        ),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(main(args.rounds, quick=args.quick), indent=2))

@@ -1,0 +1,236 @@
+"""Batch throughput over real loopback sockets, and efficiency against a latency-bound server.
+
+The server is ``benchmarks._server`` in its own process (a bare asyncio HTTP/1.1 server
+answering every request with the same production-shaped run), so it is never the bottleneck
+and does not share the client's GIL. Three clients fetch runs with the same concurrency:
+
+- ``globus_runs``: ``FlowsClient.batch_get_runs``;
+- ``raw httpx``: one ``httpx.AsyncClient`` (pool sized to the concurrency), one task per id
+  gated by an ``anyio.Semaphore``, ``json.loads`` on each body;
+- ``globus-sdk``: ``globus_sdk.FlowsClient`` (``AccessTokenAuthorizer``, ``base_url`` set to
+  the server) called from a ``ThreadPoolExecutor`` of the same size, its ``requests`` pool
+  mounted with ``pool_maxsize`` equal to the concurrency (its default of 10 would discard
+  connections), each answer's ``.data`` read so the JSON is decoded.
+
+Each block makes a fresh client, warms its pool with one request per worker, then times N
+requests. Blocks of the three clients alternate within every round; runs per second are
+medians over the rounds. The latency case has the server hold every answer 50 ms and runs
+2,000 fetches at concurrency 100: the ideal is N x latency / concurrency = 1 s.
+Run: ``python -m benchmarks.bench_throughput [--rounds N] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+import httpx
+
+from globus_runs import FlowsClient
+
+from ._common import TOKEN, interleave_sync, median, rounded, run_id
+from ._server import Server, serve_in_subprocess
+
+CONCURRENCIES = (1, 16, 64)
+LATENCY = 0.05
+LATENCY_RUNS = 2000
+LATENCY_CONCURRENCY = 100
+
+
+def _ids(n: int) -> list[str]:
+    return [run_id(i) for i in range(n)]
+
+
+def globus_runs_block(url: str, concurrency: int, n: int) -> float:
+    """Seconds to fetch ``n`` runs with ``FlowsClient.batch_get_runs``."""
+
+    async def go() -> float:
+        async with FlowsClient(authorizer=TOKEN, base_url=url, concurrency=concurrency) as flows:
+            warm = await flows.batch_get_runs(_ids(concurrency))
+            assert all(result.ok for result in warm), warm[0]
+            ids = _ids(n)
+            started = time.perf_counter()
+            results = await flows.batch_get_runs(ids)
+            elapsed = time.perf_counter() - started
+            assert len(results) == n
+            assert all(result.ok for result in results)
+            return elapsed
+
+    return anyio.run(go)
+
+
+def raw_httpx_block(url: str, concurrency: int, n: int) -> float:
+    """Seconds to fetch ``n`` runs with bare httpx, ``concurrency`` at a time."""
+
+    async def go() -> float:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(limits=limits) as http:
+            gate = anyio.Semaphore(concurrency)
+            done: list[Any] = []
+
+            async def fetch(run: str) -> None:
+                async with gate:
+                    answer = await http.get(f"{url}/runs/{run}", headers=headers)
+                    assert answer.status_code == 200
+                    done.append(json.loads(answer.content))
+
+            async def fetch_all(ids: list[str]) -> None:
+                async with anyio.create_task_group() as tg:
+                    for run in ids:
+                        tg.start_soon(fetch, run)
+
+            await fetch_all(_ids(concurrency))
+            done.clear()
+            ids = _ids(n)
+            started = time.perf_counter()
+            await fetch_all(ids)
+            elapsed = time.perf_counter() - started
+            assert len(done) == n
+            return elapsed
+
+    return anyio.run(go)
+
+
+def globus_sdk_block(url: str, concurrency: int, n: int) -> float:
+    """Seconds to fetch ``n`` runs with the official SDK from ``concurrency`` threads."""
+    import globus_sdk
+    from requests.adapters import HTTPAdapter
+
+    client = globus_sdk.FlowsClient(
+        authorizer=globus_sdk.AccessTokenAuthorizer(TOKEN), base_url=url
+    )
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=concurrency)
+    client.transport.session.mount("http://", adapter)
+
+    def fetch(run: str) -> str:
+        status: str = client.get_run(run).data["status"]
+        return status
+
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(fetch, _ids(concurrency)))
+            ids = _ids(n)
+            started = time.perf_counter()
+            statuses = list(pool.map(fetch, ids))
+            elapsed = time.perf_counter() - started
+        assert len(statuses) == n
+        return elapsed
+    finally:
+        client.close()
+
+
+CLIENTS: dict[str, Callable[[str, int, int], float]] = {
+    "globus_runs": globus_runs_block,
+    "raw_httpx": raw_httpx_block,
+    "globus_sdk": globus_sdk_block,
+}
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux), to show the server's load."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence urllib3's and the SDK's per-request log chatter while measuring."""
+    loggers = [logging.getLogger(name) for name in ("urllib3", "globus_sdk")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _level(server: Server, concurrency: int, n: int, rounds: int) -> dict[str, Any]:
+    """The three clients at one concurrency, interleaved over ``rounds``."""
+    busy: list[float] = []
+
+    def timed(block: Callable[[str, int, int], float]) -> Callable[[], float]:
+        def run() -> float:
+            before = _cpu_seconds(server.pid)
+            elapsed = block(server.url, concurrency, n)
+            after = _cpu_seconds(server.pid)
+            if before is not None and after is not None:
+                busy.append((after - before) / elapsed)
+            return n / elapsed
+
+        return run
+
+    values = interleave_sync({name: timed(block) for name, block in CLIENTS.items()}, rounds)
+    rates = {name: median(rates) for name, rates in values.items()}
+    return {
+        "requests_per_block": n,
+        "rounds": rounds,
+        **{f"{name}_runs_per_s": rounded(rate) for name, rate in rates.items()},
+        "globus_runs_over_raw_httpx": round(rates["globus_runs"] / rates["raw_httpx"], 2),
+        "globus_runs_over_globus_sdk": round(rates["globus_runs"] / rates["globus_sdk"], 2),
+        # The server's CPU share while answering: well below 1, it is not the bottleneck.
+        "server_cpu_busy_max": round(max(busy), 2) if busy else None,
+    }
+
+
+def throughput(rounds: int, *, quick: bool = False) -> dict[str, Any]:
+    """Runs per second of each client at each concurrency, against the fast server."""
+    results: dict[str, Any] = {}
+    with _quiet(), serve_in_subprocess() as server:
+        for concurrency in CONCURRENCIES:
+            n = (40 if concurrency == 1 else 200) if quick else (400 if concurrency == 1 else 2000)
+            results[str(concurrency)] = _level(server, concurrency, n, rounds)
+    return results
+
+
+def latency_bound(rounds: int, *, quick: bool = False) -> dict[str, Any]:
+    """``batch_get_runs`` against a server adding 50 ms per request, as a share of the ideal."""
+    n = 400 if quick else LATENCY_RUNS
+    ideal = n * LATENCY / LATENCY_CONCURRENCY
+    with _quiet(), serve_in_subprocess(latency=LATENCY) as server:
+        blocks = {
+            name: (lambda block=block: block(server.url, LATENCY_CONCURRENCY, n))
+            for name, block in (("globus_runs", globus_runs_block), ("raw_httpx", raw_httpx_block))
+        }
+        values = interleave_sync(blocks, rounds)
+    seconds = {name: median(times) for name, times in values.items()}
+    return {
+        "runs": n,
+        "concurrency": LATENCY_CONCURRENCY,
+        "latency_s": LATENCY,
+        "rounds": rounds,
+        "ideal_s": round(ideal, 3),
+        **{f"{name}_s": round(elapsed, 3) for name, elapsed in seconds.items()},
+        **{f"{name}_efficiency": round(ideal / elapsed, 3) for name, elapsed in seconds.items()},
+    }
+
+
+def main(rounds: int = 5, *, quick: bool = False) -> dict[str, Any]:
+    """Both cases; ``quick`` makes them a short smoke run."""
+    rounds = 1 if quick else rounds
+    return {
+        "throughput": throughput(rounds, quick=quick),
+        "latency_bound": latency_bound(max(1, rounds - 2), quick=quick),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(main(args.rounds, quick=args.quick), indent=2))

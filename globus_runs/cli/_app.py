@@ -1,0 +1,35 @@
+"""The ``globus-runs`` command: its groups, and the help that explains its settings."""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from ._batch import batch
+from ._demo import demo
+from ._runs import runs
+from ._timers import timers
+
+__all__ = ["cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="globus-runs")
+def cli() -> None:
+    """Work with Globus flow runs and timers from the shell.
+
+    Credentials come from the environment: GLOBUS_RUNS_TOKEN (a bearer token), or
+    GLOBUS_RUNS_CLIENT_ID and GLOBUS_RUNS_CLIENT_SECRET (a confidential client; scopes
+    from GLOBUS_RUNS_SCOPES, by default Flows' "all" scope and the Timers scope).
+    GLOBUS_RUNS_FLOWS_URL, GLOBUS_RUNS_TIMERS_URL and GLOBUS_RUNS_AUTH_URL override the
+    services' URLs; GLOBUS_RUNS_ENVIRONMENT picks a Globus environment (e.g. sandbox).
+
+    Every command takes --format text|json. Exit status: 0 success, 1 error, 2 bad usage,
+    3 a run did not succeed or an item of a batch failed, 4 a wait timed out.
+    """
+
+
+cli.add_command(runs)
+cli.add_command(batch)
+cli.add_command(timers)
+cli.add_command(demo)

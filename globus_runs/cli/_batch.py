@@ -1,0 +1,250 @@
+"""``globus-runs batch ...``: start one run per line of a file, wait for them, cancel them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import ConflictError
+from .._models import RunRequest
+from .._retry import RetryPolicy
+from ._config import open_clients
+from ._options import Exit, Failure, Format, format_option, run, settings_of, wait_options
+from ._output import emit_json, make_console, outcome_document
+from ._progress import BatchProgress
+from ._results import (
+    InputError,
+    ResultsWriter,
+    pending_requests,
+    read_results,
+    recorded_runs,
+    run_record,
+    scan_inputs,
+)
+from ._runs import wait_and_report
+
+__all__ = ["batch"]
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def batch() -> None:
+    """Many runs at once: start them from a file, wait for them, cancel them."""
+
+
+def _progress_option(function: Any) -> Any:
+    return click.option(
+        "--progress/--no-progress",
+        default=True,
+        show_default=True,
+        help="Draw a progress bar on stderr.",
+    )(function)
+
+
+def _records(results: Path) -> dict[int, dict[str, Any]]:
+    try:
+        return read_results(results)
+    except (InputError, OSError) as error:
+        raise Failure(str(error)) from None
+
+
+@batch.command("start")
+@click.argument("flow_id")
+@click.argument("inputs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=_PATH,
+    required=True,
+    help="Results file (JSON lines); rerun with the same file to start only what is left.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Starts in flight at once.",
+)
+@_progress_option
+@format_option
+@click.pass_context
+def start(
+    ctx: click.Context,
+    flow_id: str,
+    inputs: Path,
+    output: Path,
+    concurrency: int,
+    progress: bool,
+    output_format: Format,
+) -> None:
+    """Start one run of FLOW_ID per line of INPUTS, recording each in --output.
+
+    Each non-blank line of INPUTS is a JSON object: {"body": {...flow input...},
+    "label": "...", "tags": [...], "run_managers": [...], "run_monitors": [...]}; only
+    "body" is required. Lines already recorded as started in --output are skipped, so an
+    interrupted batch is resumed by running the same command again. Exit status 3 when a
+    line could not be started.
+    """
+    settings = settings_of(ctx)
+    records = _records(output)
+    others = {r["flow_id"] for r in records.values() if r.get("flow_id", flow_id) != flow_id}
+    if others:
+        raise click.UsageError(
+            f"{output} records runs of another flow ({', '.join(sorted(others))}): "
+            "use another --output file"
+        )
+    done = {line for line, record in records.items() if "run_id" in record}
+    try:
+        total, pending, invalid = scan_inputs(inputs, flow_id, done)
+    except (OSError, UnicodeDecodeError) as error:
+        raise Failure(f"cannot read {inputs}: {error}") from None
+
+    async def main() -> int:
+        progress_console = make_console(stderr=True)
+        lines: dict[int, int] = {}
+
+        def requests() -> Iterator[RunRequest]:
+            for position, (line, request) in enumerate(
+                pending_requests(inputs, flow_id, done | set(invalid))
+            ):
+                lines[position] = line
+                yield request
+
+        with (
+            ResultsWriter(output) as writer,
+            BatchProgress(progress_console, pending, enabled=progress) as bar,
+        ):
+            for line, message in sorted(invalid.items()):
+                writer.write(run_record(line, None, message))
+                bar.advance(False)
+            # Each start is tagged and, after an ambiguous failure, looked up before being
+            # sent again: a run is started once even when the network fails mid-request.
+            retry = RetryPolicy(exactly_once_starts=True)
+            async with (
+                open_clients(settings, concurrency=concurrency, retry=retry) as clients,
+                clients.flows.stream_run_flows(requests(), concurrency=concurrency) as results,
+            ):
+                async for result in results:
+                    writer.write(run_record(lines.pop(result.index), result.value, result.error))
+                    bar.advance(result.ok)
+        summary = {
+            "output": str(output),
+            "lines": total,
+            "started": bar.ok,
+            "failed": bar.failed,
+            "skipped": len(done),
+        }
+        if output_format == "json":
+            emit_json(summary)
+        else:
+            make_console().print(
+                f"Started {bar.ok} run(s), {bar.failed} failed, {len(done)} skipped "
+                f"(already started); results in {output}."
+            )
+        return Exit.NOT_ALL_SUCCEEDED if bar.failed else Exit.OK
+
+    run(main)
+
+
+@batch.command("wait")
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@wait_options
+@format_option
+@click.pass_context
+def wait(
+    ctx: click.Context,
+    results: Path,
+    timeout: float | None,
+    poll_interval: float,
+    output_format: Format,
+) -> None:
+    """Wait for every run recorded in RESULTS (a file written by batch start).
+
+    Uses list queries, so thousands of runs cost a few requests per poll. Output as for
+    runs wait, in input line order; exit status 0 only if every run SUCCEEDED, 3 if one
+    did not, 4 on --timeout.
+    """
+    settings = settings_of(ctx)
+    started = [found for _, found in recorded_runs(_records(results))]
+
+    async def main() -> int:
+        async with open_clients(settings) as clients:
+            waiting = clients.flows.wait_for_runs(
+                started, poll_interval=poll_interval, timeout=timeout
+            )
+            return await wait_and_report(
+                waiting, output_format, count=len(started), timeout=timeout
+            )
+
+    run(main)
+
+
+@batch.command("cancel")
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Cancels in flight at once.",
+)
+@_progress_option
+@format_option
+@click.pass_context
+def cancel(
+    ctx: click.Context,
+    results: Path,
+    concurrency: int,
+    progress: bool,
+    output_format: Format,
+) -> None:
+    """Cancel every run recorded in RESULTS (a file written by batch start).
+
+    Runs that had already ended are reported as such (409 STATE_CONFLICT) and are not
+    failures. Exit status 3 when another cancel failed.
+    """
+    settings = settings_of(ctx)
+    started = recorded_runs(_records(results))
+    line_of = {found.run_id: line for line, found in started}
+
+    async def main() -> int:
+        documents: list[dict[str, Any]] = []
+        ended = failed = 0
+        with BatchProgress(
+            make_console(stderr=True),
+            len(started),
+            description="Canceling runs",
+            ok_label="canceled",
+            enabled=progress,
+        ) as bar:
+            async with (
+                open_clients(settings, concurrency=concurrency) as clients,
+                clients.flows.stream_cancel_runs(
+                    list(line_of), concurrency=concurrency
+                ) as outcomes,
+            ):
+                async for outcome in outcomes:
+                    document = {"line": line_of[outcome.input], **outcome_document(outcome)}
+                    if isinstance(outcome.error, ConflictError):
+                        ended += 1
+                    elif outcome.error is not None:
+                        failed += 1
+                    documents.append(document)
+                    bar.advance(outcome.ok)
+        documents.sort(key=lambda document: int(document["line"]))
+        if output_format == "json":
+            emit_json({"results": documents})
+        else:
+            console = make_console()
+            for document in documents:
+                if not document["ok"] and document["error"]["type"] != "ConflictError":
+                    message = document["error"]["message"]
+                    console.print(f"{document['run_id']}  not canceled: {message}", style="red")
+            console.print(f"Canceled {bar.ok} run(s); {ended} had already ended; {failed} failed.")
+        return Exit.NOT_ALL_SUCCEEDED if failed else Exit.OK
+
+    run(main)

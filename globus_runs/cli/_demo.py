@@ -1,0 +1,175 @@
+"""``globus-runs demo``: the library at work on an in-process emulator, with no setup.
+
+The emulator (``globus_runs.testing``) plays Flows, Timers and Auth in this process, its
+clock running 60 times faster than real time, and the demo reaches it through the same
+wiring as every other command.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import click
+from rich.console import Console
+from rich.constrain import Constrain
+from rich.rule import Rule
+
+from .._errors import APIError
+from .._models import BatchResult, Run, RunLogEvent, RunRequest
+from .._transport import asgi_transport
+from ..testing import FakeClock, FakeGlobus
+from ._config import Clients, Settings, open_clients
+from ._options import Failure, one_line, run
+from ._output import (
+    log_line,
+    log_table,
+    make_console,
+    runs_table,
+    status_text,
+    timer_runs_table,
+)
+from ._progress import BatchProgress
+
+__all__ = ["demo", "run_demo"]
+
+SPEED = 60.0
+BATCH_SIZE = 30
+_WIDTH = 100
+
+
+def _section(console: Console, title: str) -> None:
+    console.print()
+    console.print(Constrain(Rule(f"[bold]{title}", align="left"), width=_WIDTH))
+
+
+async def run_demo(console: Console) -> None:
+    """Start a batch with a progress bar, list, cancel, watch, wait, read logs, run a timer."""
+    fake = FakeGlobus(clock=FakeClock(realtime=True, speed=SPEED))
+    fake.latency = 0.02  # a little network-like delay, so the progress bar has work to show
+    transfer = fake.add_flow(title="Move scan data", duration=30.0, steps=3)
+    reduce = fake.add_flow(
+        title="Reduce scan",
+        duration=20.0,
+        outcome="FAILED",
+        failure_description="The detector calibration file is missing",
+    )
+    settings = Settings(
+        token=fake.token,
+        flows_url=fake.flows_url,
+        timers_url=fake.timers_url,
+        auth_url=fake.auth_url,
+        transport=asgi_transport(fake.app),
+    )
+    console.print(
+        "[bold]globus-runs demo[/]: Globus Flows, Timers and Auth emulated in this process, "
+        f"the clock running {SPEED:.0f}x faster than real time."
+    )
+    async with open_clients(settings, concurrency=8) as clients:
+        started = await _start_batch(console, clients, transfer, reduce)
+        flows = clients.flows
+
+        _section(console, "2. One page of ACTIVE runs (list_runs)")
+        page = await flows.list_runs(filter_status="ACTIVE", per_page=5)
+        console.print(runs_table(page.runs))
+        console.print(f"(one page of 5; has_next_page={page.has_next_page})", style="dim")
+
+        _section(console, "3. Cancel a run (cancel_run)")
+        canceled = await flows.cancel_run(started[0].run_id)
+        console.print(
+            f"{canceled.label}: ",
+            status_text(canceled.status),
+            f", was_canceled={canceled.was_canceled}",
+            sep="",
+        )
+
+        _section(console, f"4. Watch {started[1].label!r} until it ends (watch_run)")
+        async for event in flows.watch_run(started[1].run_id, poll_interval=0.1):
+            if isinstance(event, RunLogEvent):
+                console.print(log_line(event.entry))
+            else:
+                new = status_text(event.status)
+                console.print("status ", event.previous or "-", " -> ", new, sep="")
+
+        _section(console, f"5. Wait for all {len(started)} runs (wait_for_runs)")
+        fake.clear_requests()
+        with console.status("waiting..."):
+            finished = await flows.wait_for_runs(started, poll_interval=0.2, timeout=60)
+        counts = Counter((r.status, r.was_canceled) for r in finished)
+        for (status, was_canceled), n in sorted(counts.items()):
+            note = " (canceled)" if was_canceled else ""
+            console.print(f"{n:4} ", status_text(status), note, sep="")
+        console.print(
+            f"{len(fake.requests)} request(s) while waiting for {len(finished)} runs",
+            style="dim",
+        )
+
+        failed = next(r for r in finished if r.error is not None and not r.was_canceled)
+        _section(console, f"6. The log of {failed.label!r}, which failed (list_all_run_logs)")
+        console.print(log_table(await flows.list_all_run_logs(failed.run_id)))
+        if failed.error is not None:
+            console.print(f"error {failed.error.code}: {failed.error.description}", style="red")
+
+        await _timer(console, fake, clients, transfer)
+    console.print()
+    console.print("[bold green]Demo complete.[/] Next: globus-runs --help")
+
+
+async def _start_batch(console: Console, clients: Clients, transfer: str, reduce: str) -> list[Run]:
+    """Start a batch, drawing its progress; two runs of a flow that does not exist fail."""
+    missing = str(uuid.uuid4())
+    requests = [
+        RunRequest(
+            reduce if n % 8 == 7 else missing if n in (12, 25) else transfer,
+            {"scan": n},
+            label=f"scan {n}",
+        )
+        for n in range(BATCH_SIZE)
+    ]
+    _section(console, f"1. Start {len(requests)} runs in one batch (stream_run_flows)")
+    done: list[BatchResult[Run]] = []
+    with BatchProgress(console, len(requests)) as bar:
+        async with clients.flows.stream_run_flows(requests, concurrency=4) as results:
+            async for result in results:
+                done.append(result)
+                bar.advance(result.ok)
+    done.sort(key=lambda result: result.index)
+    for result in done:
+        error = result.error
+        if isinstance(error, APIError):
+            why = f"{type(error).__name__} ({error.http_status} {error.code}): {error.message}"
+            console.print(f"scan {result.index}: {why}", style="red")
+        elif error is not None:
+            console.print(f"scan {result.index}: {one_line(error)}", style="red")
+    return [result.value for result in done if result.value is not None]
+
+
+async def _timer(console: Console, fake: FakeGlobus, clients: Clients, flow_id: str) -> None:
+    """Create a timer firing every minute, let three and a half minutes pass, show its runs."""
+    _section(console, "7. A timer starting a run every minute (TimersClient)")
+    timers = clients.timers
+    timer = await timers.create_flow_timer(
+        flow_id,
+        {"scan": "hourly check"},
+        name="Every minute",
+        schedule={"type": "recurring", "interval_seconds": 60},
+    )
+    console.print(f"Created timer {timer.timer_id}; moving the clock 210 s forward...")
+    fake.clock.advance(210)
+    console.print(timer_runs_table(await timers.list_all_runs(timer.timer_id)))
+    now = await timers.run_timer(timer.timer_id)
+    console.print(f"run_timer started run {now.id} at once, outside the schedule.")
+    await timers.delete_timer(timer.timer_id)
+
+
+@click.command()
+def demo() -> None:
+    """Show the library at work on an in-process emulator (no account, no network)."""
+
+    async def main() -> None:
+        await run_demo(make_console())
+
+    try:
+        run(main)
+    except ImportError as error:  # the emulator's app needs the testing extra
+        raise Failure(f'{error}: pip install "globus-runs[cli,testing]"') from None

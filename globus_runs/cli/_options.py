@@ -1,0 +1,126 @@
+"""What every command shares: ``--format``, option types, running a coroutine, exit codes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Literal, TypeVar, cast
+
+import anyio
+import click
+
+from .._errors import APIError, GlobusRunsError
+from ._config import Settings
+
+__all__ = [
+    "Exit",
+    "Failure",
+    "Format",
+    "datetime_option",
+    "format_option",
+    "one_line",
+    "run",
+    "settings_of",
+    "wait_options",
+]
+
+Format = Literal["text", "json"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Exit(IntEnum):
+    """The command line's exit statuses."""
+
+    OK = 0
+    #: An error: the service refused a request, the network failed, bad credentials...
+    ERROR = 1
+    #: Bad usage: an unknown option, a missing argument (click's own status).
+    USAGE = 2
+    #: The command ran, but a run did not succeed or an item of a batch failed.
+    NOT_ALL_SUCCEEDED = 3
+    #: Waiting gave up after ``--timeout`` seconds.
+    TIMEOUT = 4
+
+
+class Failure(click.ClickException):
+    """An error reported as one line on stderr, with exit status 1."""
+
+    exit_code = Exit.ERROR
+
+
+def one_line(error: BaseException) -> str:
+    """The error as one line: its type and message, never a traceback."""
+    text = " ".join(str(error).split()) or "(no message)"
+    if isinstance(error, APIError):
+        return text
+    return f"{type(error).__name__}: {text}"
+
+
+def format_option(function: F) -> F:
+    """``--format text|json`` (default ``text``, or ``GLOBUS_RUNS_FORMAT``)."""
+    option = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        envvar="GLOBUS_RUNS_FORMAT",
+        show_default=True,
+        help="text for people, json for programs (see the documentation for its shape).",
+    )
+    return option(function)
+
+
+def datetime_option(name: str, help: str) -> Callable[[F], F]:
+    """An option taking an ISO 8601 date-time; one without an offset is local time."""
+
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not an ISO 8601 date-time (2026-03-01T12:00)"
+            ) from None
+        return moment if moment.tzinfo is not None else moment.astimezone()
+
+    return click.option(name, metavar="DATETIME", callback=convert, help=help)
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings of this invocation: given by the caller (``obj``), or the environment."""
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = Settings.from_env(os.environ)
+    return cast(Settings, root.obj)
+
+
+def run(main: Callable[[], Awaitable[int | None]]) -> None:
+    """Run ``main`` in an event loop; exit with its status, or report a library error.
+
+    A library error is one line on stderr and exit status 1, without a traceback.
+    """
+    try:
+        status = anyio.run(main)
+    except GlobusRunsError as error:
+        raise Failure(one_line(error)) from None
+    if status:
+        raise click.exceptions.Exit(status)
+
+
+def wait_options(function: F) -> F:
+    """``--timeout`` and ``--poll-interval``, for the commands that wait for runs."""
+    function = click.option(
+        "--poll-interval",
+        type=click.FloatRange(min=0.01),
+        default=5.0,
+        show_default=True,
+        help="Seconds between checks (growing slowly up to 60).",
+    )(function)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        help="Give up after this many seconds (exit status 4).",
+    )(function)

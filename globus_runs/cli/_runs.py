@@ -1,0 +1,448 @@
+"""``globus-runs runs ...``: list, show, update, cancel, delete, resume, wait for and watch runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from datetime import datetime
+
+import click
+from rich.live import Live
+from rich.spinner import Spinner
+
+from .._errors import WaitTimeoutError
+from .._models import Run, RunEvent, RunLogEvent, RunStatus
+from ._config import open_clients
+from ._options import Exit, Format, datetime_option, format_option, run, settings_of, wait_options
+from ._output import (
+    emit_json,
+    emit_json_line,
+    log_line,
+    log_table,
+    make_console,
+    outcome_document,
+    run_details,
+    run_document,
+    runs_table,
+    status_text,
+)
+
+__all__ = ["report_wait", "runs", "wait_and_report"]
+
+_ROLES = ["run_owner", "run_manager", "run_monitor", "flow_run_manager", "flow_run_monitor"]
+# Above this many runs, waits show counts and the runs that did not succeed, not every run.
+_TABLE_MAX = 20
+
+
+@click.group()
+def runs() -> None:
+    """Flow runs: list, inspect, update, cancel, wait for and watch them."""
+
+
+def _show_run(run_: Run, output_format: Format) -> None:
+    if output_format == "json":
+        emit_json(run_document(run_))
+    else:
+        make_console().print(run_details(run_))
+
+
+def _time_range(
+    after: datetime | None, before: datetime | None
+) -> tuple[datetime | None, datetime | None] | None:
+    return None if after is None and before is None else (after, before)
+
+
+def _or_none(values: Sequence[str]) -> list[str] | None:
+    return list(values) if values else None
+
+
+@runs.command("list")
+@click.option("--flow-id", multiple=True, help="Only runs of this flow (repeatable).")
+@click.option(
+    "--status",
+    multiple=True,
+    type=click.Choice(sorted(RunStatus.ALL), case_sensitive=False),
+    help="Only runs in this status (repeatable).",
+)
+@click.option("--label", multiple=True, help="Only runs with this label (repeatable).")
+@click.option("--flow-title", multiple=True, help="Only runs of flows with this title.")
+@click.option(
+    "--role",
+    multiple=True,
+    type=click.Choice(_ROLES),
+    help="Only runs on which you have this role (repeatable).",
+)
+@datetime_option("--started-after", "Started at or after (ISO 8601).")
+@datetime_option("--started-before", "Started before (ISO 8601).")
+@datetime_option("--completed-after", "Completed at or after.")
+@datetime_option("--completed-before", "Completed before.")
+@click.option(
+    "--orderby", multiple=True, help='Sort order, such as "start_time DESC" (repeatable).'
+)
+@click.option("--per-page", type=click.IntRange(1, 50), help="Runs per request.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=25,
+    show_default=True,
+    help="Show at most this many runs (0: all of them).",
+)
+@format_option
+@click.pass_context
+def list_runs(
+    ctx: click.Context,
+    flow_id: tuple[str, ...],
+    status: tuple[str, ...],
+    label: tuple[str, ...],
+    flow_title: tuple[str, ...],
+    role: tuple[str, ...],
+    started_after: datetime | None,
+    started_before: datetime | None,
+    completed_after: datetime | None,
+    completed_before: datetime | None,
+    orderby: tuple[str, ...],
+    per_page: int | None,
+    limit: int,
+    output_format: Format,
+) -> None:
+    """List the runs you can see, following pages up to --limit."""
+    settings = settings_of(ctx)
+
+    async def main() -> None:
+        async with open_clients(settings) as clients:
+            found = await clients.flows.list_all_runs(
+                filter_flow_id=_or_none(flow_id),
+                filter_status=_or_none([s.upper() for s in status]),
+                filter_label=_or_none(label),
+                filter_flow_title=_or_none(flow_title),
+                filter_roles=_or_none(role),
+                filter_start_time=_time_range(started_after, started_before),
+                filter_completion_time=_time_range(completed_after, completed_before),
+                orderby=_or_none(orderby),
+                per_page=per_page,
+                max_items=limit or None,
+            )
+        if output_format == "json":
+            emit_json({"runs": [run_document(r) for r in found]})
+        else:
+            console = make_console()
+            console.print(runs_table(found))
+            console.print(f"{len(found)} run(s)", style="dim")
+
+    run(main)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--flow-description", is_flag=True, help="Include the flow's description.")
+@format_option
+@click.pass_context
+def show(ctx: click.Context, run_id: str, flow_description: bool, output_format: Format) -> None:
+    """Show one run."""
+    settings = settings_of(ctx)
+
+    async def main() -> None:
+        async with open_clients(settings) as clients:
+            found = await clients.flows.get_run(run_id, include_flow_description=flow_description)
+        _show_run(found, output_format)
+
+    run(main)
+
+
+@runs.command("logs")
+@click.argument("run_id")
+@click.option("--reverse", is_flag=True, help="Newest entries first.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many entries.")
+@format_option
+@click.pass_context
+def logs(
+    ctx: click.Context, run_id: str, reverse: bool, limit: int | None, output_format: Format
+) -> None:
+    """Show a run's log entries (oldest first, unless --reverse)."""
+    settings = settings_of(ctx)
+
+    async def main() -> None:
+        async with open_clients(settings) as clients:
+            entries = await clients.flows.iter_run_logs(
+                run_id,
+                page_size=min(limit or 100, 100),
+                reverse_order=reverse,
+                max_items=limit,
+            ).collect()
+        if output_format == "json":
+            emit_json({"run_id": run_id, "entries": [entry.raw for entry in entries]})
+        else:
+            make_console().print(log_table(entries))
+
+    run(main)
+
+
+@runs.command("update")
+@click.argument("run_id")
+@click.option("--label", help="The new label.")
+@click.option("--tag", multiple=True, help="Replace the tags with these (repeatable).")
+@click.option("--monitor", multiple=True, help="Replace the monitors (principal URNs).")
+@click.option("--manager", multiple=True, help="Replace the managers (principal URNs).")
+@click.option("--clear-tags", is_flag=True, help="Remove every tag.")
+@click.option("--clear-monitors", is_flag=True, help="Remove every monitor.")
+@click.option("--clear-managers", is_flag=True, help="Remove every manager.")
+@format_option
+@click.pass_context
+def update(
+    ctx: click.Context,
+    run_id: str,
+    label: str | None,
+    tag: tuple[str, ...],
+    monitor: tuple[str, ...],
+    manager: tuple[str, ...],
+    clear_tags: bool,
+    clear_monitors: bool,
+    clear_managers: bool,
+    output_format: Format,
+) -> None:
+    """Change a run's label, tags, monitors or managers; what is not given is kept."""
+    lists: dict[str, list[str] | None] = {}
+    for name, values, clear in (
+        ("tags", tag, clear_tags),
+        ("run_monitors", monitor, clear_monitors),
+        ("run_managers", manager, clear_managers),
+    ):
+        if values and clear:
+            raise click.UsageError(f"give new {name} or clear them, not both")
+        lists[name] = [] if clear else _or_none(values)
+    if label is None and all(value is None for value in lists.values()):
+        raise click.UsageError("nothing to change: give --label, --tag, --monitor or --manager")
+    settings = settings_of(ctx)
+
+    async def main() -> None:
+        async with open_clients(settings) as clients:
+            updated = await clients.flows.update_run(
+                run_id,
+                label=label,
+                tags=lists["tags"],
+                run_monitors=lists["run_monitors"],
+                run_managers=lists["run_managers"],
+            )
+        _show_run(updated, output_format)
+
+    run(main)
+
+
+@runs.command("cancel")
+@click.argument("run_ids", nargs=-1, required=True)
+@format_option
+@click.pass_context
+def cancel(ctx: click.Context, run_ids: tuple[str, ...], output_format: Format) -> None:
+    """Cancel runs. Exit status 3 when a cancel failed (e.g. the run had already ended)."""
+    settings = settings_of(ctx)
+
+    async def main() -> int:
+        async with open_clients(settings) as clients:
+            results = await clients.flows.batch_cancel_runs(run_ids)
+        documents = [outcome_document(result) for result in results]
+        if output_format == "text":
+            console = make_console()
+            for document in documents:
+                if document["ok"]:
+                    status = status_text(document["run"]["status"])
+                    console.print(f"{document['run_id']}  cancel requested (", status, ")", sep="")
+                else:
+                    why = document["error"]["message"]
+                    console.print(f"{document['run_id']}  not canceled: {why}", style="red")
+        if output_format == "json":
+            emit_json({"results": documents})
+        return Exit.OK if all(result.ok for result in results) else Exit.NOT_ALL_SUCCEEDED
+
+    run(main)
+
+
+@runs.command("delete")
+@click.argument("run_id")
+@format_option
+@click.pass_context
+def delete(ctx: click.Context, run_id: str, output_format: Format) -> None:
+    """Delete (release) a run that has ended; its record is removed from Flows."""
+    settings = settings_of(ctx)
+
+    async def main() -> None:
+        async with open_clients(settings) as clients:
+            released = await clients.flows.release_run(run_id)
+        if output_format == "json":
+            emit_json(run_document(released))
+        else:
+            make_console().print(f"Deleted run {released.run_id} ({released.status}).")
+
+    run(main)
+
+
+@runs.command("resume")
+@click.argument("run_id")
+@format_option
+@click.pass_context
+def resume(ctx: click.Context, run_id: str, output_format: Format) -> None:
+    """Resume an INACTIVE run (once what it waited for, such as consent, is given)."""
+    settings = settings_of(ctx)
+
+    async def main() -> None:
+        async with open_clients(settings) as clients:
+            resumed = await clients.flows.resume_run(run_id)
+        _show_run(resumed, output_format)
+
+    run(main)
+
+
+def report_wait(finished: Sequence[Run], output_format: Format, *, timed_out: bool = False) -> int:
+    """Show the runs a wait ended with; the exit status (0 only if every run SUCCEEDED).
+
+    JSON: ``{"runs": [run, ...], "all_succeeded": bool, "timed_out": bool}``.
+    """
+    all_succeeded = not timed_out and all(r.status == RunStatus.SUCCEEDED for r in finished)
+    if output_format == "json":
+        emit_json(
+            {
+                "runs": [run_document(r) for r in finished],
+                "all_succeeded": all_succeeded,
+                "timed_out": timed_out,
+            }
+        )
+    else:
+        console = make_console()
+        shown = list(finished)
+        if len(shown) > _TABLE_MAX:
+            shown = [r for r in finished if r.status != RunStatus.SUCCEEDED][:_TABLE_MAX]
+        if shown:
+            console.print(runs_table(shown))
+        counts: dict[str, int] = {}
+        for finished_run in finished:
+            counts[finished_run.status] = counts.get(finished_run.status, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        console.print(f"{len(finished)} run(s): {summary or 'none'}")
+    if timed_out:
+        return Exit.TIMEOUT
+    return Exit.OK if all_succeeded else Exit.NOT_ALL_SUCCEEDED
+
+
+async def wait_and_report(
+    waiting: Awaitable[list[Run]], output_format: Format, *, count: int, timeout: float | None
+) -> int:
+    """Await ``waiting`` (a wait for ``count`` runs) and report what it ended with."""
+    try:
+        finished = await waiting
+    except WaitTimeoutError as error:
+        last = error.last_runs or ([error.last_run] if error.last_run else [])
+        code = report_wait(last, output_format, timed_out=True)
+        still = count - sum(r.is_terminal for r in last)
+        make_console(stderr=True).print(
+            f"Gave up after {timeout} s: {still} of {count} run(s) not ended."
+        )
+        return code
+    return report_wait(finished, output_format)
+
+
+async def _as_list(waiting: Awaitable[Run]) -> list[Run]:
+    return [await waiting]
+
+
+@runs.command("wait")
+@click.argument("run_ids", nargs=-1, required=True)
+@wait_options
+@format_option
+@click.pass_context
+def wait(
+    ctx: click.Context,
+    run_ids: tuple[str, ...],
+    timeout: float | None,
+    poll_interval: float,
+    output_format: Format,
+) -> None:
+    """Wait until the runs have ended (INACTIVE runs are waited for).
+
+    One run is polled with wait_for_run; several with wait_for_runs, which lists the runs
+    that ended instead of fetching each one. Exit status 0 only if every run SUCCEEDED;
+    3 if one FAILED or ENDED; 4 on --timeout.
+    """
+    settings = settings_of(ctx)
+
+    async def main() -> int:
+        async with open_clients(settings) as clients:
+            flows = clients.flows
+            if len(run_ids) == 1:
+                waiting = _as_list(
+                    flows.wait_for_run(run_ids[0], poll_interval=poll_interval, timeout=timeout)
+                )
+            else:
+                waiting = flows.wait_for_runs(run_ids, poll_interval=poll_interval, timeout=timeout)
+            return await wait_and_report(
+                waiting, output_format, count=len(run_ids), timeout=timeout
+            )
+
+    run(main)
+
+
+@runs.command("watch")
+@click.argument("run_id")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.01),
+    default=2.0,
+    show_default=True,
+    help="Seconds between checks.",
+)
+@format_option
+@click.pass_context
+def watch(ctx: click.Context, run_id: str, poll_interval: float, output_format: Format) -> None:
+    """Follow a run live: its status and each new log entry, until it ends.
+
+    Exit status 0 if it SUCCEEDED, 3 otherwise. With --format json, one JSON document per
+    event (JSON lines).
+    """
+    settings = settings_of(ctx)
+
+    async def main() -> int:
+        async with open_clients(settings) as clients:
+            events = clients.flows.watch_run(run_id, poll_interval=poll_interval)
+            if output_format == "json":
+                status = await _watch_json(run_id, events)
+            else:
+                status = await _watch_live(run_id, events)
+        return Exit.OK if status == RunStatus.SUCCEEDED else Exit.NOT_ALL_SUCCEEDED
+
+    run(main)
+
+
+async def _watch_json(run_id: str, events: AsyncIterator[RunEvent]) -> str | None:
+    """One JSON line per event; returns the last status seen."""
+    status = None
+    async for event in events:
+        if isinstance(event, RunLogEvent):
+            emit_json_line({"event": "log", "run_id": run_id, "entry": event.entry.raw})
+            continue
+        status = event.status
+        emit_json_line(
+            {
+                "event": "status",
+                "run_id": run_id,
+                "status": event.status,
+                "previous": event.previous,
+                "run": run_document(event.run),
+            }
+        )
+    return status
+
+
+async def _watch_live(run_id: str, events: AsyncIterator[RunEvent]) -> str | None:
+    """Log entries and status changes as they come, under a spinner with the current status."""
+    console = make_console()
+    status = None
+    spinner = Spinner("dots", text=f"watching {run_id}")
+    with Live(spinner, console=console, transient=True, refresh_per_second=8) as live:
+        async for event in events:
+            if isinstance(event, RunLogEvent):
+                live.console.print(log_line(event.entry))
+                continue
+            status = event.status
+            new = status_text(event.status)
+            new.stylize("bold")
+            live.console.print("status ", event.previous or "-", " -> ", new, sep="")
+            label = f" ({event.run.label})" if event.run.label else ""
+            spinner.update(text=f"{run_id}{label}: {event.status}")
+    return status

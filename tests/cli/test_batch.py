@@ -1,0 +1,226 @@
+"""``globus-runs batch ...``: start from a file (resumably), wait for and cancel what it started."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from globus_runs.testing import FakeGlobus
+
+from .conftest import Invoke, parse_json
+
+
+def write_lines(path: Path, documents: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    return path
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """Five runs to start, numbered 1 to 5 (their line numbers)."""
+    return write_lines(
+        tmp_path / "inputs.jsonl",
+        [{"body": {"n": n}, "label": f"scan {n}", "tags": ["batch"]} for n in range(1, 6)],
+    )
+
+
+def started_inputs(fake: FakeGlobus) -> list[int]:
+    return sorted(run.body["n"] for run in fake.runs.values())
+
+
+def test_start_one_run_per_line_and_record_each(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert parse_json(result) == {
+        "output": str(output),
+        "lines": 5,
+        "started": 5,
+        "failed": 0,
+        "skipped": 0,
+    }
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
+    records = sorted(read_records(output), key=lambda record: record["line"])
+    assert [record["line"] for record in records] == [1, 2, 3, 4, 5]
+    for record in records:
+        run = fake.runs[record["run_id"]]
+        assert run.body == {"n": record["line"]}
+        assert run.label == record["label"] == f"scan {record['line']}"
+        assert "batch" in run.tags
+        assert record["flow_id"] == flow_id
+        assert record["status"] == "ACTIVE"
+
+
+def test_a_rerun_starts_only_the_lines_not_recorded_as_started(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    # An interrupted batch: lines 1 and 2 started, line 3 failed, the last record cut short.
+    first, second = fake.add_runs(flow_id, 2, body={"n": 0})
+    output = tmp_path / "results.jsonl"
+    output.write_text(
+        json.dumps({"line": 1, "run_id": first, "flow_id": flow_id, "status": "ACTIVE"})
+        + "\n"
+        + json.dumps({"line": 3, "error": {"type": "ServerError", "message": "502"}})
+        + "\n"
+        + json.dumps({"line": 2, "run_id": second, "flow_id": flow_id, "status": "ACTIVE"})
+        + "\n"
+        + '{"line": 4, "run_id": "6f1'
+    )
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert parse_json(result)["started"] == 3
+    assert parse_json(result)["skipped"] == 2
+    assert started_inputs(fake) == [0, 0, 3, 4, 5]
+    appended = output.read_text().splitlines()[4:]
+    assert sorted(json.loads(line)["line"] for line in appended) == [3, 4, 5]
+
+    again = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+    assert parse_json(again)["started"] == 0
+    assert len(fake.runs) == 5
+
+
+def test_lines_that_are_not_runs_are_recorded_as_errors(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"body": {"n": 1}}\n\nnot json\n{"n": 3}\n{"body": {"n": 4}}\n')
+    output = tmp_path / "results.jsonl"
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    assert result.exit_code == 3
+    assert "Started 2 run(s), 2 failed" in result.stdout
+    errors = {r["line"]: r["error"] for r in read_records(output) if "error" in r}
+    assert errors == {
+        3: {"type": "InvalidInputLine", "message": errors[3]["message"]},
+        4: {
+            "type": "InvalidInputLine",
+            "message": "unknown keys ['n']: put the flow input under 'body'",
+        },
+    }
+    assert errors[3]["message"].startswith("not JSON")
+    assert started_inputs(fake) == [1, 4]
+
+
+def test_a_start_the_service_refuses_is_recorded_with_its_error(
+    fake: FakeGlobus, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    output = tmp_path / "results.jsonl"
+    result = invoke("batch", "start", missing, str(inputs), "-o", str(output))
+    assert result.exit_code == 3
+    record = read_records(output)[0]
+    assert record["error"]["type"] == "FlowNotFoundError"
+    assert (record["error"]["http_status"], record["error"]["code"]) == (404, "NOT_FOUND")
+
+
+def test_a_results_file_of_another_flow_is_refused(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    other = fake.add_flow()
+    output = write_lines(
+        tmp_path / "results.jsonl",
+        [{"line": 1, "run_id": fake.add_runs(other, 1)[0], "flow_id": other}],
+    )
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    assert result.exit_code == 2
+    assert "records runs of another flow" in result.stderr
+    assert len(fake.runs) == 1
+
+
+def test_the_progress_bar_works_when_the_output_is_not_a_terminal(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    assert result.exit_code == 0
+    # Drawn once, finished, on stderr, with no terminal control sequences.
+    assert result.stderr.count("Starting runs") == 1
+    assert "5/5" in result.stderr
+    assert "5 started" in result.stderr
+    assert "0 failed" in result.stderr
+    assert "\x1b[" not in result.stderr
+    assert result.stdout.startswith("Started 5 run(s), 0 failed, 0 skipped")
+
+    quiet = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--no-progress")
+    assert quiet.stderr == ""
+
+
+def test_wait_for_the_recorded_runs(
+    fake: FakeGlobus,
+    flow_id: str,
+    failing_flow_id: str,
+    invoke: Invoke,
+    inputs: Path,
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "results.jsonl"
+    invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    fake.clock.advance(60)
+    fake.clear_requests()
+    result = invoke("batch", "wait", str(output), "--poll-interval", "0.01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = parse_json(result)
+    assert document["all_succeeded"] is True
+    assert [run["label"] for run in document["runs"]] == [f"scan {n}" for n in range(1, 6)]
+    # The records say which flow each run is of: no run is fetched on its own.
+    assert {request.path for request in fake.requests} == {"/runs"}
+
+    failing = tmp_path / "failing.jsonl"
+    invoke("batch", "start", failing_flow_id, str(inputs), "-o", str(failing))
+    fake.clock.advance(60)
+    text = invoke("batch", "wait", str(failing), "--poll-interval", "0.01")
+    assert text.exit_code == 3
+    assert "5 run(s): 5 FAILED" in text.stdout
+
+
+def test_wait_gives_up_after_the_timeout(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    result = invoke("batch", "wait", str(output), "--timeout", "0.2", "--poll-interval", "0.05")
+    assert result.exit_code == 4
+    assert "5 run(s): 5 ACTIVE" in result.stdout
+
+
+def test_cancel_the_recorded_runs(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    records = {record["line"]: record["run_id"] for record in read_records(output)}
+    invoke("runs", "cancel", records[2])  # already ended when the batch is canceled
+    result = invoke("batch", "cancel", str(output), "--format", "json")
+    assert result.exit_code == 0, result.output
+    results = parse_json(result)["results"]
+    assert [(r["line"], r["run_id"], r["ok"]) for r in results] == [
+        (line, records[line], line != 2) for line in range(1, 6)
+    ]
+    assert results[1]["error"]["code"] == "STATE_CONFLICT"
+    assert {fake.get_run_document(run_id)["details"]["code"] for run_id in records.values()} == {
+        "FlowCanceled"
+    }
+
+    text = invoke("batch", "cancel", str(output))
+    assert text.exit_code == 0
+    assert "Canceled 0 run(s); 5 had already ended; 0 failed." in text.stdout
+    assert "Canceling runs" in text.stderr
+
+
+def test_a_damaged_results_file_is_an_error(
+    flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    output.write_text('not json\n{"line": 1}\n')
+    for args in (("batch", "start", flow_id, str(inputs), "-o"), ("batch", "wait")):
+        result = invoke(*args, str(output))
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: {output}:1 is not a JSON line of results\n"

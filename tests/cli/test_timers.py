@@ -1,0 +1,85 @@
+"""``globus-runs timers ...`` against the in-process emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from globus_runs.testing import FakeGlobus
+
+from .conftest import Invoke, parse_json
+
+EVERY_MINUTE = {"type": "recurring", "interval_seconds": 60}
+
+
+@pytest.fixture
+def timer_id(fake: FakeGlobus, flow_id: str) -> str:
+    """A timer that has fired three times (its runs last 10 s; the last one is running)."""
+    timer_id = fake.add_timer(flow_id, {"scan": 1}, schedule=EVERY_MINUTE, name="Every minute")
+    fake.clock.advance(125)
+    return timer_id
+
+
+def test_list_prints_the_timer_documents(fake: FakeGlobus, timer_id: str, invoke: Invoke) -> None:
+    result = invoke("timers", "list", "--status", "active", "--format", "json")
+    assert result.exit_code == 0
+    [document] = parse_json(result)["timers"]
+    assert document["job_id"] == timer_id
+    assert document["name"] == "Every minute"
+    assert fake.requests[-1].params == {"filter_status": "active"}
+
+
+def test_list_as_text(timer_id: str, invoke: Invoke) -> None:
+    result = invoke("timers", "list", "--name", "Every minute")
+    assert result.exit_code == 0
+    assert timer_id in result.stdout
+    assert "Every minute" in result.stdout
+    assert "1 timer(s)" in result.stdout
+
+
+def test_show_prints_the_timer_document(fake: FakeGlobus, timer_id: str, invoke: Invoke) -> None:
+    document = parse_json(invoke("timers", "show", timer_id, "--format", "json"))
+    assert document["job_id"] == timer_id
+    assert document["name"] == "Every minute"
+    text = invoke("timers", "show", timer_id).stdout
+    assert "every 60 s" in text
+    assert "Every minute" in text
+
+
+def test_runs_with_a_status_filter_and_a_limit(timer_id: str, invoke: Invoke) -> None:
+    everything = parse_json(invoke("timers", "runs", timer_id, "--format", "json"))
+    assert everything["timer_id"] == timer_id
+    assert [run["status"] for run in everything["runs"]] == ["in_progress", "success", "success"]
+    newest = everything["runs"][0]
+    assert set(newest) == {"id", "timer_id", "status", "start_time", "end_time", "result", "raw"}
+    assert newest["result"]["run_id"] == newest["id"]
+    assert newest["result"]["status_code"] == 201
+    assert newest["result"]["error"] is None
+
+    succeeded = invoke("timers", "runs", timer_id, "--status", "success", "--limit", "1")
+    assert succeeded.exit_code == 0
+    assert "success" in succeeded.stdout
+    assert "in_progress" not in succeeded.stdout
+    assert "1 run(s)" in succeeded.stdout
+
+
+def test_run_starts_the_timers_flow_now(
+    fake: FakeGlobus, flow_id: str, timer_id: str, invoke: Invoke
+) -> None:
+    before = set(fake.runs)
+    result = invoke("timers", "run", timer_id, "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = parse_json(result)
+    [new] = set(fake.runs) - before
+    assert document["id"] == document["result"]["run_id"] == new
+    assert fake.runs[new].body == {"scan": 1}
+    assert fake.runs[new].flow.flow_id == flow_id
+
+    text = invoke("timers", "run", timer_id)
+    assert text.stdout.startswith("Started run ")
+
+
+def test_an_unknown_timer_is_an_error(invoke: Invoke) -> None:
+    result = invoke("timers", "show", "00000000-0000-4000-8000-000000000000")
+    assert result.exit_code == 1
+    assert "404" in result.stderr
+    assert result.stderr.count("\n") == 1
