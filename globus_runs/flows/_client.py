@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from .._batch import BatchStream, effective_concurrency, run_batch, stream_batch
 from .._converter import structure
-from .._errors import InvalidRequestError
+from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._models import (
     BatchResult,
     Run,
@@ -50,13 +50,13 @@ class FlowsClient(ServiceClient):
 
     async def _call(self, request: ApiRequest, cls: type[M]) -> M:
         response = await self._transport.send(request)
-        return structure(
-            response.json(),
-            cls,
-            text=response.content.decode("utf-8", "replace"),
-            method=response.method,
-            url=response.url,
-        )
+        try:
+            return structure(response.json(), cls, method=response.method, url=response.url)
+        except ResponseParseError as exc:
+            # The body's text is only needed for the error: decoded here, not on every answer.
+            if not exc.text:
+                exc.text = response.content.decode("utf-8", "replace")
+            raise
 
     # -- starting runs -------------------------------------------------------------------
 
@@ -286,12 +286,21 @@ class FlowsClient(ServiceClient):
         """Ask the service to cancel a run; returns the run as the service reports it.
 
         A canceled run ends ``FAILED`` (or ``ENDED``) with ``run.was_canceled`` true.
+        Cancelling is idempotent: a run already canceled (by an earlier attempt whose answer
+        was lost, say) is returned as it is, where the service answers 409. Cancelling a run
+        that ended otherwise raises :class:`ConflictError`.
 
         Example::
 
             run = await flows.cancel_run(run_id)
         """
-        return await self._call(rq.cancel_run(run_id), Run)
+        try:
+            return await self._call(rq.cancel_run(run_id), Run)
+        except ConflictError:
+            run = await self.get_run(run_id)
+            if run.was_canceled:
+                return run
+            raise
 
     async def resume_run(self, run_id: str, *, flow_id: str | None = None) -> Run:
         """Resume an ``INACTIVE`` run (after the missing consent was granted, say).

@@ -18,7 +18,7 @@ from .._paging import MarkerPager
 from .._retry import RetryPolicy
 from .._service import ServiceClient
 from .._transport import AsyncBaseTransport, AsyncClient, Response
-from .._wire import ApiRequest
+from .._wire import ApiRequest, check_base_url
 from ..flows import FlowsClient
 from . import _requests as rq
 from ._parse import parse_results, timer_from_document
@@ -101,7 +101,8 @@ class TimersClient(ServiceClient):
         self._retry = retry
         self._timeout = timeout
         self._flows = flows
-        self._flows_base_url = flows_base_url
+        # Checked now: a token must never be sent over http to a remote host.
+        self._flows_base_url = check_base_url(flows_base_url) if flows_base_url else None
 
     @property
     def flows(self) -> FlowsClient:

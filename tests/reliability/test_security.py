@@ -21,7 +21,6 @@ from globus_runs import (
 )
 from globus_runs._transport import asgi_transport
 from globus_runs.testing import FakeGlobus, serve_in_thread
-from tests.conftest import Payloads
 
 pytestmark = pytest.mark.anyio
 
@@ -73,22 +72,9 @@ def test_token_endpoints_refuse_plain_http_to_a_remote_host(url: str) -> None:
         RefreshTokenAuthorizer("client", "refresh-token", auth_url=url)
 
 
-async def test_run_timer_never_sends_a_token_to_plain_http_flows(payloads: Payloads) -> None:
-    timer = payloads.json("timers_create_flow_timer_201")["timer"]
-    sent: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, json=timer)
-
-    timers = TimersClient(
-        authorizer=SECRET_TOKEN,
-        transport=httpx.MockTransport(answer),
-        flows_base_url="http://flows.example.org",
-    )
+def test_a_timers_client_refuses_plain_http_flows_before_any_request() -> None:
     with pytest.raises(ConfigurationError, match="https"):
-        await timers.run_timer(timer["job_id"])
-    assert {r.url.scheme for r in sent} == {"https"}
+        TimersClient(authorizer=SECRET_TOKEN, flows_base_url="http://flows.example.org")
 
 
 @pytest.mark.parametrize("url", LOOPBACK_HTTP)
