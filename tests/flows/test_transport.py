@@ -300,4 +300,3 @@ async def test_no_authorizer_sends_no_authorization_header() -> None:
         await flows.get_run(RUN_ID)
     assert "authorization" not in script.requests[0].headers
     assert script.requests[0].content == b""
-
