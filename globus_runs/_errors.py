@@ -41,6 +41,9 @@ _BODY_PREVIEW = 500
 class GlobusRunsError(Exception):
     """Root of every exception raised by ``globus_runs``."""
 
+    #: How many times the failed request was sent (more than 1 after retries).
+    attempts: int = 1
+
 
 class ConfigurationError(GlobusRunsError, ValueError):
     """Raised when a client is built with unusable settings (an ``http`` URL to a remote host)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -40,6 +41,7 @@ logger = logging.getLogger("globus_runs")
 
 USER_AGENT = f"globus-runs/{__version__} httpx/{httpx.__version__}"
 _DEFAULT_POOL = 100
+_SHARD_SIZE = 4
 
 
 class _InProcessTransport(httpx.ASGITransport):
@@ -91,9 +93,93 @@ class Response:
             ) from None
 
 
+class _Releasing(httpx.AsyncByteStream):
+    """A response body that calls ``release`` once, when it is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
+
+class ShardedPool(httpx.AsyncBaseTransport):
+    """A connection pool made of small httpx pools ("shards"), created as they are needed.
+
+    httpx's pool walks all of its connections, some of them twice over, every time a request
+    starts or ends, so its CPU cost per request grows with the number of connections: past a
+    few dozen it costs more than everything else a request does, and a batch at concurrency
+    64 crawls. Spread over shards of ``shard_size`` connections every walk stays short.
+
+    A request goes to the first shard with a free connection (so light traffic keeps reusing
+    the same few connections); a new shard is opened only when all are busy. The counts of
+    requests in flight only steer that choice: a count left high by a response never closed
+    makes that shard look busy, it blocks nothing.
+    """
+
+    def __init__(self, max_connections: int, *, shard_size: int = _SHARD_SIZE) -> None:
+        self.max_connections = max_connections
+        self._shard_size = shard_size
+        self._max_shards = -(-max_connections // shard_size)
+        self._limits = httpx.Limits(
+            max_connections=shard_size, max_keepalive_connections=shard_size
+        )
+        # One TLS context for every shard: building one loads the CA bundle.
+        self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
+        self._shards: list[httpx.AsyncHTTPTransport] = []
+        self._busy: list[int] = []
+
+    def _pick(self) -> int:
+        size = self._shard_size
+        for index, busy in enumerate(self._busy):
+            if busy < size:
+                return index
+        if len(self._shards) < self._max_shards:
+            self._shards.append(
+                httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
+            )
+            self._busy.append(0)
+            return len(self._shards) - 1
+        # More requests than connections: queue in the least busy shard, as one pool would.
+        return self._busy.index(min(self._busy))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = self._pick()
+        busy = self._busy
+        busy[index] += 1
+
+        def release() -> None:
+            busy[index] -= 1
+
+        try:
+            response = await self._shards[index].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _Releasing(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        for shard in self._shards:
+            await shard.aclose()
+
+
 def _pool_size(client: httpx.AsyncClient) -> int | None:
     """The connection limit of a client's default transport, when it can be read."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    transport = getattr(client, "_transport", None)
+    if isinstance(transport, ShardedPool):
+        return transport.max_connections
+    pool = getattr(transport, "_pool", None)
     size = getattr(pool, "_max_connections", None)
     return size if isinstance(size, int) else None
 
@@ -117,19 +203,27 @@ class Transport:
         self.retry = retry
         self._timeout = httpx.Timeout(timeout)
         self._owns_client = http_client is None
+        base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if http_client is None:
             pool = max(concurrency, _DEFAULT_POOL)
             http_client = httpx.AsyncClient(
-                transport=transport,
+                transport=transport if transport is not None else ShardedPool(pool),
+                # For the proxy routes httpx builds from the environment, if any.
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 timeout=self._timeout,
                 follow_redirects=False,
+                headers=base_headers,
             )
             self.pool_size: int | None = None if transport is not None else pool
+            # Our own client already carries the headers and the timeout: httpx merges
+            # per-request headers one by one, at a cost that shows on every request.
+            self._request_headers: dict[str, str] = {}
+            self._request_timeout: httpx.Timeout | None = None
         else:
             self.pool_size = _pool_size(http_client)
+            self._request_headers = base_headers
+            self._request_timeout = self._timeout
         self.http_client = http_client
-        self._base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
     def shares_pool_with(self, other: Transport) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
@@ -184,6 +278,7 @@ class Transport:
                 if listener is not None:
                     listener(error.retry_after if error.retry_after is not None else delay or 1.0)
             if delay is None:
+                error.attempts = retry_number
                 raise error
             logger.debug(
                 "%s %s: retry %d of %d in %.2fs after %s",
@@ -225,7 +320,7 @@ class Transport:
     async def _send_once(
         self, request: ApiRequest, url: str, authorization: str | None
     ) -> httpx.Response:
-        headers = dict(self._base_headers)
+        headers = dict(self._request_headers)
         if authorization is not None:
             headers["Authorization"] = authorization
         if request.body is not None:
@@ -233,9 +328,18 @@ class Transport:
         if request.headers:
             headers.update(request.headers)
         try:
-            built = self.http_client.build_request(
-                request.method, url, content=request.body, headers=headers, timeout=self._timeout
-            )
+            if self._request_timeout is None:
+                built = self.http_client.build_request(
+                    request.method, url, content=request.body, headers=headers
+                )
+            else:
+                built = self.http_client.build_request(
+                    request.method,
+                    url,
+                    content=request.body,
+                    headers=headers,
+                    timeout=self._request_timeout,
+                )
             return await self.http_client.send(built, follow_redirects=False)
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectTimeoutError(

@@ -286,9 +286,9 @@ class FlowsClient(ServiceClient):
         """Ask the service to cancel a run; returns the run as the service reports it.
 
         A canceled run ends ``FAILED`` (or ``ENDED``) with ``run.was_canceled`` true.
-        Cancelling is idempotent: a run already canceled (by an earlier attempt whose answer
-        was lost, say) is returned as it is, where the service answers 409. Cancelling a run
-        that ended otherwise raises :class:`ConflictError`.
+        Cancelling a run that has ended raises :class:`ConflictError` (``STATE_CONFLICT``),
+        except when a retried request meets a run its own earlier attempt canceled (the answer
+        was lost): that run is returned.
 
         Example::
 
@@ -296,7 +296,9 @@ class FlowsClient(ServiceClient):
         """
         try:
             return await self._call(rq.cancel_run(run_id), Run)
-        except ConflictError:
+        except ConflictError as exc:
+            if exc.attempts == 1:
+                raise
             run = await self.get_run(run_id)
             if run.was_canceled:
                 return run

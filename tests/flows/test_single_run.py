@@ -290,19 +290,14 @@ async def test_run_times_are_aware_datetimes_on_the_service_clock(
     assert json.loads(fake.requests[0].body) == {"body": {}}
 
 
-async def test_cancelling_a_canceled_run_returns_it(
+async def test_cancelling_a_canceled_run_is_a_state_conflict(
     fake: FakeGlobus, flows: FlowsClient, flow_id: str
 ) -> None:
     [run_id] = fake.add_runs(flow_id, 1)
-    first = await flows.cancel_run(run_id)
-    fake.clear_requests()
-    again = await flows.cancel_run(run_id)
-    assert [(r.method, r.path, r.status_code) for r in fake.requests] == [
-        ("POST", f"/runs/{run_id}/cancel", 409),
-        ("GET", f"/runs/{run_id}", 200),
-    ]
-    assert again.was_canceled
-    assert again.run_id == first.run_id
+    await flows.cancel_run(run_id)
+    with pytest.raises(ConflictError) as info:
+        await flows.cancel_run(run_id)
+    assert info.value.attempts == 1
 
 
 async def test_a_lost_cancel_answer_retried_still_reports_the_canceled_run(
@@ -313,3 +308,8 @@ async def test_a_lost_cancel_answer_retried_still_reports_the_canceled_run(
     async with fake.flows_client(retry=RetryPolicy(backoff_initial=0.001)) as flows:
         run = await flows.cancel_run(run_id)
     assert run.was_canceled
+    assert [(r.method, r.status_code) for r in fake.requests] == [
+        ("POST", 502),
+        ("POST", 409),
+        ("GET", 200),
+    ]
