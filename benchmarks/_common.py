@@ -103,4 +103,8 @@ def versions() -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
+    from globus_runs import _json
+
+    # Which JSON decoder the client really uses: orjson's when it is installed.
+    found["json_decoder"] = getattr(_json.loads, "__module__", None) or "json"
     return found

@@ -2,13 +2,13 @@
 
 The throughput cases measure the clients, so the server must not be the bottleneck: this
 one is a bare ``asyncio.Protocol`` speaking just enough HTTP/1.1 (keep-alive, a
-``Content-Length`` body) and does nothing per request but write a pre-built answer, which
-makes it several times faster than an ASGI app behind uvicorn. It runs in its own process,
-so it does not compete with the client for the GIL. ``--latency`` delays every answer,
-to make a latency-bound server.
+``Content-Length`` body) and does nothing per request but write a pre-built answer: about
+twice as fast as the emulator behind uvicorn, which does real work for every request. It
+runs in its own process, so it does not compete with the client for the GIL.
+``--latency`` delays every answer, to make a latency-bound server.
 
-Run: ``python -m benchmarks._server [--port N] [--latency SECONDS] [--mode raw|asgi]``; it
-prints ``{"url": ...}`` on one line once listening.
+Run: ``python -m benchmarks._server [--latency SECONDS]``; it prints ``{"url": ...}`` on one
+line once listening.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -81,35 +80,6 @@ class _FixedAnswer(asyncio.Protocol):
         self._transport = None
 
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-
-
-def _asgi_app(
-    body: bytes, latency: float
-) -> Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-
-    async def app(
-        scope: Scope,
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass
-        if latency > 0:
-            await asyncio.sleep(latency)
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    return app
-
-
 def _listen() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -118,20 +88,12 @@ def _listen() -> socket.socket:
     return sock
 
 
-def serve(*, latency: float, mode: str) -> None:
+def serve(*, latency: float) -> None:
     """Serve until killed; announce the URL on stdout first."""
     body = PAYLOAD.read_bytes()
     sock = _listen()
     host, port = sock.getsockname()[:2]
     print(json.dumps({"url": f"http://{host}:{port}"}), flush=True)
-    if mode == "asgi":
-        import uvicorn
-
-        config = uvicorn.Config(
-            _asgi_app(body, latency), log_level="warning", access_log=False, lifespan="off"
-        )
-        uvicorn.Server(config).run(sockets=[sock])
-        return
 
     async def main() -> None:
         answer = _answer(body)
@@ -152,14 +114,12 @@ class Server:
 
 
 @contextmanager
-def serve_in_subprocess(*, latency: float = 0.0, mode: str = "raw") -> Iterator[Server]:
+def serve_in_subprocess(*, latency: float = 0.0) -> Iterator[Server]:
     """Run the server in a child process for the block."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "benchmarks._server", "--latency", str(latency)]
-    process = subprocess.Popen(
-        [*command, "--mode", mode], stdout=subprocess.PIPE, text=True, env=env
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     stdout = process.stdout
     assert stdout is not None
     try:
@@ -183,6 +143,5 @@ def serve_in_subprocess(*, latency: float = 0.0, mode: str = "raw") -> Iterator[
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--mode", choices=["raw", "asgi"], default="raw")
     args = parser.parse_args()
-    serve(latency=args.latency, mode=args.mode)
+    serve(latency=args.latency)

@@ -15,13 +15,17 @@ and does not share the client's GIL. Three clients fetch runs with the same conc
 Each block makes a fresh client, warms its pool with one request per worker, then times N
 requests. Blocks of the three clients alternate within every round; runs per second are
 medians over the rounds. The latency case has the server hold every answer 50 ms and runs
-2,000 fetches at concurrency 100: the ideal is N x latency / concurrency = 1 s.
+2,000 fetches at concurrency 100 with each client: the ideal is N x latency / concurrency
+= 1 s. ``--compare-package NAME`` adds another importable copy of this package (the code
+before a change, say) as a fourth contender, ``baseline``.
 Run: ``python -m benchmarks.bench_throughput [--rounds N] [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import logging
 import os
@@ -49,11 +53,15 @@ def _ids(n: int) -> list[str]:
     return [run_id(i) for i in range(n)]
 
 
-def globus_runs_block(url: str, concurrency: int, n: int) -> float:
-    """Seconds to fetch ``n`` runs with ``FlowsClient.batch_get_runs``."""
+def globus_runs_block(url: str, concurrency: int, n: int, package: Any = None) -> float:
+    """Seconds to fetch ``n`` runs with ``FlowsClient.batch_get_runs``.
+
+    ``package``: another copy of the package to take ``FlowsClient`` from (a baseline).
+    """
+    client_class = FlowsClient if package is None else package.FlowsClient
 
     async def go() -> float:
-        async with FlowsClient(authorizer=TOKEN, base_url=url, concurrency=concurrency) as flows:
+        async with client_class(authorizer=TOKEN, base_url=url, concurrency=concurrency) as flows:
             warm = await flows.batch_get_runs(_ids(concurrency))
             assert all(result.ok for result in warm), warm[0]
             ids = _ids(n)
@@ -159,8 +167,20 @@ def _quiet() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _level(server: Server, concurrency: int, n: int, rounds: int) -> dict[str, Any]:
-    """The three clients at one concurrency, interleaved over ``rounds``."""
+def _clients(compare: str | None) -> dict[str, Callable[[str, int, int], float]]:
+    """The contenders; with ``compare``, also that copy of the package as ``baseline``."""
+    clients = dict(CLIENTS)
+    if compare is not None:
+        clients["baseline"] = functools.partial(
+            globus_runs_block, package=importlib.import_module(compare)
+        )
+    return clients
+
+
+def _level(
+    server: Server, concurrency: int, n: int, rounds: int, compare: str | None
+) -> dict[str, Any]:
+    """The clients at one concurrency, interleaved over ``rounds``."""
     busy: list[float] = []
 
     def timed(block: Callable[[str, int, int], float]) -> Callable[[], float]:
@@ -174,37 +194,42 @@ def _level(server: Server, concurrency: int, n: int, rounds: int) -> dict[str, A
 
         return run
 
-    values = interleave_sync({name: timed(block) for name, block in CLIENTS.items()}, rounds)
+    clients = _clients(compare)
+    values = interleave_sync({name: timed(block) for name, block in clients.items()}, rounds)
     rates = {name: median(rates) for name, rates in values.items()}
-    return {
+    figures: dict[str, Any] = {
         "requests_per_block": n,
         "rounds": rounds,
         **{f"{name}_runs_per_s": rounded(rate) for name, rate in rates.items()},
-        "globus_runs_over_raw_httpx": round(rates["globus_runs"] / rates["raw_httpx"], 2),
-        "globus_runs_over_globus_sdk": round(rates["globus_runs"] / rates["globus_sdk"], 2),
-        # The server's CPU share while answering: well below 1, it is not the bottleneck.
-        "server_cpu_busy_max": round(max(busy), 2) if busy else None,
     }
+    for other in clients:
+        if other != "globus_runs":
+            figures[f"globus_runs_over_{other}"] = round(rates["globus_runs"] / rates[other], 2)
+    # The server's CPU share while answering: well below 1, it is not the bottleneck.
+    figures["server_cpu_busy_max"] = round(max(busy), 2) if busy else None
+    return figures
 
 
-def throughput(rounds: int, *, quick: bool = False) -> dict[str, Any]:
+def throughput(rounds: int, *, quick: bool = False, compare: str | None = None) -> dict[str, Any]:
     """Runs per second of each client at each concurrency, against the fast server."""
     results: dict[str, Any] = {}
     with _quiet(), serve_in_subprocess() as server:
         for concurrency in CONCURRENCIES:
-            n = (40 if concurrency == 1 else 200) if quick else (400 if concurrency == 1 else 2000)
-            results[str(concurrency)] = _level(server, concurrency, n, rounds)
+            n = (40 if concurrency == 1 else 200) if quick else (1000 if concurrency == 1 else 2000)
+            results[str(concurrency)] = _level(server, concurrency, n, rounds, compare)
     return results
 
 
-def latency_bound(rounds: int, *, quick: bool = False) -> dict[str, Any]:
+def latency_bound(
+    rounds: int, *, quick: bool = False, compare: str | None = None
+) -> dict[str, Any]:
     """``batch_get_runs`` against a server adding 50 ms per request, as a share of the ideal."""
     n = 400 if quick else LATENCY_RUNS
     ideal = n * LATENCY / LATENCY_CONCURRENCY
     with _quiet(), serve_in_subprocess(latency=LATENCY) as server:
-        blocks = {
-            name: (lambda block=block: block(server.url, LATENCY_CONCURRENCY, n))
-            for name, block in (("globus_runs", globus_runs_block), ("raw_httpx", raw_httpx_block))
+        blocks: dict[str, Callable[[], float]] = {
+            name: functools.partial(block, server.url, LATENCY_CONCURRENCY, n)
+            for name, block in _clients(compare).items()
         }
         values = interleave_sync(blocks, rounds)
     seconds = {name: median(times) for name, times in values.items()}
@@ -219,18 +244,19 @@ def latency_bound(rounds: int, *, quick: bool = False) -> dict[str, Any]:
     }
 
 
-def main(rounds: int = 5, *, quick: bool = False) -> dict[str, Any]:
-    """Both cases; ``quick`` makes them a short smoke run."""
+def main(rounds: int = 7, *, quick: bool = False, compare: str | None = None) -> dict[str, Any]:
+    """Both cases; ``quick`` makes them a short smoke run, ``compare`` adds a baseline copy."""
     rounds = 1 if quick else rounds
     return {
-        "throughput": throughput(rounds, quick=quick),
-        "latency_bound": latency_bound(max(1, rounds - 2), quick=quick),
+        "throughput": throughput(rounds, quick=quick, compare=compare),
+        "latency_bound": latency_bound(max(1, rounds // 2), quick=quick, compare=compare),
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--compare-package", help="another importable copy of the package")
     args = parser.parse_args()
-    print(json.dumps(main(args.rounds, quick=args.quick), indent=2))
+    print(json.dumps(main(args.rounds, quick=args.quick, compare=args.compare_package), indent=2))

@@ -30,27 +30,27 @@ HERE = Path(__file__).resolve().parent
 CASES = ("overhead", "throughput", "wait_for_runs", "stream_memory", "import")
 
 
-def _wait_for_runs(quick: bool) -> dict[str, Any]:
+def _wait_for_runs(quick: bool, compare: str | None) -> dict[str, Any]:
     return anyio.run(bench_wait_for_runs.main, 200 if quick else 1000, 7)
 
 
-def _stream_memory(quick: bool) -> dict[str, Any]:
+def _stream_memory(quick: bool, compare: str | None) -> dict[str, Any]:
     return anyio.run(bench_stream_memory.main, 2000 if quick else 100_000)
 
 
-def _throughput(quick: bool) -> dict[str, Any]:
-    return bench_throughput.main(quick=quick)
+def _throughput(quick: bool, compare: str | None) -> dict[str, Any]:
+    return bench_throughput.main(quick=quick, compare=compare)
 
 
-def _overhead(quick: bool) -> dict[str, Any]:
-    return bench_overhead.main(quick=quick)
+def _overhead(quick: bool, compare: str | None) -> dict[str, Any]:
+    return bench_overhead.main(quick=quick, compare=compare)
 
 
-def _import(quick: bool) -> dict[str, Any]:
+def _import(quick: bool, compare: str | None) -> dict[str, Any]:
     return bench_import.main(quick=quick)
 
 
-RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
+RUNNERS: dict[str, Callable[[bool, str | None], dict[str, Any]]] = {
     "overhead": _overhead,
     "throughput": _throughput,
     "wait_for_runs": _wait_for_runs,
@@ -66,6 +66,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.transforms import Bbox
     except ImportError:
         print("matplotlib is not installed: no chart")
         return False
@@ -76,13 +77,40 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         "globus_runs": "globus_runs (batch_get_runs)",
         "raw_httpx": "raw httpx + anyio.Semaphore",
         "globus_sdk": "globus-sdk + ThreadPoolExecutor",
+        "baseline": "globus_runs before tuning",
     }
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for (name, label), marker in zip(labels.items(), "osD", strict=True):
+    styles = {
+        "globus_runs": ("o", "-"),
+        "raw_httpx": ("s", "-"),
+        "globus_sdk": ("D", "-"),
+        "baseline": ("o", "--"),
+    }
+    fig, ax = plt.subplots(figsize=(8, 6.5), dpi=120)
+    rows: list[list[str]] = []
+    row_labels: list[str] = []
+    colors: list[Any] = []
+    for name, label in labels.items():
+        if f"{name}_runs_per_s" not in figures[levels[0]]:
+            continue
+        marker, line = styles[name]
         y = [figures[level][f"{name}_runs_per_s"] for level in levels]
-        ax.plot(x, y, marker=marker, linewidth=2, label=label)
-        for xi, yi in zip(x, y, strict=True):
-            ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(6, 6))
+        (drawn,) = ax.plot(x, y, marker=marker, linestyle=line, linewidth=2, label=label)
+        rows.append([f"{value:.0f}" for value in y])
+        row_labels.append(label)
+        colors.append(drawn.get_color())
+    # The figures themselves, in a table under the plot: labels on the lines would collide.
+    table = ax.table(
+        cellText=[[label, *row] for label, row in zip(row_labels, rows, strict=True)],
+        colLabels=["runs per second", *(f"concurrency {level}" for level in levels)],
+        colWidths=[0.46] + [0.18] * len(levels),
+        cellLoc="center",
+        bbox=Bbox.from_bounds(0.0, -0.56, 1.0, 0.34),
+    )
+    for row, color in enumerate(colors, start=1):
+        cell = table[row, 0]
+        cell.set_facecolor(color)
+        cell.get_text().set_color("white")
+        cell.get_text().set_fontweight("bold")
     ax.set_xscale("log", base=2)
     ax.set_xticks(x, [str(value) for value in x])
     ax.set_ylim(bottom=0)
@@ -90,15 +118,68 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     ax.set_ylabel("runs fetched per second (median)")
     info = results.get("machine", {})
     ax.set_title(
-        "GET /runs/{id} over loopback, one fast server\n"
+        f"GET /runs/{{id}} over loopback, one fast server (medians of "
+        f"{figures[levels[0]].get('rounds', '?')} rounds)\n"
         f"{info.get('nproc', '?')} cores, {info.get('cpu', '?')}, Python {info.get('python', '?')}"
     )
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.9, bottom=0.36)
     fig.savefig(path)
     plt.close(fig)
     return True
+
+
+def summary(results: dict[str, Any]) -> str:
+    """The headline figures of ``results`` as a Markdown table."""
+    rows = ["| case | figure | measured | target |", "|---|---|---|---|"]
+    overhead = results.get("overhead", {})
+    targets = {"get_run": "<= 1.15", "list_runs_page_100": "<= 1.5", "iter_runs_walk_10000": ""}
+    for name, target in targets.items():
+        if name in overhead:
+            o = overhead[name]
+            rows.append(
+                f"| overhead `{name}` | client / raw httpx+json (CPU time per call) | "
+                f"{o['ratio_client_over_raw']}x ({o['client_us']:g} vs {o['raw_us']:g} us) "
+                f"| {target} |"
+            )
+    loop = results.get("throughput", {})
+    for level, t in loop.get("throughput", {}).items():
+        rows.append(
+            f"| loopback, concurrency {level} | runs/s: globus_runs / raw httpx / globus-sdk | "
+            f"{t['globus_runs_runs_per_s']:g} / {t['raw_httpx_runs_per_s']:g} / "
+            f"{t['globus_sdk_runs_per_s']:g} ({t['globus_runs_over_raw_httpx']}x raw, "
+            f"{t['globus_runs_over_globus_sdk']}x sdk) | "
+            f"{'>= 0.9x raw, > 1x sdk' if level == '64' else ''} |"
+        )
+    if "latency_bound" in loop:
+        lb = loop["latency_bound"]
+        rows.append(
+            f"| latency-bound, {lb['runs']} runs at {lb['concurrency']}, "
+            f"{lb['latency_s'] * 1000:g} ms | ideal {lb['ideal_s']} s / measured | "
+            f"{lb['globus_runs_efficiency']:.0%} ({lb['globus_runs_s']} s) | >= 90% |"
+        )
+    if "wait_for_runs" in results:
+        w = results["wait_for_runs"]
+        rows.append(
+            f"| wait_for_runs, {w['runs']} runs | requests per poll: list queries / per-run "
+            f"| {w['wait_for_runs_requests_per_poll']} / {w['per_run_polling_requests_per_poll']}"
+            f" ({w['ratio_requests_per_poll']}x fewer) | >= 50x fewer |"
+        )
+    if "stream_memory" in results:
+        m = results["stream_memory"]
+        rows.append(
+            f"| streaming batch, {m['items']} items | peak traced memory growth "
+            f"(list form) | {m['stream_peak_mb']} MB ({m['list_peak_mb']} MB) | < 50 MB |"
+        )
+    if "import" in results:
+        i = results["import"]
+        rows.append(
+            f"| import | `-X importtime` ms: globus_runs / httpx | "
+            f"{i['importtime_globus_runs_ms']} / {i['importtime_httpx_ms']} "
+            f"({i['ratio_globus_runs_over_httpx']}x) | |"
+        )
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -107,19 +188,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--output", type=Path, default=None, help="results JSON")
     parser.add_argument("--chart", type=Path, default=None, help="throughput PNG")
+    parser.add_argument(
+        "--chart-only", action="store_true", help="redraw the chart from the results JSON"
+    )
+    parser.add_argument(
+        "--compare-package",
+        help="another importable copy of this package (the code before a change), measured "
+        "beside it as 'baseline' in the overhead and throughput cases",
+    )
     args = parser.parse_args()
+
     output: Path | None = args.output
     if output is None and not args.quick:
         output = HERE / "results.json"
     results: dict[str, Any] = {}
     if output is not None and output.exists():
         results = json.loads(output.read_text())
-    results["machine"] = machine()
-    results["versions"] = versions()
-    for name in args.only:
+    if not args.chart_only:
+        results["machine"] = machine()
+        results["versions"] = versions()
+    for name in [] if args.chart_only else args.only:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        results[name] = RUNNERS[name](args.quick)
+        results[name] = RUNNERS[name](args.quick, args.compare_package)
         print(json.dumps(results[name], indent=2))
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
         if output is not None:
@@ -131,6 +222,7 @@ def main() -> None:
         print(f"chart: {chart_path}")
     if output is not None:
         print(f"results: {output}")
+    print(summary(results))
 
 
 if __name__ == "__main__":

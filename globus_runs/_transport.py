@@ -115,7 +115,7 @@ class _Releasing(httpx.AsyncByteStream):
 class ShardedPool(httpx.AsyncBaseTransport):
     """A connection pool made of small httpx pools ("shards"), created as they are needed.
 
-    httpx's pool walks all of its connections, some of them twice over, every time a request
+    httpx's pool (httpcore's) walks all of its connections, some twice over, every time a request
     starts or ends, so its CPU cost per request grows with the number of connections: past a
     few dozen it costs more than everything else a request does, and a batch at concurrency
     64 crawls. Spread over shards of ``shard_size`` connections every walk stays short.
@@ -165,8 +165,10 @@ class ShardedPool(httpx.AsyncBaseTransport):
         except BaseException:
             release()
             raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _Releasing(response.stream, release)
+        if isinstance(response.stream, httpx.AsyncByteStream):
+            response.stream = _Releasing(response.stream, release)
+        else:  # pragma: no cover - httpx's async transport always answers with an async stream
+            release()
         return response
 
     async def aclose(self) -> None:
