@@ -32,7 +32,15 @@ from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
 from ._version import __version__
 from ._wire import ApiRequest, error_from_response
 
-__all__ = ["AsyncBaseTransport", "AsyncClient", "Response", "Transport", "asgi_transport"]
+__all__ = [
+    "AsyncBaseTransport",
+    "AsyncClient",
+    "Response",
+    "ShardedPool",
+    "Transport",
+    "asgi_transport",
+    "pooled_client",
+]
 
 AsyncClient = httpx.AsyncClient
 AsyncBaseTransport = httpx.AsyncBaseTransport
@@ -174,6 +182,24 @@ class ShardedPool(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
+
+
+def pooled_client(
+    max_connections: int,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | None = 60.0,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` on a :class:`ShardedPool` of ``max_connections``, to share
+    between several clients (``transport`` replaces the pool, for the in-process emulator)."""
+    return httpx.AsyncClient(
+        transport=transport if transport is not None else ShardedPool(max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+    )
 
 
 def _pool_size(client: httpx.AsyncClient) -> int | None:

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import attrs
-import httpx
 
 from .._auth import FLOWS_RESOURCE_SERVER, TIMERS_RESOURCE_SERVER, Authorizer
 from .._errors import ConfigurationError
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
+from .._transport import AsyncBaseTransport, AsyncClient, pooled_client
 from ..flows import FlowsClient
 from ..timers import TimersClient
 
@@ -61,7 +61,7 @@ class Settings:
     timers_url: str | None = None
     auth_url: str | None = None
     environment: str = "production"
-    transport: httpx.AsyncBaseTransport | None = attrs.field(default=None, eq=False)
+    transport: AsyncBaseTransport | None = attrs.field(default=None, eq=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -82,7 +82,7 @@ class Settings:
             environment=get(ENV_ENVIRONMENT) or "production",
         )
 
-    def authorizer(self, http_client: httpx.AsyncClient) -> str | Authorizer:
+    def authorizer(self, http_client: AsyncClient) -> str | Authorizer:
         """The token, or a client-credentials authorizer; raises when neither is set."""
         if self.token is not None:
             return self.token
@@ -114,7 +114,7 @@ class ServiceAccount:
         scopes: tuple[str, ...],
         *,
         auth_url: str | None,
-        http_client: httpx.AsyncClient,
+        http_client: AsyncClient,
     ) -> None:
         self._credentials = (client_id, client_secret)
         self._auth_url = auth_url
@@ -168,10 +168,8 @@ async def open_clients(
     settings: Settings, *, concurrency: int = 10, retry: RetryPolicy | None = None
 ) -> AsyncIterator[Clients]:
     """Clients for ``settings``, over one pool sized for ``concurrency``; closed on exit."""
-    limits = httpx.Limits(max_connections=max(concurrency, 10))
-    async with httpx.AsyncClient(
-        transport=settings.transport, limits=limits, timeout=60.0, follow_redirects=False
-    ) as http_client:
+    pool = max(concurrency, 10)
+    async with pooled_client(pool, transport=settings.transport) as http_client:
         authorizer = settings.authorizer(http_client)
         flows = FlowsClient(
             authorizer=authorizer,

@@ -119,3 +119,15 @@ async def test_the_pool_size_is_known_to_clients_sharing_it() -> None:
         assert flows._transport.http_client is timers._transport.http_client
     async with httpx.AsyncClient(transport=ShardedPool(7)) as http:
         assert _pool_size(http) == 7
+
+
+async def test_a_pooled_client_shares_a_sharded_pool_and_bounds_batches() -> None:
+    from globus_runs._transport import pooled_client
+
+    async with pooled_client(32) as http:
+        assert isinstance(http._transport, ShardedPool)
+        assert _pool_size(http) == 32
+        flows = FlowsClient(authorizer="t", http_client=http, concurrency=64)
+        assert flows._concurrency(None) == 32
+        await flows.aclose()
+        assert not http.is_closed
