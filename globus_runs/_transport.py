@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import attrs
+import httpcore
 import httpx
 
 from . import _json
@@ -28,6 +30,7 @@ from ._errors import (
     NetworkError,
     ResponseParseError,
 )
+from ._h1 import Answer, H1Pool, Origin, encode_request, running_loop
 from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
 from ._version import __version__
 from ._wire import ApiRequest, error_from_response
@@ -132,6 +135,10 @@ class ShardedPool(httpx.AsyncBaseTransport):
     the same few connections); a new shard is opened only when all are busy. The counts of
     requests in flight only steer that choice: a count left high by a response never closed
     makes that shard look busy, it blocks nothing.
+
+    Besides answering ``httpx.Request`` objects, the pool sends plain ``httpcore`` requests
+    (:meth:`send_direct`): the :class:`Transport` of a client that owns its pool takes that
+    path and skips the per-request work of ``httpx.AsyncClient`` it does not need.
     """
 
     def __init__(self, max_connections: int, *, shard_size: int = _SHARD_SIZE) -> None:
@@ -144,7 +151,21 @@ class ShardedPool(httpx.AsyncBaseTransport):
         # One TLS context for every shard: building one loads the CA bundle.
         self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
         self._shards: list[httpx.AsyncHTTPTransport] = []
+        self._cores: list[httpcore.AsyncConnectionPool] = []
         self._busy: list[int] = []
+        self._h1: H1Pool | None = None
+        self._add_shard()
+        #: Whether :meth:`send_direct` can be used: httpx keeps the httpcore pool it sends
+        #: through as ``_pool``; a later httpx without it leaves only the httpx path.
+        self.direct = len(self._cores) == len(self._shards)
+
+    def _add_shard(self) -> None:
+        shard = httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
+        core = getattr(shard, "_pool", None)
+        if isinstance(core, httpcore.AsyncConnectionPool):
+            self._cores.append(core)
+        self._shards.append(shard)
+        self._busy.append(0)
 
     def _pick(self) -> int:
         size = self._shard_size
@@ -152,13 +173,53 @@ class ShardedPool(httpx.AsyncBaseTransport):
             if busy < size:
                 return index
         if len(self._shards) < self._max_shards:
-            self._shards.append(
-                httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
-            )
-            self._busy.append(0)
+            self._add_shard()
             return len(self._shards) - 1
         # More requests than connections: queue in the least busy shard, as one pool would.
         return self._busy.index(min(self._busy))
+
+    async def send_direct(
+        self,
+        origin: Origin,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        timeouts: dict[str, float | None],
+    ) -> Answer:
+        """Send one request; return status, headers and the whole body.
+
+        On asyncio the request goes through this pool's :class:`~globus_runs._h1.H1Pool`, on
+        trio through a shard's httpcore pool (only when :attr:`direct` is true). ``headers``
+        must include ``Host``. Raises the ``httpcore`` exceptions (the caller maps them).
+        """
+        loop = running_loop()
+        if loop is not None:
+            h1 = self._h1
+            if h1 is None or h1.loop is not loop:
+                h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
+            data = encode_request(method, target, headers, body)
+            return await h1.request(origin, method, data, timeouts)
+        scheme, host, port = origin
+        request = httpcore.Request(
+            method,
+            httpcore.URL(scheme=scheme, host=host.encode("ascii"), port=port, target=target),
+            headers=headers,
+            content=body,
+            extensions={"timeout": timeouts},
+        )
+        index = self._pick()
+        busy = self._busy
+        busy[index] += 1
+        try:
+            response = await self._cores[index].handle_async_request(request)
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+            return response.status, response.headers, content
+        finally:
+            busy[index] -= 1
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         index = self._pick()
@@ -180,6 +241,8 @@ class ShardedPool(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
+        if self._h1 is not None and not self._h1.loop.is_closed():
+            await self._h1.aclose()
         for shard in self._shards:
             await shard.aclose()
 
@@ -252,6 +315,7 @@ class Transport:
             self._request_headers = base_headers
             self._request_timeout = self._timeout
         self.http_client = http_client
+        self._direct = _DirectRoute.of(http_client, base_url, self._timeout)
 
     def shares_pool_with(self, other: Transport) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
@@ -280,21 +344,24 @@ class Transport:
             if self.authorizer is not None:
                 header = await self.authorizer.get_authorization_header(request.resource_server)
             try:
-                answer = await self._send_once(request, url, header)
+                if self._direct is not None:
+                    status, headers, content = await self._direct.send(request, url, header)
+                else:
+                    status, headers, content = await self._send_once(request, url, header)
             except NetworkError as exc:
                 error: GlobusRunsError = exc
             else:
-                if 200 <= answer.status_code < 300:
-                    return Response(answer.status_code, answer.content, request.method, url)
+                if 200 <= status < 300:
+                    return Response(status, content, request.method, url)
                 error = error_from_response(
-                    answer.status_code,
-                    answer.content.decode("utf-8", "replace"),
-                    headers=answer.headers,
+                    status,
+                    content.decode("utf-8", "replace"),
+                    headers=_header_map(headers),
                     method=request.method,
                     url=url,
                     not_found=request.not_found,
                 )
-                if answer.status_code == 401 and self.authorizer is not None and not renewed:
+                if status == 401 and self.authorizer is not None and not renewed:
                     renewed = True
                     if await self.authorizer.handle_unauthorized(request.resource_server, header):
                         logger.debug("%s %s: token rejected, retrying once", request.method, url)
@@ -345,9 +412,8 @@ class Transport:
             return None
         return delay
 
-    async def _send_once(
-        self, request: ApiRequest, url: str, authorization: str | None
-    ) -> httpx.Response:
+    async def _send_once(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
+        """Send once through ``httpx.AsyncClient`` (a client given to us, or the emulator)."""
         headers = dict(self._request_headers)
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -368,7 +434,8 @@ class Transport:
                     headers=headers,
                     timeout=self._request_timeout,
                 )
-            return await self.http_client.send(built, follow_redirects=False)
+            answer = await self.http_client.send(built, follow_redirects=False)
+            return answer.status_code, answer.headers.raw, answer.content
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectTimeoutError(
                 f"timed out connecting: {type(exc).__name__}", method=request.method, url=url
@@ -385,3 +452,128 @@ class Transport:
             raise NetworkError(
                 f"connection failed: {type(exc).__name__}: {exc}", method=request.method, url=url
             ) from exc
+
+
+def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The headers of an answer by lower-cased name (the last of repeated ones)."""
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
+
+
+def _decode_body(content: bytes, encoding: bytes, method: str, url: str) -> bytes:
+    """Undo a ``Content-Encoding`` we asked for (gzip or deflate)."""
+    coding = encoding.strip().lower()
+    try:
+        if coding in (b"gzip", b"x-gzip"):
+            return zlib.decompress(content, 16 + zlib.MAX_WBITS)
+        if coding == b"deflate":
+            try:
+                return zlib.decompress(content)
+            except zlib.error:  # some servers send deflate without its zlib header
+                return zlib.decompress(content, -zlib.MAX_WBITS)
+    except zlib.error as exc:
+        raise ResponseParseError(
+            f"answer body is not valid {coding.decode('latin-1')}: {exc}", method=method, url=url
+        ) from None
+    if coding in (b"", b"identity"):
+        return content
+    raise ResponseParseError(
+        f"answer has a content encoding that was not asked for: {coding.decode('latin-1')!r}",
+        method=method,
+        url=url,
+    )
+
+
+class _DirectRoute:
+    """Sends requests straight to the :class:`ShardedPool` of a client we created.
+
+    ``httpx.AsyncClient.send`` parses the URL again, merges headers and cookies, runs the auth and
+    redirect machinery and wraps the body in decoders on every request, none of which this
+    library uses (it sends its own headers, follows no redirects, keeps no cookies): for a batch
+    that is more CPU than the connection pool itself. This route builds the ``httpcore``
+    request from parts prepared once and maps ``httpcore``'s errors as the client maps httpx's.
+    """
+
+    def __init__(
+        self,
+        pool: ShardedPool,
+        base_url: str,
+        timeout: httpx.Timeout,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        parts = urlsplit(base_url)
+        self._pool = pool
+        scheme = parts.scheme
+        port = parts.port if parts.port is not None else (443 if scheme == "https" else 80)
+        self._origin: Origin = (scheme.encode("ascii"), parts.hostname or "", port)
+        self._base_length = len(base_url)
+        self._prefix = parts.path.encode("ascii")
+        self._headers = [(b"Host", parts.netloc.rpartition("@")[2].encode("ascii")), *headers]
+        self._timeouts = timeout.as_dict()
+
+    @classmethod
+    def of(
+        cls, client: httpx.AsyncClient, base_url: str, timeout: httpx.Timeout
+    ) -> _DirectRoute | None:
+        """The route for ``client`` when it is on a :class:`ShardedPool`, else None.
+
+        None also when httpx would send ``base_url`` elsewhere (a proxy configured in the
+        environment), when the client has hooks or auth of its own, or for a URL that is not
+        plain ASCII: those requests go through ``httpx.AsyncClient``.
+        """
+        pool = getattr(client, "_transport", None)
+        route = getattr(client, "_transport_for_url", None)
+        if not isinstance(pool, ShardedPool) or not pool.direct or route is None:
+            return None
+        if client.auth is not None or any(client.event_hooks.values()) or client.cookies:
+            return None
+        if not base_url.isascii() or route(httpx.URL(base_url)) is not pool:
+            return None
+        headers = [
+            (b"Accept", b"application/json"),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"User-Agent", USER_AGENT.encode("ascii")),
+        ]
+        return cls(pool, base_url, timeout, headers)
+
+    async def send(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
+        """Send once; return the answer with its body decoded, or raise a :class:`NetworkError`."""
+        headers = self._headers.copy()
+        if authorization is not None:
+            headers.append((b"Authorization", authorization.encode("utf-8")))
+        body = request.body
+        if body is not None:
+            headers.append((b"Content-Type", request.content_type.encode("utf-8")))
+            headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+        for name, value in request.headers:
+            headers.append((name.encode("utf-8"), value.encode("utf-8")))
+        target = self._prefix + url[self._base_length :].encode("ascii")
+        try:
+            status, answer_headers, content = await self._pool.send_direct(
+                self._origin, request.method.encode("ascii"), target, headers, body, self._timeouts
+            )
+        except (httpcore.ConnectTimeout, httpcore.PoolTimeout) as exc:
+            raise ConnectTimeoutError(
+                f"timed out connecting: {type(exc).__name__}", method=request.method, url=url
+            ) from exc
+        except httpcore.ConnectError as exc:
+            raise ConnectError(f"could not connect: {exc}", method=request.method, url=url) from exc
+        except httpcore.TimeoutException as exc:
+            raise APITimeoutError(
+                f"timed out waiting for the answer: {type(exc).__name__}",
+                method=request.method,
+                url=url,
+            ) from exc
+        except (
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.ProxyError,
+            httpcore.UnsupportedProtocol,
+        ) as exc:
+            raise NetworkError(
+                f"connection failed: {type(exc).__name__}: {exc}", method=request.method, url=url
+            ) from exc
+        for header, header_value in answer_headers:
+            if header.lower() == b"content-encoding":
+                for coding in reversed(header_value.split(b",")):
+                    content = _decode_body(content, coding, request.method, url)
+        return status, answer_headers, content

@@ -1,4 +1,8 @@
-"""The connection pool a client makes for itself: small httpx pools, opened as needed."""
+"""The connection pool a client makes for itself.
+
+On asyncio its requests go through the pool's own HTTP/1.1 connections (``globus_runs._h1``);
+on trio through small httpcore pools ("shards"), opened as needed.
+"""
 
 from __future__ import annotations
 
@@ -58,8 +62,8 @@ def test_first_free_shard_then_a_new_one_then_the_least_busy() -> None:
     assert len(pool._shards) == 3
 
 
-async def test_a_batch_opens_shards_for_its_concurrency_and_releases_them(
-    server: tuple[FakeGlobus, dict[str, Any], list[str]],
+async def test_a_batch_opens_connections_for_its_concurrency_and_releases_them(
+    server: tuple[FakeGlobus, dict[str, Any], list[str]], anyio_backend: Any
 ) -> None:
     fake, info, run_ids = server
     async with FlowsClient(
@@ -70,12 +74,19 @@ async def test_a_batch_opens_shards_for_its_concurrency_and_releases_them(
         pool = _pool(flows)
         assert all(result.ok for result in results)
         assert fake.max_in_flight == 24
-        assert len(pool._shards) == 6
-        assert pool._busy == [0] * 6
+        if anyio_backend[0] == "asyncio":
+            assert pool._h1 is not None
+            assert pool._h1.connections == 24
+            assert pool._h1.idle == 24
+            assert pool._busy == [0]  # the shards are not used
+        else:
+            assert pool._h1 is None
+            assert len(pool._shards) == 6
+            assert pool._busy == [0] * 6
 
 
 async def test_sequential_requests_reuse_one_connection(
-    server: tuple[FakeGlobus, dict[str, Any], list[str]],
+    server: tuple[FakeGlobus, dict[str, Any], list[str]], anyio_backend: Any
 ) -> None:
     _, info, run_ids = server
     async with FlowsClient(authorizer=info["token"], base_url=info["flows_url"]) as flows:
@@ -83,7 +94,11 @@ async def test_sequential_requests_reuse_one_connection(
             await flows.get_run(run_id)
         pool = _pool(flows)
         assert len(pool._shards) == 1
-        assert len(pool._shards[0]._pool.connections) == 1
+        if anyio_backend[0] == "asyncio":
+            assert pool._h1 is not None
+            assert pool._h1.connections == 1
+        else:
+            assert len(pool._shards[0]._pool.connections) == 1
 
 
 async def test_a_cancelled_batch_leaves_nothing_busy_and_the_client_works(
@@ -97,9 +112,15 @@ async def test_a_cancelled_batch_leaves_nothing_busy_and_the_client_works(
             await flows.batch_get_runs(run_ids)
         pool = _pool(flows)
         assert pool._busy == [0] * len(pool._shards)
+        h1 = pool._h1
+        if h1 is not None:  # asyncio: the cancelled requests' connections were dropped
+            assert h1.connections == h1.idle
+            assert not h1._waiters
         results = await flows.batch_get_runs(run_ids[:20])
         assert all(result.ok for result in results)
         assert pool._busy == [0] * len(pool._shards)
+        if h1 is not None:
+            assert 1 <= h1.connections == h1.idle <= 16
 
 
 async def test_a_failed_connection_is_released() -> None:

@@ -1,0 +1,546 @@
+"""A lean HTTP/1.1 connection pool on asyncio protocols: the network path of a client's own pool.
+
+A client that creates its own connection pool sends every request through this module when it
+runs on asyncio (on trio, through httpcore's pools). It does what this library's requests
+need and nothing else: a request whose headers and body are already bytes goes out in one
+write, and the answer is parsed as it arrives in the protocol's ``data_received``, so a request
+costs one wait on the event loop and no other task switch. Under a batch of a hundred requests
+in flight that is what keeps a latency-bound service's round trips from stretching.
+
+Framing follows RFC 9112: interim ``1xx`` answers are skipped, ``204``/``304`` and answers to
+``HEAD`` have no body, ``Transfer-Encoding: chunked`` (trailers read and dropped) takes
+precedence over ``Content-Length``, and an answer with neither is read until the server
+closes. A connection is reused only after a complete answer that allows it (HTTP/1.1 without
+``Connection: close``; HTTP/1.0 with ``keep-alive``) and with no stray bytes after it.
+
+Failures are raised as httpcore's exception classes, so the transport maps them the same way
+on either path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+
+import anyio
+import httpcore
+
+__all__ = ["Answer", "H1Pool", "encode_request"]
+
+#: Status, headers (name and value as received) and body of one answer.
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+Origin = tuple[bytes, str, int]
+
+_MAX_HEAD = 64 * 1024
+_MAX_LINE = 8 * 1024
+_KEEPALIVE_EXPIRY = 5.0
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+# Parser states.
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILERS, _UNTIL_CLOSE, _DONE = range(7)
+
+
+def _bad_byte(value: bytes) -> bool:
+    return b"\r" in value or b"\n" in value or b"\0" in value
+
+
+def encode_request(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes | None
+) -> bytes:
+    """One request as bytes; refuses a line break or NUL in any part (header injection)."""
+    if _bad_byte(method) or _bad_byte(target) or b" " in target or b" " in method:
+        raise httpcore.LocalProtocolError("invalid request line")
+    lines = [method, b" ", target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        if _bad_byte(name) or _bad_byte(value) or b":" in name or not name:
+            raise httpcore.LocalProtocolError(f"invalid header {name[:40]!r}")
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    if body:
+        lines.append(body)
+    return b"".join(lines)
+
+
+def _parse_head(head: bytes) -> tuple[bytes, int, list[tuple[bytes, bytes]]]:
+    """Version, status and headers of a status line and header block (no final CRLFCRLF)."""
+    lines = head.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    code = rest[:3]
+    if (
+        version not in (b"HTTP/1.1", b"HTTP/1.0")
+        or len(code) != 3
+        or not code.isdigit()
+        or rest[3:4] not in (b"", b" ")
+    ):
+        raise httpcore.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
+    headers: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t"):
+            # An obsolete folded line continues the previous header's value.
+            if not headers:
+                raise httpcore.RemoteProtocolError("header block starts with a folded line")
+            name, value = headers[-1]
+            headers[-1] = (name, value + b" " + line.strip())
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            raise httpcore.RemoteProtocolError(f"malformed header line {line[:80]!r}")
+        headers.append((name, value.strip(b" \t")))
+    return version, int(code), headers
+
+
+def _tokens(headers: list[tuple[bytes, bytes]], wanted: bytes) -> list[bytes]:
+    """The comma-separated, lower-cased tokens of every ``wanted`` header."""
+    found: list[bytes] = []
+    for name, value in headers:
+        if name.lower() == wanted:
+            found += (token.strip().lower() for token in value.split(b","))
+    return found
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection: sends a request, parses its answer as the bytes arrive."""
+
+    def __init__(self, pool: H1Pool, origin: Origin) -> None:
+        self.pool = pool
+        self.origin = origin
+        self.loop = pool.loop
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self._waiter: asyncio.Future[Answer] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._paused = False
+        self._read_timeout: float | None = None
+        self._last_data = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._reset(b"GET")
+
+    def _reset(self, method: bytes) -> None:
+        self._method = method
+        self._buffer = bytearray()
+        self._state = _HEAD
+        self._status = 0
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._remaining = 0
+        self.reusable = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            # Bytes nobody asked for: whatever the server meant, this connection is spent.
+            self.abort()
+            return
+        self._last_data = self.loop.time()
+        self._buffer += data
+        try:
+            done = self._parse()
+        except httpcore.RemoteProtocolError as exc:
+            self._fail(exc)
+            return
+        if done:
+            if self._buffer:
+                self.reusable = False  # bytes past the answer: not a connection to trust
+            waiter.set_result((self._status, self._headers, b"".join(self._body)))
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.transport = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            if self._state == _UNTIL_CLOSE and exc is None:
+                self.reusable = False
+                waiter.set_result((self._status, self._headers, b"".join(self._body)))
+            elif self._state == _HEAD and not self._buffer:
+                waiter.set_exception(
+                    httpcore.RemoteProtocolError("server disconnected without sending an answer")
+                )
+            else:
+                waiter.set_exception(
+                    httpcore.RemoteProtocolError(
+                        "server disconnected in the middle of the answer"
+                        + (f": {exc}" if exc is not None else "")
+                    )
+                )
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_exception(httpcore.WriteError(f"connection lost while sending: {exc}"))
+        self.pool.forget(self)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    # The request.
+
+    async def send(self, method: bytes, data: bytes, timeouts: dict[str, float | None]) -> Answer:
+        """Write ``data`` and wait for the whole answer; close the connection on any failure."""
+        transport = self.transport
+        if transport is None or self.closed:
+            raise httpcore.ReadError("connection closed before the request was sent")
+        self._reset(method)
+        loop = self.loop
+        waiter: asyncio.Future[Answer] = loop.create_future()
+        self._waiter = waiter
+        try:
+            transport.write(data)
+            if self._paused:
+                await self._drain(timeouts.get("write"))
+            self._last_data = loop.time()
+            read_timeout = timeouts.get("read")
+            if read_timeout is not None:
+                self._read_timeout = read_timeout
+                self._timer = loop.call_at(self._last_data + read_timeout, self._check_timeout)
+            answer = await waiter
+        except BaseException:
+            # Cancelled or failed part-way: the connection's state is unknown, never reuse it.
+            self.reusable = False
+            self.abort()
+            raise
+        finally:
+            self._waiter = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        return answer
+
+    async def _drain(self, timeout: float | None) -> None:
+        drained: asyncio.Future[None] = self.loop.create_future()
+        self._drained = drained
+        try:
+            with anyio.fail_after(timeout):
+                await drained
+        except TimeoutError:
+            raise httpcore.WriteTimeout("timed out sending the request") from None
+        finally:
+            self._drained = None
+
+    def _check_timeout(self) -> None:
+        self._timer = None
+        waiter, timeout = self._waiter, self._read_timeout
+        if waiter is None or waiter.done() or timeout is None:
+            return
+        quiet = self.loop.time() - self._last_data
+        if quiet >= timeout:
+            waiter.set_exception(httpcore.ReadTimeout("timed out waiting for the answer"))
+            self.abort()
+        else:
+            self._timer = self.loop.call_later(timeout - quiet, self._check_timeout)
+
+    def _fail(self, exc: Exception) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        self.abort()
+
+    def abort(self) -> None:
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.abort()
+        self.closed = True
+
+    # The answer.
+
+    def _parse(self) -> bool:
+        """Consume what the buffer holds; True once the answer is complete."""
+        buffer = self._buffer
+        while True:
+            state = self._state
+            if state == _HEAD:
+                end = buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buffer) > _MAX_HEAD:
+                        raise httpcore.RemoteProtocolError("answer head is too large")
+                    return False
+                if end > _MAX_HEAD:
+                    raise httpcore.RemoteProtocolError("answer head is too large")
+                version, status, headers = _parse_head(bytes(buffer[:end]))
+                del buffer[: end + 4]
+                if 100 <= status < 200:
+                    if status == 101:
+                        raise httpcore.RemoteProtocolError("unexpected 101 Switching Protocols")
+                    continue  # an interim answer: the real one follows
+                self._status, self._headers = status, headers
+                self._frame(version)
+            elif state == _LENGTH:
+                if len(buffer) < self._remaining:
+                    return False
+                self._body.append(bytes(buffer[: self._remaining]))
+                del buffer[: self._remaining]
+                self._state = _DONE
+            elif state == _CHUNK_SIZE:
+                end = buffer.find(b"\r\n")
+                if end < 0:
+                    if len(buffer) > _MAX_LINE:
+                        raise httpcore.RemoteProtocolError("chunk size line is too long")
+                    return False
+                size = bytes(buffer[:end]).partition(b";")[0].strip(b" \t")
+                if not size or len(size) > 16 or not _HEX.issuperset(size):
+                    raise httpcore.RemoteProtocolError(f"malformed chunk size {size[:20]!r}")
+                del buffer[: end + 2]
+                self._remaining = int(size, 16)
+                self._state = _CHUNK_DATA if self._remaining else _TRAILERS
+            elif state == _CHUNK_DATA:
+                if len(buffer) < self._remaining + 2:
+                    return False
+                if buffer[self._remaining : self._remaining + 2] != b"\r\n":
+                    raise httpcore.RemoteProtocolError("chunk not followed by CRLF")
+                self._body.append(bytes(buffer[: self._remaining]))
+                del buffer[: self._remaining + 2]
+                self._state = _CHUNK_SIZE
+            elif state == _TRAILERS:
+                end = buffer.find(b"\r\n")
+                if end < 0:
+                    if len(buffer) > _MAX_HEAD:
+                        raise httpcore.RemoteProtocolError("trailers are too large")
+                    return False
+                del buffer[: end + 2]
+                if end == 0:
+                    self._state = _DONE
+            elif state == _UNTIL_CLOSE:
+                self._body.append(bytes(buffer))
+                buffer.clear()
+                return False
+            else:
+                return True
+
+    def _frame(self, version: bytes) -> None:
+        """Choose how the body of the answer just parsed is delimited, and keep-alive."""
+        headers = self._headers
+        connection = _tokens(headers, b"connection")
+        if version == b"HTTP/1.1":
+            self.reusable = b"close" not in connection
+        else:
+            self.reusable = b"keep-alive" in connection
+        if self._method == b"HEAD" or self._status in (204, 304):
+            self._state = _DONE
+            return
+        codings = _tokens(headers, b"transfer-encoding")
+        if codings:
+            if codings[-1] == b"chunked":
+                self._state = _CHUNK_SIZE
+            else:
+                self._state = _UNTIL_CLOSE
+                self.reusable = False
+            return
+        lengths = set(_tokens(headers, b"content-length"))
+        if lengths:
+            if len(lengths) != 1:
+                raise httpcore.RemoteProtocolError("conflicting Content-Length headers")
+            (length,) = lengths
+            if not length.isdigit() or len(length) > 18:
+                raise httpcore.RemoteProtocolError(f"malformed Content-Length {length[:20]!r}")
+            self._remaining = int(length)
+            self._state = _LENGTH
+            return
+        self._state = _UNTIL_CLOSE
+        self.reusable = False
+
+
+class H1Pool:
+    """Keep-alive connections to any number of origins, at most ``max_connections`` open.
+
+    A request takes the most recently used idle connection to its origin, else opens one;
+    at the limit it closes an idle connection to another origin, or waits (up to the ``pool``
+    timeout) for one to come back. Expired (idle longer than ``keepalive_expiry``) and
+    server-closed connections are never reused.
+    """
+
+    def __init__(
+        self,
+        max_connections: int,
+        ssl_context: ssl.SSLContext,
+        *,
+        keepalive_expiry: float = _KEEPALIVE_EXPIRY,
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.max_connections = max_connections
+        self.keepalive_expiry = keepalive_expiry
+        self._ssl_context = ssl_context
+        self._idle: dict[Origin, list[_Connection]] = {}
+        self._open: set[_Connection] = set()
+        self._connecting = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._closed = False
+
+    @property
+    def connections(self) -> int:
+        """Connections open or being opened."""
+        return len(self._open) + self._connecting
+
+    @property
+    def idle(self) -> int:
+        return sum(len(idle) for idle in self._idle.values())
+
+    async def request(
+        self, origin: Origin, method: bytes, data: bytes, timeouts: dict[str, float | None]
+    ) -> Answer:
+        """Send one encoded request to ``origin`` (scheme, host, port) and read its answer."""
+        connection = self._take_idle(origin)
+        if connection is None:
+            connection = await self._acquire(origin, timeouts)
+        try:
+            answer = await connection.send(method, data, timeouts)
+        except BaseException:
+            self._release(connection)
+            raise
+        self._release(connection)
+        return answer
+
+    def _take_idle(self, origin: Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
+        if not idle:
+            return None
+        now = self.loop.time()
+        while idle:
+            connection = idle.pop()
+            if connection.closed:
+                continue
+            if now - connection.idle_since > self.keepalive_expiry:
+                connection.abort()
+                self.forget(connection)
+                continue
+            return connection
+        return None
+
+    async def _acquire(self, origin: Origin, timeouts: dict[str, float | None]) -> _Connection:
+        """An idle connection to ``origin`` or a new one, waiting for room at the limit."""
+        pool_timeout = timeouts.get("pool")
+        deadline = None if pool_timeout is None else self.loop.time() + pool_timeout
+        while True:
+            if self._closed:
+                raise httpcore.ConnectError("the connection pool is closed")
+            connection = self._take_idle(origin)
+            if connection is not None:
+                return connection
+            if self.connections < self.max_connections or self._close_an_idle_connection():
+                return await self._connect(origin, timeouts.get("connect"))
+            await self._wait(deadline)
+
+    async def _wait(self, deadline: float | None) -> None:
+        """Wait for a connection to come back or close; PoolTimeout at ``deadline``."""
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._waiters.append(waiter)
+
+        def expire() -> None:
+            if not waiter.done():
+                waiter.set_exception(
+                    httpcore.PoolTimeout("timed out waiting for a free connection in the pool")
+                )
+
+        timer = None if deadline is None else self.loop.call_at(deadline, expire)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._wake()  # the turn this waiter was given goes to the next one
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
+        self._connecting += 1
+        try:
+            connection = await self._open_connection(origin, timeout)
+        except BaseException:
+            self._connecting -= 1
+            self._wake()
+            raise
+        self._connecting -= 1
+        if self._closed:
+            connection.abort()
+            raise httpcore.ConnectError("the connection pool is closed")
+        self._open.add(connection)
+        return connection
+
+    def _close_an_idle_connection(self) -> bool:
+        for idle in self._idle.values():
+            while idle:
+                connection = idle.pop(0)
+                if not connection.closed:
+                    connection.abort()
+                self.forget(connection)
+                return True
+        return False
+
+    async def _open_connection(self, origin: Origin, timeout: float | None) -> _Connection:
+        scheme, host, port = origin
+        tls = scheme == b"https"
+        connection = _Connection(self, origin)
+        try:
+            with anyio.fail_after(timeout):
+                await self.loop.create_connection(
+                    lambda: connection,
+                    host,
+                    port,
+                    ssl=self._ssl_context if tls else None,
+                    server_hostname=host if tls else None,
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(f"{host}:{port}: {exc}") from exc
+        return connection
+
+    def _release(self, connection: _Connection) -> None:
+        """Return a connection after its request: idle when reusable, else closed."""
+        if connection.reusable and not connection.closed and not self._closed:
+            connection.idle_since = self.loop.time()
+            self._idle.setdefault(connection.origin, []).append(connection)
+        else:
+            connection.abort()
+            self.forget(connection)
+        self._wake()
+
+    def forget(self, connection: _Connection) -> None:
+        """Drop a closed connection from the counts (it may be called more than once)."""
+        if connection in self._open:
+            self._open.discard(connection)
+            self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def aclose(self) -> None:
+        """Close every connection; requests still in flight fail."""
+        self._closed = True
+        for connection in list(self._open):
+            connection.abort()
+        self._open.clear()
+        self._idle.clear()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def __repr__(self) -> str:
+        return f"<H1Pool {self.connections} of {self.max_connections} connections>"
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop, or None (on trio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -1,0 +1,540 @@
+"""The asyncio HTTP/1.1 pool (``globus_runs._h1``) against a scripted loopback server.
+
+Each test scripts what the server answers, byte for byte, to the requests it reads, so the
+framing, keep-alive and failure paths are exercised exactly; the pool is asyncio only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpcore
+import pytest
+import trustme
+
+from globus_runs import FlowsClient, ResponseParseError
+from globus_runs._h1 import H1Pool, Origin, encode_request
+
+pytestmark = pytest.mark.anyio
+
+TIMEOUTS: dict[str, float | None] = {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+RUN = b'{"run_id": "r1", "status": "SUCCEEDED"}'
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes], Awaitable[None]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def answer(body: bytes = b"{}", status: bytes = b"200 OK", extra: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 " + status + b"\r\ncontent-length: %d\r\n" % len(body) + extra + b"\r\n" + body
+    )
+
+
+class Script:
+    """A loopback server answering each request with the next scripted action."""
+
+    def __init__(self, *actions: bytes | Handler) -> None:
+        self.actions = list(actions)
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.port = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                action = self.actions.pop(0)
+                if isinstance(action, bytes):
+                    writer.write(action)
+                    await writer.drain()
+                else:
+                    await action(reader, writer, request)
+                    if writer.is_closing():
+                        return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @asynccontextmanager
+    async def running(self, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
+        server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=ssl_context)
+        self.port = server.sockets[0].getsockname()[1]
+        scheme = b"https" if ssl_context is not None else b"http"
+        try:
+            yield (scheme, "127.0.0.1", self.port)
+        finally:
+            server.close()
+
+
+def get(path: bytes = b"/runs/r1", method: bytes = b"GET", body: bytes | None = None) -> bytes:
+    headers = [(b"Host", b"127.0.0.1")]
+    if body is not None:
+        headers.append((b"Content-Length", b"%d" % len(body)))
+    return encode_request(method, path, headers, body)
+
+
+def pool(size: int = 10, **kwargs: Any) -> H1Pool:
+    return H1Pool(size, ssl.create_default_context(), **kwargs)
+
+
+async def test_a_content_length_answer_and_the_request_bytes() -> None:
+    script = Script(answer(RUN, extra=b"X-Request-Id: abc\r\n"))
+    async with script.running() as origin:
+        h1 = pool()
+        data = get(b"/runs/r1?x=1", b"POST", b'{"a": 1}')
+        status, headers, body = await h1.request(origin, b"POST", data, TIMEOUTS)
+        await h1.aclose()
+    assert (status, body) == (200, RUN)
+    assert (b"X-Request-Id", b"abc") in headers
+    assert script.requests == [
+        b'POST /runs/r1?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n{"a": 1}'
+    ]
+
+
+async def dribble(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write ``data`` a few bytes at a time, so the parser sees every split."""
+    for start in range(0, len(data), 3):
+        writer.write(data[start : start + 3])
+        await writer.drain()
+        await asyncio.sleep(0)
+
+
+async def test_a_chunked_answer_with_extensions_and_trailers_arriving_in_pieces() -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n1A\r\n, the body arrives in bits\r\n0\r\nTrailer: x\r\n\r\n"
+    )
+
+    async def slow(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        await dribble(writer, chunked)
+
+    script = Script(slow, answer(b"again"))
+    async with script.running() as origin:
+        h1 = pool()
+        first = await h1.request(origin, b"GET", get(), TIMEOUTS)
+        second = await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await h1.aclose()
+    assert first[2] == b"hello, the body arrives in bits"
+    assert second[2] == b"again"
+    assert script.connections == 1  # the chunked answer left the connection reusable
+
+
+async def test_interim_answers_are_skipped() -> None:
+    script = Script(b"HTTP/1.1 100 Continue\r\n\r\n" + answer(RUN))
+    async with script.running() as origin:
+        h1 = pool()
+        status, _, body = await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await h1.aclose()
+    assert (status, body) == (200, RUN)
+
+
+async def test_204_and_head_answers_have_no_body_and_keep_the_connection() -> None:
+    script = Script(
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n",
+        answer(b"last"),
+    )
+    async with script.running() as origin:
+        h1 = pool()
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[::2] == (204, b"")
+        head = await h1.request(origin, b"HEAD", get(method=b"HEAD"), TIMEOUTS)
+        assert head[::2] == (200, b"")
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"last"
+        await h1.aclose()
+    assert script.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "connections"),
+    [
+        pytest.param([answer(extra=b"Connection: close\r\n")] * 3, 3, id="connection-close"),
+        pytest.param([answer().replace(b"HTTP/1.1", b"HTTP/1.0")] * 3, 3, id="http-1.0"),
+        pytest.param(
+            [answer(extra=b"Connection: keep-alive\r\n").replace(b"HTTP/1.1", b"HTTP/1.0")] * 3,
+            1,
+            id="http-1.0-keep-alive",
+        ),
+        pytest.param([answer()] * 3, 1, id="http-1.1"),
+        pytest.param([answer() + b"stray"] * 3, 3, id="bytes-after-the-answer"),
+    ],
+)
+async def test_which_connections_are_reused(answers: list[bytes], connections: int) -> None:
+    script = Script(*answers)
+    async with script.running() as origin:
+        h1 = pool()
+        for _ in range(3):
+            assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[0] == 200
+        await h1.aclose()
+    assert script.connections == connections
+
+
+async def close_after(data: bytes) -> Handler:
+    async def action(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(data)
+        await writer.drain()
+        writer.close()
+
+    return action
+
+
+async def test_an_answer_without_length_is_read_until_the_server_closes() -> None:
+    script = Script(await close_after(b"HTTP/1.1 200 OK\r\n\r\n" + RUN), answer(b"next"))
+    async with script.running() as origin:
+        h1 = pool()
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == RUN
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"next"
+        await h1.aclose()
+    assert script.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        pytest.param(b"", "without sending an answer", id="nothing"),
+        pytest.param(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{", "middle", id="half-body"),
+        pytest.param(b"HTTP/1.1 200 OK\r\ncont", "middle", id="half-head"),
+    ],
+)
+async def test_a_server_closing_early_is_a_protocol_error_and_the_pool_recovers(
+    sent: bytes, message: str
+) -> None:
+    script = Script(await close_after(sent), answer(b"fine"))
+    async with script.running() as origin:
+        h1 = pool()
+        with pytest.raises(httpcore.RemoteProtocolError, match=message):
+            await h1.request(origin, b"GET", get(), TIMEOUTS)
+        assert h1.connections == 0
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"fine"
+        await h1.aclose()
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(b"HTTP/2 200 OK\r\ncontent-length: 0\r\n\r\n", id="version"),
+        pytest.param(b"HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n", id="status"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", id="header"),
+        pytest.param(b"HTTP/1.1 200 OK\r\n folded first\r\n\r\n", id="folded-first"),
+        pytest.param(b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n", id="cl"),
+        pytest.param(b"HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n", id="negative-length"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", id="chunk-size"
+        ),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nabcd", id="chunk-end"
+        ),
+        pytest.param(b"HTTP/1.1 101 Switching\r\n\r\n", id="101"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nx: " + b"a" * 70_000, id="huge-head"),
+    ],
+)
+async def test_malformed_answers_are_protocol_errors(sent: bytes) -> None:
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(sent)
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    script = Script(hold)
+    async with script.running() as origin:
+        h1 = pool()
+        with pytest.raises(httpcore.RemoteProtocolError):
+            await h1.request(origin, b"GET", get(), TIMEOUTS)
+        assert h1.connections == 0
+        await h1.aclose()
+
+
+async def test_a_folded_header_line_continues_the_previous_value() -> None:
+    script = Script(b"HTTP/1.1 200 OK\r\nx-note: one\r\n\ttwo\r\ncontent-length: 2\r\n\r\nok")
+    async with script.running() as origin:
+        h1 = pool()
+        _, headers, body = await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await h1.aclose()
+    assert (b"x-note", b"one two") in headers
+    assert body == b"ok"
+
+
+async def hang(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+    await asyncio.sleep(30)
+
+
+async def test_a_silent_server_is_a_read_timeout_and_the_connection_is_dropped() -> None:
+    script = Script(hang, answer(b"fine"))
+    async with script.running() as origin:
+        h1 = pool()
+        with pytest.raises(httpcore.ReadTimeout):
+            await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 0.1})
+        assert h1.connections == 0
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"fine"
+        await h1.aclose()
+    assert script.connections == 2
+
+
+async def test_the_read_timeout_counts_from_the_last_bytes_received() -> None:
+    async def trickle(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+        for byte in b"slow":
+            await asyncio.sleep(0.06)
+            writer.write(bytes([byte]))
+            await writer.drain()
+
+    script = Script(trickle)
+    async with script.running() as origin:
+        h1 = pool()
+        # 0.24 s in all, never 0.15 s without a byte.
+        answer_ = await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 0.15})
+        await h1.aclose()
+    assert answer_[2] == b"slow"
+
+
+async def test_a_cancelled_request_drops_its_connection_and_the_pool_goes_on() -> None:
+    script = Script(hang, answer(b"fine"))
+    async with script.running() as origin:
+        h1 = pool(1)
+        with anyio.move_on_after(0.1) as scope:
+            await h1.request(origin, b"GET", get(), TIMEOUTS)
+        assert scope.cancelled_caught
+        assert h1.connections == 0
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"fine"
+        await h1.aclose()
+
+
+async def test_at_the_limit_requests_wait_for_a_connection() -> None:
+    async def delayed(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        await asyncio.sleep(0.02)
+        writer.write(answer(RUN))
+        await writer.drain()
+
+    script = Script(*[delayed] * 12)
+    async with script.running() as origin:
+        h1 = pool(2)
+        results: list[int] = []
+
+        async def one() -> None:
+            results.append((await h1.request(origin, b"GET", get(), TIMEOUTS))[0])
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(12):
+                tg.start_soon(one)
+        assert h1.connections == 2
+        await h1.aclose()
+    assert results == [200] * 12
+    assert script.connections == 2
+
+
+async def test_waiting_past_the_pool_timeout_is_a_pool_timeout() -> None:
+    script = Script(hang)
+    async with script.running() as origin:
+        h1 = pool(1)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(h1.request, origin, b"GET", get(), TIMEOUTS)
+            await anyio.sleep(0.05)
+            with pytest.raises(httpcore.PoolTimeout):
+                await h1.request(origin, b"GET", get(), {**TIMEOUTS, "pool": 0.05})
+            tg.cancel_scope.cancel()
+        assert h1.connections == 0
+        await h1.aclose()
+
+
+async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
+    async def delayed(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        await asyncio.sleep(0.1)
+        writer.write(answer(RUN))
+        await writer.drain()
+
+    script = Script(delayed, delayed, delayed)
+    async with script.running() as origin:
+        h1 = pool(1)
+        done: list[str] = []
+
+        async def named(name: str) -> None:
+            await h1.request(origin, b"GET", get(), TIMEOUTS)
+            done.append(name)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(named, "first")
+            await anyio.sleep(0.02)
+            with anyio.move_on_after(0.03):
+                await named("cancelled")
+            tg.start_soon(named, "third")
+        await h1.aclose()
+    assert done == ["first", "third"]
+
+
+async def test_an_idle_connection_closed_by_the_server_is_not_reused() -> None:
+    async def close_soon(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(answer(b"one"))
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.close()
+
+    script = Script(close_soon, answer(b"two"))
+    async with script.running() as origin:
+        h1 = pool()
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"one"
+        await asyncio.sleep(0.1)
+        assert h1.connections == 0
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"two"
+        await h1.aclose()
+    assert script.connections == 2
+
+
+async def test_connections_idle_past_the_expiry_are_closed() -> None:
+    script = Script(answer(), answer())
+    async with script.running() as origin:
+        h1 = pool(keepalive_expiry=0.0)
+        await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await asyncio.sleep(0.01)
+        await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await h1.aclose()
+    assert script.connections == 2
+
+
+async def test_at_the_limit_an_idle_connection_to_another_origin_makes_room() -> None:
+    first, second = Script(answer(b"a")), Script(answer(b"b"))
+    async with first.running() as one, second.running() as two:
+        h1 = pool(1)
+        assert (await h1.request(one, b"GET", get(), TIMEOUTS))[2] == b"a"
+        assert (await h1.request(two, b"GET", get(), TIMEOUTS))[2] == b"b"
+        assert h1.connections == 1
+        await h1.aclose()
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    with __import__("socket").socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        h1 = pool()
+        with pytest.raises(httpcore.ConnectError):
+            await h1.request((b"http", "127.0.0.1", port), b"GET", get(), TIMEOUTS)
+        assert h1.connections == 0
+
+
+async def test_closing_the_pool_fails_requests_in_flight_and_refuses_new_ones() -> None:
+    script = Script(hang)
+    async with script.running() as origin:
+        h1 = pool()
+        async with anyio.create_task_group() as tg:
+
+            async def in_flight() -> None:
+                with pytest.raises(httpcore.RemoteProtocolError):
+                    await h1.request(origin, b"GET", get(), TIMEOUTS)
+
+            tg.start_soon(in_flight)
+            await anyio.sleep(0.05)
+            await h1.aclose()
+        with pytest.raises(httpcore.ConnectError, match="closed"):
+            await h1.request(origin, b"GET", get(), TIMEOUTS)
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        (b"GET", b"/runs/r1\r\nX-Evil: 1", []),
+        (b"GET", b"/runs/r1 HTTP/1.1", []),
+        (b"GE T", b"/", []),
+        (b"GET", b"/", [(b"Authorization", b"Bearer a\r\nX-Evil: 1")]),
+        (b"GET", b"/", [(b"X-Bad:", b"v")]),
+        (b"GET", b"/", [(b"", b"v")]),
+    ],
+)
+def test_requests_with_line_breaks_are_refused(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    with pytest.raises(httpcore.LocalProtocolError):
+        encode_request(method, target, headers, None)
+
+
+async def test_https_with_a_trusted_certificate() -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    script = Script(answer(RUN), answer(RUN))
+    async with script.running(server_context) as origin:
+        h1 = H1Pool(4, client_context)
+        for _ in range(2):
+            assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == RUN
+        await h1.aclose()
+        untrusted = H1Pool(4, ssl.create_default_context())
+        with pytest.raises(httpcore.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await untrusted.request(origin, b"GET", get(), TIMEOUTS)
+    assert script.connections == 1  # kept alive; the untrusting client never got past TLS
+
+
+# Through a client: the headers it sends, the encodings it undoes.
+
+RUN_DOCUMENT = (
+    b'{"run_id": "00000000-0000-4000-8000-000000000001", "flow_id": "f", "status": "ACTIVE"}'
+)
+
+
+async def client_get(*actions: bytes | Handler) -> tuple[Script, Any]:
+    """A ``FlowsClient`` on its own pool gets one run from ``Script(*actions)``."""
+    script = Script(*actions)
+    async with script.running() as origin:
+        flows = FlowsClient(authorizer="tok", base_url=f"http://127.0.0.1:{origin[2]}")
+        async with flows:
+            try:
+                return script, await flows.get_run("00000000-0000-4000-8000-000000000001")
+            except ResponseParseError as exc:
+                return script, exc
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        (b"gzip", gzip.compress),
+        (b"deflate", zlib.compress),
+        (b"deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, no zlib header
+        (b"identity", lambda data: data),
+    ],
+)
+async def test_the_client_asks_for_and_undoes_compression(
+    encoding: bytes, encode: Callable[[bytes], bytes]
+) -> None:
+    body = encode(RUN_DOCUMENT)
+    script, run = await client_get(answer(body, extra=b"Content-Encoding: " + encoding + b"\r\n"))
+    assert run.status == "ACTIVE"
+    request = script.requests[0]
+    assert request.startswith(b"GET /runs/00000000-0000-4000-8000-000000000001 HTTP/1.1\r\n")
+    for header in (
+        b"Host: 127.0.0.1:%d" % script.port,
+        b"Authorization: Bearer tok",
+        b"Accept: application/json",
+        b"Accept-Encoding: gzip, deflate",
+    ):
+        assert header in request.split(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "message"),
+    [
+        (b"br", RUN_DOCUMENT, "not asked for"),
+        (b"gzip", b"not gzip at all", "not valid gzip"),
+    ],
+)
+async def test_a_body_that_cannot_be_decoded_is_a_parse_error(
+    encoding: bytes, body: bytes, message: str
+) -> None:
+    _, error = await client_get(answer(body, extra=b"Content-Encoding: " + encoding + b"\r\n"))
+    assert isinstance(error, ResponseParseError)
+    assert message in str(error)
