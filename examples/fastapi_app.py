@@ -2,8 +2,9 @@
 
 Each request carries the caller's Globus token (``Authorization: Bearer ...``) and the
 service passes it on, so every caller sees exactly what Globus lets them see. One
-``httpx.AsyncClient`` (one connection pool) is opened for the whole life of the app;
-the ``FlowsClient`` built on top of it for each request costs no I/O.
+``httpx.AsyncClient`` (one connection pool, made by ``pooled_http_client``) is opened for
+the whole life of the app; the ``FlowsClient`` built on top of it for each request costs no
+I/O. (A plain ``httpx.AsyncClient`` works too, through httpx's own pool.)
 
 Run it (against production Globus, or an emulator started with
 ``python -m globus_runs.testing serve``)::
@@ -40,6 +41,7 @@ from globus_runs import (
     GlobusRunsError,
     InvalidRequestError,
     Run,
+    pooled_http_client,
 )
 
 __all__ = ["RunOut", "RunsOut", "Settings", "StartRun", "app", "create_app", "router"]
@@ -193,7 +195,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(transport=transport, timeout=60.0) as http_client:
+        async with pooled_http_client(100, transport=transport) as http_client:
             app.state.http_client = http_client
             yield
 

@@ -58,6 +58,7 @@ from ._models import (
 )
 from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
 from ._retry import RetryEvent, RetryPolicy
+from ._transport import pooled_http_client
 from ._version import __version__
 from .flows import FlowsClient
 from .timers import TimersClient
@@ -118,6 +119,7 @@ __all__ = [
     "TimersClient",
     "UnprocessableEntityError",
     "UnsupportedTimerError",
+    "pooled_http_client",
     "WaitTimeoutError",
     "__version__",
     "is_run_not_found_error",

@@ -403,6 +403,20 @@ class H1Pool:
         self._release(connection)
         return answer
 
+    async def send(
+        self,
+        origin: Origin,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        timeouts: dict[str, float | None],
+    ) -> Answer:
+        """:meth:`request` with the request given in parts (``headers`` include ``Host``)."""
+        return await self.request(
+            origin, method, encode_request(method, target, headers, body), timeouts
+        )
+
     def _take_idle(self, origin: Origin) -> _Connection | None:
         idle = self._idle.get(origin)
         if not idle:
@@ -536,11 +550,3 @@ class H1Pool:
 
     def __repr__(self) -> str:
         return f"<H1Pool {self.connections} of {self.max_connections} connections>"
-
-
-def running_loop() -> asyncio.AbstractEventLoop | None:
-    """The running asyncio loop, or None (on trio)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

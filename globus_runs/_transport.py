@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import attrs
-import httpcore
 import httpx
 
 from . import _json
@@ -24,16 +25,19 @@ from ._auth import Authorizer
 from ._errors import (
     APIError,
     APITimeoutError,
+    ConfigurationError,
     ConnectError,
     ConnectTimeoutError,
     GlobusRunsError,
     NetworkError,
     ResponseParseError,
 )
-from ._h1 import Answer, H1Pool, Origin, encode_request, running_loop
 from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
 from ._version import __version__
 from ._wire import ApiRequest, error_from_response
+
+if TYPE_CHECKING:
+    from ._h1 import Answer, Origin
 
 __all__ = [
     "AsyncBaseTransport",
@@ -42,11 +46,13 @@ __all__ = [
     "ShardedPool",
     "Transport",
     "asgi_transport",
-    "pooled_client",
+    "pooled_http_client",
 ]
 
 AsyncClient = httpx.AsyncClient
 AsyncBaseTransport = httpx.AsyncBaseTransport
+
+P = TypeVar("P")
 
 logger = logging.getLogger("globus_runs")
 
@@ -123,60 +129,76 @@ class _Releasing(httpx.AsyncByteStream):
                 release()
 
 
+class _Shards(Generic[P]):
+    """Small pools of ``size`` connections each, opened as needed, and their requests in flight.
+
+    :meth:`pick` gives the first pool with a free connection (so light traffic keeps reusing
+    the same few connections) and opens a new one only when all are busy. The counts only
+    steer that choice: a count left high by a response never closed makes that pool look
+    busy, it blocks nothing.
+    """
+
+    def __init__(self, factory: Callable[[], P], *, size: int, most: int) -> None:
+        self._factory = factory
+        self._size = size
+        self._most = most
+        self.pools: list[P] = []
+        self.busy: list[int] = []
+
+    def pick(self) -> int:
+        size = self._size
+        for index, busy in enumerate(self.busy):
+            if busy < size:
+                return index
+        if len(self.pools) < self._most:
+            self.pools.append(self._factory())
+            self.busy.append(0)
+            return len(self.pools) - 1
+        # More requests than connections: queue in the least busy pool, as one pool would.
+        return self.busy.index(min(self.busy))
+
+
 class ShardedPool(httpx.AsyncBaseTransport):
-    """A connection pool made of small httpx pools ("shards"), created as they are needed.
+    """The connection pool of a client that makes its own (or of :func:`pooled_http_client`).
 
     httpx's pool (httpcore's) walks all of its connections, some twice over, every time a request
     starts or ends, so its CPU cost per request grows with the number of connections: past a
     few dozen it costs more than everything else a request does, and a batch at concurrency
-    64 crawls. Spread over shards of ``shard_size`` connections every walk stays short.
+    64 crawls. So this pool is made of parts that stay cheap at any concurrency:
 
-    A request goes to the first shard with a free connection (so light traffic keeps reusing
-    the same few connections); a new shard is opened only when all are busy. The counts of
-    requests in flight only steer that choice: a count left high by a response never closed
-    makes that shard look busy, it blocks nothing.
+    - :meth:`send_direct`, the path a :class:`Transport` takes when it can (its own pool, no
+      proxy): on asyncio, one :class:`~globus_runs._h1.H1Pool` of ``max_connections``; on
+      trio, small httpcore pools of ``shard_size`` connections ("shards"), opened as needed;
+    - :meth:`handle_async_request`, for requests that come through ``httpx.AsyncClient``:
+      small httpx pools, likewise.
 
-    Besides answering ``httpx.Request`` objects, the pool sends plain ``httpcore`` requests
-    (:meth:`send_direct`): the :class:`Transport` of a client that owns its pool takes that
-    path and skips the per-request work of ``httpx.AsyncClient`` it does not need.
+    Each part is created on first use, so building a client costs no pool and no import.
     """
 
     def __init__(self, max_connections: int, *, shard_size: int = _SHARD_SIZE) -> None:
         self.max_connections = max_connections
-        self._shard_size = shard_size
-        self._max_shards = -(-max_connections // shard_size)
+        most = -(-max_connections // shard_size)
         self._limits = httpx.Limits(
             max_connections=shard_size, max_keepalive_connections=shard_size
         )
-        # One TLS context for every shard: building one loads the CA bundle.
+        # One TLS context for every part: building one loads the CA bundle.
         self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
-        self._shards: list[httpx.AsyncHTTPTransport] = []
-        self._cores: list[httpcore.AsyncConnectionPool] = []
-        self._busy: list[int] = []
-        self._h1: H1Pool | None = None
-        self._add_shard()
-        #: Whether :meth:`send_direct` can be used: httpx keeps the httpcore pool it sends
-        #: through as ``_pool``; a later httpx without it leaves only the httpx path.
-        self.direct = len(self._cores) == len(self._shards)
+        self._shards = _Shards(self._new_shard, size=shard_size, most=most)
+        self._cores: _Shards[Any] = _Shards(self._new_core, size=shard_size, most=most)
+        self._h1: Any = None  # an H1Pool, bound to the event loop it was made in
 
-    def _add_shard(self) -> None:
-        shard = httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
-        core = getattr(shard, "_pool", None)
-        if isinstance(core, httpcore.AsyncConnectionPool):
-            self._cores.append(core)
-        self._shards.append(shard)
-        self._busy.append(0)
+    def _new_shard(self) -> httpx.AsyncHTTPTransport:
+        return httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
 
-    def _pick(self) -> int:
-        size = self._shard_size
-        for index, busy in enumerate(self._busy):
-            if busy < size:
-                return index
-        if len(self._shards) < self._max_shards:
-            self._add_shard()
-            return len(self._shards) - 1
-        # More requests than connections: queue in the least busy shard, as one pool would.
-        return self._busy.index(min(self._busy))
+    def _new_core(self) -> Any:
+        import httpcore
+
+        return httpcore.AsyncConnectionPool(
+            ssl_context=self._ssl_context,
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+        )
 
     async def send_direct(
         self,
@@ -189,17 +211,21 @@ class ShardedPool(httpx.AsyncBaseTransport):
     ) -> Answer:
         """Send one request; return status, headers and the whole body.
 
-        On asyncio the request goes through this pool's :class:`~globus_runs._h1.H1Pool`, on
-        trio through a shard's httpcore pool (only when :attr:`direct` is true). ``headers``
-        must include ``Host``. Raises the ``httpcore`` exceptions (the caller maps them).
+        ``headers`` must include ``Host``. Raises the ``httpcore`` exceptions (the caller maps
+        them with :func:`_network_error`).
         """
-        loop = running_loop()
+        loop = _running_asyncio_loop()
         if loop is not None:
             h1 = self._h1
             if h1 is None or h1.loop is not loop:
+                from ._h1 import H1Pool
+
                 h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
-            data = encode_request(method, target, headers, body)
-            return await h1.request(origin, method, data, timeouts)
+            answer: Answer = await h1.send(origin, method, target, headers, body, timeouts)
+            return answer
+
+        import httpcore
+
         scheme, host, port = origin
         request = httpcore.Request(
             method,
@@ -208,29 +234,30 @@ class ShardedPool(httpx.AsyncBaseTransport):
             content=body,
             extensions={"timeout": timeouts},
         )
-        index = self._pick()
-        busy = self._busy
-        busy[index] += 1
+        cores = self._cores
+        index = cores.pick()
+        cores.busy[index] += 1
         try:
-            response = await self._cores[index].handle_async_request(request)
+            response = await cores.pools[index].handle_async_request(request)
             try:
                 content = await response.aread()
             finally:
                 await response.aclose()
             return response.status, response.headers, content
         finally:
-            busy[index] -= 1
+            cores.busy[index] -= 1
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        index = self._pick()
-        busy = self._busy
+        shards = self._shards
+        index = shards.pick()
+        busy = shards.busy
         busy[index] += 1
 
         def release() -> None:
             busy[index] -= 1
 
         try:
-            response = await self._shards[index].handle_async_request(request)
+            response = await shards.pools[index].handle_async_request(request)
         except BaseException:
             release()
             raise
@@ -243,20 +270,72 @@ class ShardedPool(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._h1 is not None and not self._h1.loop.is_closed():
             await self._h1.aclose()
-        for shard in self._shards:
+        for core in self._cores.pools:
+            await core.aclose()
+        for shard in self._shards.pools:
             await shard.aclose()
 
 
-def pooled_client(
-    max_connections: int,
+def _environment_proxy(url: str | None) -> bool:
+    """Whether a proxy set in the environment applies to ``url`` (to any URL when None).
+
+    ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``ALL_PROXY`` (any case), less the hosts of
+    ``NO_PROXY``: the variables httpx reads for a client without a transport of its own.
+    """
+    proxies = urllib.request.getproxies_environment()
+    if url is None:
+        return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+    parts = urlsplit(url)
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def _running_asyncio_loop() -> Any:
+    """The running asyncio event loop, or None (on trio, or before asyncio was imported)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def pooled_http_client(
+    max_connections: int = _DEFAULT_POOL,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
     timeout: float | None = 60.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` on a :class:`ShardedPool` of ``max_connections``, to share
-    between several clients (``transport`` replaces the pool, for the in-process emulator)."""
+    """An ``httpx.AsyncClient`` to share between clients, on this library's connection pool.
+
+    Pass it as ``http_client=`` to any number of ``FlowsClient`` / ``TimersClient`` objects (a
+    FastAPI app opens one for its whole life): their requests then take the same lean path as
+    those of a client with a pool of its own, and batches are bounded by ``max_connections``.
+    A plain ``httpx.AsyncClient`` works as well, through httpx's own pool. As with any client
+    passed in, closing it is the caller's business (``async with``).
+
+    ``transport`` replaces the pool, e.g. with ``FakeGlobus.transport()`` in tests. When a
+    proxy is set in the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``), the client
+    is a plain ``httpx.AsyncClient`` of ``max_connections``, which routes through it.
+
+    Example::
+
+        async with pooled_http_client(200) as http_client:
+            flows = FlowsClient(authorizer=token, http_client=http_client)
+            run = await flows.get_run(run_id)
+    """
+    if (
+        not isinstance(max_connections, int)
+        or isinstance(max_connections, bool)
+        or max_connections < 1
+    ):
+        raise ConfigurationError("max_connections must be a positive int")
+    if transport is None and not _environment_proxy(None):
+        transport = ShardedPool(max_connections)
     return httpx.AsyncClient(
-        transport=transport if transport is not None else ShardedPool(max_connections),
+        transport=transport,
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
@@ -297,15 +376,18 @@ class Transport:
         base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if http_client is None:
             pool = max(concurrency, _DEFAULT_POOL)
+            if transport is None and not _environment_proxy(base_url):
+                transport = ShardedPool(pool)
+            # Without a transport (a proxy in the environment applies), httpx's own pool with
+            # the proxy routes httpx builds from the environment.
             http_client = httpx.AsyncClient(
-                transport=transport if transport is not None else ShardedPool(pool),
-                # For the proxy routes httpx builds from the environment, if any.
+                transport=transport,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 timeout=self._timeout,
                 follow_redirects=False,
                 headers=base_headers,
             )
-            self.pool_size: int | None = None if transport is not None else pool
+            self.pool_size: int | None = pool if _pool_size(http_client) is not None else None
             # Our own client already carries the headers and the timeout: httpx merges
             # per-request headers one by one, at a cost that shows on every request.
             self._request_headers: dict[str, str] = {}
@@ -522,7 +604,7 @@ class _DirectRoute:
         """
         pool = getattr(client, "_transport", None)
         route = getattr(client, "_transport_for_url", None)
-        if not isinstance(pool, ShardedPool) or not pool.direct or route is None:
+        if not isinstance(pool, ShardedPool) or route is None:
             return None
         if client.auth is not None or any(client.event_hooks.values()) or client.cookies:
             return None
@@ -551,29 +633,37 @@ class _DirectRoute:
             status, answer_headers, content = await self._pool.send_direct(
                 self._origin, request.method.encode("ascii"), target, headers, body, self._timeouts
             )
-        except (httpcore.ConnectTimeout, httpcore.PoolTimeout) as exc:
-            raise ConnectTimeoutError(
-                f"timed out connecting: {type(exc).__name__}", method=request.method, url=url
-            ) from exc
-        except httpcore.ConnectError as exc:
-            raise ConnectError(f"could not connect: {exc}", method=request.method, url=url) from exc
-        except httpcore.TimeoutException as exc:
-            raise APITimeoutError(
-                f"timed out waiting for the answer: {type(exc).__name__}",
-                method=request.method,
-                url=url,
-            ) from exc
-        except (
-            httpcore.NetworkError,
-            httpcore.ProtocolError,
-            httpcore.ProxyError,
-            httpcore.UnsupportedProtocol,
-        ) as exc:
-            raise NetworkError(
-                f"connection failed: {type(exc).__name__}: {exc}", method=request.method, url=url
-            ) from exc
+        except Exception as exc:
+            raise _network_error(exc, request.method, url) from exc
         for header, header_value in answer_headers:
             if header.lower() == b"content-encoding":
                 for coding in reversed(header_value.split(b",")):
                     content = _decode_body(content, coding, request.method, url)
         return status, answer_headers, content
+
+
+def _network_error(exc: Exception, method: str, url: str) -> Exception:
+    """The :class:`NetworkError` for an ``httpcore`` exception; any other ``exc`` as it is."""
+    import httpcore
+
+    if isinstance(exc, httpcore.ConnectTimeout | httpcore.PoolTimeout):
+        return ConnectTimeoutError(
+            f"timed out connecting: {type(exc).__name__}", method=method, url=url
+        )
+    if isinstance(exc, httpcore.ConnectError):
+        return ConnectError(f"could not connect: {exc}", method=method, url=url)
+    if isinstance(exc, httpcore.TimeoutException):
+        return APITimeoutError(
+            f"timed out waiting for the answer: {type(exc).__name__}", method=method, url=url
+        )
+    if isinstance(
+        exc,
+        httpcore.NetworkError
+        | httpcore.ProtocolError
+        | httpcore.ProxyError
+        | httpcore.UnsupportedProtocol,
+    ):
+        return NetworkError(
+            f"connection failed: {type(exc).__name__}: {exc}", method=method, url=url
+        )
+    return exc

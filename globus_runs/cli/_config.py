@@ -19,7 +19,7 @@ from .._auth import FLOWS_RESOURCE_SERVER, TIMERS_RESOURCE_SERVER, Authorizer
 from .._errors import ConfigurationError
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
-from .._transport import AsyncBaseTransport, AsyncClient, pooled_client
+from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
 from ..flows import FlowsClient
 from ..timers import TimersClient
 
@@ -169,7 +169,7 @@ async def open_clients(
 ) -> AsyncIterator[Clients]:
     """Clients for ``settings``, over one pool sized for ``concurrency``; closed on exit."""
     pool = max(concurrency, 10)
-    async with pooled_client(pool, transport=settings.transport) as http_client:
+    async with pooled_http_client(pool, transport=settings.transport) as http_client:
         authorizer = settings.authorizer(http_client)
         flows = FlowsClient(
             authorizer=authorizer,

@@ -538,3 +538,21 @@ async def test_a_body_that_cannot_be_decoded_is_a_parse_error(
     _, error = await client_get(answer(body, extra=b"Content-Encoding: " + encoding + b"\r\n"))
     assert isinstance(error, ResponseParseError)
     assert message in str(error)
+
+
+async def test_a_proxy_in_the_environment_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    proxy = Script(answer(RUN_DOCUMENT))
+    async with proxy.running() as origin:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{origin[2]}")
+        # Nothing listens on port 9: only the proxy can answer.
+        async with FlowsClient(authorizer="tok", base_url="http://127.0.0.1:9") as flows:
+            run = await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert run.status == "ACTIVE"
+    assert proxy.requests[0].startswith(
+        b"GET http://127.0.0.1:9/runs/00000000-0000-4000-8000-000000000001 HTTP/1.1\r\n"
+    )
