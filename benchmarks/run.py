@@ -77,7 +77,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         "globus_runs": "globus_runs (batch_get_runs)",
         "raw_httpx": "raw httpx + anyio.Semaphore",
         "globus_sdk": "globus-sdk + ThreadPoolExecutor",
-        "baseline": "globus_runs before tuning",
+        "baseline": "globus_runs, the compared copy (--compare-package)",
     }
     styles = {
         "globus_runs": ("o", "-"),

@@ -1,4 +1,8 @@
-"""Cancelled batches over real loopback sockets, with faults injected, leave the pool usable."""
+"""Cancelled batches over real loopback sockets, with faults injected, leave the pool usable.
+
+Each test runs on a plain ``httpx.AsyncClient`` and on ``pooled_http_client`` (the library's
+own pool: its HTTP/1.1 connections on asyncio, httpcore shards on trio).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,21 @@ import anyio
 import httpx
 import pytest
 
-from globus_runs import FlowsClient, GlobusRunsError, RetryPolicy, RunStatus
+from globus_runs import FlowsClient, GlobusRunsError, RetryPolicy, RunStatus, pooled_http_client
 from globus_runs.testing import FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
 POOL = 4
+
+
+@pytest.fixture(params=["httpx", "pooled"])
+def http_client(request: pytest.FixtureRequest) -> httpx.AsyncClient:
+    """A client of ``POOL`` connections, 5 s timeouts: plain httpx, or the library's pool."""
+    if request.param == "httpx":
+        limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
+        return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5.0))
+    return pooled_http_client(POOL, timeout=5.0)
 
 
 @pytest.fixture
@@ -25,7 +38,11 @@ def served(fake: FakeGlobus) -> Iterator[dict[str, Any]]:
 
 
 async def test_cancelled_faulty_batches_leave_every_pool_slot_usable(
-    fake: FakeGlobus, flow_id: str, served: dict[str, Any], quick: RetryPolicy
+    fake: FakeGlobus,
+    flow_id: str,
+    served: dict[str, Any],
+    quick: RetryPolicy,
+    http_client: httpx.AsyncClient,
 ) -> None:
     run_ids = fake.add_runs(flow_id, 60)
     fake.faults.seed(7)
@@ -33,8 +50,7 @@ async def test_cancelled_faulty_batches_leave_every_pool_slot_usable(
     fake.faults.add("reset_before", probability=0.15)
     fake.faults.add("reset_after", probability=0.15)
     fake.faults.add("503", probability=0.15)
-    limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5.0)) as http:
+    async with http_client as http:
         flows = FlowsClient(
             authorizer=fake.token, base_url=served["flows_url"], http_client=http, retry=quick
         )
@@ -52,14 +68,17 @@ async def test_cancelled_faulty_batches_leave_every_pool_slot_usable(
 
 
 async def test_a_faulty_batch_over_sockets_gives_one_typed_result_per_item(
-    fake: FakeGlobus, flow_id: str, served: dict[str, Any], quick: RetryPolicy
+    fake: FakeGlobus,
+    flow_id: str,
+    served: dict[str, Any],
+    quick: RetryPolicy,
+    http_client: httpx.AsyncClient,
 ) -> None:
     run_ids = fake.add_runs(flow_id, 40)
     fake.faults.seed(11)
     for kind in ("reset_before", "reset_after", "truncated", "502"):
         fake.faults.add(kind, probability=0.05)
-    limits = httpx.Limits(max_connections=POOL)
-    async with httpx.AsyncClient(limits=limits) as http:
+    async with http_client as http:
         flows = FlowsClient(
             authorizer=fake.token, base_url=served["flows_url"], http_client=http, retry=quick
         )
