@@ -453,7 +453,10 @@ class Transport:
             if isinstance(error, APIError) and error.http_status == 429:
                 listener = rate_limit_listener.get()
                 if listener is not None:
-                    listener(error.retry_after if error.retry_after is not None else delay or 1.0)
+                    # The batch pauses as long as asked, but never longer than the policy lets
+                    # one request wait: past that, its other items meet the 429 and fail fast.
+                    pause = error.retry_after if error.retry_after is not None else delay or 1.0
+                    listener(min(pause, policy.retry_after_max))
             if delay is None:
                 error.attempts = retry_number
                 raise error

@@ -88,3 +88,22 @@ async def test_an_http_date_retry_after_is_slept_in_full(fake: FakeGlobus, flow_
     assert 0.4 <= event.delay <= 1.5
     assert elapsed >= event.delay
     assert [r.fault for r in fake.requests] == ["429", None]
+
+
+async def test_a_retry_after_beyond_the_policy_pauses_a_batch_only_up_to_its_maximum(
+    fake: FakeGlobus, flow_id: str
+) -> None:
+    # The first item's 429 asks for an hour, more than retry_after_max: that item fails at
+    # once, and the pause it puts on the batch is capped at retry_after_max, not an hour.
+    run_ids = fake.add_runs(flow_id, 4)
+    fake.faults.add("429", route=f"/flows/runs/{run_ids[0]}", retry_after=3600, count=1)
+    retry = RetryPolicy(retry_after_max=0.3, backoff_initial=0.001)
+    async with fake.flows_client(concurrency=1, retry=retry) as flows:
+        started = time.monotonic()
+        with anyio.fail_after(20):
+            results = await flows.batch_get_runs(run_ids)
+        elapsed = time.monotonic() - started
+    assert isinstance(results[0].error, RateLimitError)
+    assert results[0].error.retry_after == 3600
+    assert [result.ok for result in results[1:]] == [True] * 3
+    assert 0.3 <= elapsed < 10
