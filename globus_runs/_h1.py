@@ -9,7 +9,8 @@ in flight that is what keeps a latency-bound service's round trips from stretchi
 
 Framing follows RFC 9112: interim ``1xx`` answers are skipped, ``204``/``304`` and answers to
 ``HEAD`` have no body, ``Transfer-Encoding: chunked`` (trailers read and dropped) takes
-precedence over ``Content-Length``, and an answer with neither is read until the server
+precedence over ``Content-Length`` (and the connection is closed after such an answer), any
+other transfer coding is refused, and an answer with neither is read until the server
 closes. A connection is reused only after a complete answer that allows it (HTTP/1.1 without
 ``Connection: close``; HTTP/1.0 with ``keep-alive``) and with no stray bytes after it.
 
@@ -20,6 +21,7 @@ on either path.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections import deque
 
@@ -35,6 +37,8 @@ Origin = tuple[bytes, str, int]
 _MAX_HEAD = 64 * 1024
 _MAX_LINE = 8 * 1024
 _KEEPALIVE_EXPIRY = 5.0
+# An idle connection older than this is checked for a close the event loop has not reported.
+_RECHECK_AFTER = 0.5
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 # Parser states.
@@ -249,6 +253,18 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(exc)
         self.abort()
 
+    def readable(self) -> bool:
+        """Whether the socket has something to read (a close, or stray bytes) right now."""
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return True
+        try:
+            ready, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
     def abort(self) -> None:
         self.reusable = False
         if self.transport is not None:
@@ -333,11 +349,15 @@ class _Connection(asyncio.Protocol):
             return
         codings = _tokens(headers, b"transfer-encoding")
         if codings:
-            if codings[-1] == b"chunked":
-                self._state = _CHUNK_SIZE
-            else:
-                self._state = _UNTIL_CLOSE
+            if codings != [b"chunked"]:
+                # As h11: the only transfer coding servers use, and the only one undone here.
+                raise httpcore.RemoteProtocolError(
+                    f"unsupported Transfer-Encoding {b', '.join(codings)[:40]!r}"
+                )
+            if version != b"HTTP/1.1" or _tokens(headers, b"content-length"):
+                # RFC 9112 6.1: faulty or ambiguous framing; read it, then close.
                 self.reusable = False
+            self._state = _CHUNK_SIZE
             return
         lengths = set(_tokens(headers, b"content-length"))
         if lengths:
@@ -426,7 +446,10 @@ class H1Pool:
             connection = idle.pop()
             if connection.closed:
                 continue
-            if now - connection.idle_since > self.keepalive_expiry:
+            quiet = now - connection.idle_since
+            if quiet > self.keepalive_expiry or (quiet > _RECHECK_AFTER and connection.readable()):
+                # Expired, or the server closed it (or sent bytes nobody asked for) and the
+                # event loop has not told us yet: never send a request on it.
                 connection.abort()
                 self.forget(connection)
                 continue
@@ -485,11 +508,13 @@ class H1Pool:
         return connection
 
     def _close_an_idle_connection(self) -> bool:
+        """Close the least recently used idle connection; False when none is open."""
         for idle in self._idle.values():
             while idle:
                 connection = idle.pop(0)
-                if not connection.closed:
-                    connection.abort()
+                if connection.closed:
+                    continue  # already gone from the counts: closing it frees nothing
+                connection.abort()
                 self.forget(connection)
                 return True
         return False
@@ -509,7 +534,8 @@ class H1Pool:
                 )
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
+            # ValueError: a host name the resolver or TLS refuses (an empty or overlong label).
             raise httpcore.ConnectError(f"{host}:{port}: {exc}") from exc
         return connection
 
@@ -524,7 +550,10 @@ class H1Pool:
         self._wake()
 
     def forget(self, connection: _Connection) -> None:
-        """Drop a closed connection from the counts (it may be called more than once)."""
+        """Drop a closed connection from the counts and the idle lists (idempotent)."""
+        idle = self._idle.get(connection.origin)
+        if idle and connection in idle:
+            idle.remove(connection)
         if connection in self._open:
             self._open.discard(connection)
             self._wake()

@@ -58,6 +58,7 @@ logger = logging.getLogger("globus_runs")
 
 USER_AGENT = f"globus-runs/{__version__} httpx/{httpx.__version__}"
 _DEFAULT_POOL = 100
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _SHARD_SIZE = 4
 
 
@@ -545,8 +546,10 @@ def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 def _decode_body(content: bytes, encoding: bytes, method: str, url: str) -> bytes:
-    """Undo a ``Content-Encoding`` we asked for (gzip or deflate)."""
+    """Undo a ``Content-Encoding`` we asked for (gzip or deflate); an empty body stays empty."""
     coding = encoding.strip().lower()
+    if not content:
+        return content
     try:
         if coding in (b"gzip", b"x-gzip"):
             return zlib.decompress(content, 16 + zlib.MAX_WBITS)
@@ -629,6 +632,8 @@ class _DirectRoute:
         if body is not None:
             headers.append((b"Content-Type", request.content_type.encode("utf-8")))
             headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+        elif request.method in _METHODS_WITH_BODY:
+            headers.append((b"Content-Length", b"0"))  # as httpx does; some proxies want it
         for name, value in request.headers:
             headers.append((name.encode("utf-8"), value.encode("utf-8")))
         target = self._prefix + url[self._base_length :].encode("ascii")

@@ -19,7 +19,7 @@ import httpcore
 import pytest
 import trustme
 
-from globus_runs import FlowsClient, ResponseParseError
+from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPolicy, ServerError
 from globus_runs._h1 import H1Pool, Origin, encode_request
 
 pytestmark = pytest.mark.anyio
@@ -175,6 +175,12 @@ async def test_204_and_head_answers_have_no_body_and_keep_the_connection() -> No
         ),
         pytest.param([answer()] * 3, 1, id="http-1.1"),
         pytest.param([answer() + b"stray"] * 3, 3, id="bytes-after-the-answer"),
+        pytest.param(
+            [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 9\r\n\r\n0\r\n\r\n"]
+            * 3,
+            3,
+            id="chunked-and-content-length",
+        ),
     ],
 )
 async def test_which_connections_are_reused(answers: list[bytes], connections: int) -> None:
@@ -243,6 +249,11 @@ async def test_a_server_closing_early_is_a_protocol_error_and_the_pool_recovers(
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nabcd", id="chunk-end"
         ),
         pytest.param(b"HTTP/1.1 101 Switching\r\n\r\n", id="101"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            id="gzip-transfer-coding",
+        ),
+        pytest.param(b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nxx", id="gzip-only"),
         pytest.param(b"HTTP/1.1 200 OK\r\nx: " + b"a" * 70_000, id="huge-head"),
     ],
 )
@@ -525,6 +536,40 @@ async def test_the_client_asks_for_and_undoes_compression(
         assert header in request.split(b"\r\n")
 
 
+@pytest.mark.parametrize("encoding", [b"gzip", b"deflate"])
+async def test_an_empty_encoded_body_is_an_empty_body(encoding: bytes) -> None:
+    script = Script(
+        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\ncontent-encoding: "
+        + encoding
+        + b"\r\n\r\n"
+    )
+    async with script.running() as origin:
+        retry = RetryPolicy(max_retries=0)
+        url = f"http://127.0.0.1:{origin[2]}"
+        async with FlowsClient(authorizer="tok", base_url=url, retry=retry) as flows:
+            with pytest.raises(ServerError) as caught:
+                await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert caught.value.http_status == 503
+
+
+async def test_a_post_without_a_body_says_its_length_is_zero() -> None:
+    script = Script(answer(RUN_DOCUMENT))
+    async with script.running() as origin:
+        url = f"http://127.0.0.1:{origin[2]}"
+        async with FlowsClient(authorizer="tok", base_url=url) as flows:
+            await flows.cancel_run("00000000-0000-4000-8000-000000000001")
+    head = script.requests[0].split(b"\r\n")
+    assert head[0] == b"POST /runs/00000000-0000-4000-8000-000000000001/cancel HTTP/1.1"
+    assert b"Content-Length: 0" in head
+
+
+async def test_a_bad_host_name_reaches_the_caller_as_a_connect_error() -> None:
+    retry = RetryPolicy(max_retries=0)
+    async with FlowsClient(authorizer="t", base_url="http://a..localhost:9", retry=retry) as flows:
+        with pytest.raises(ConnectError):
+            await flows.get_run("00000000-0000-4000-8000-000000000001")
+
+
 @pytest.mark.parametrize(
     ("encoding", "body", "message"),
     [
@@ -556,3 +601,94 @@ async def test_a_proxy_in_the_environment_carries_the_requests(
     assert proxy.requests[0].startswith(
         b"GET http://127.0.0.1:9/runs/00000000-0000-4000-8000-000000000001 HTTP/1.1\r\n"
     )
+
+
+async def test_server_closed_idle_connections_to_another_origin_free_no_room_twice() -> None:
+    # The connection to the first origin closes while idle; at the limit, requests to the
+    # second origin must not count its leftover entry as room: never more than the limit.
+    async def answer_then_close(
+        _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes
+    ) -> None:
+        writer.write(answer(b"x"))
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.close()
+
+    async def slow(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        await asyncio.sleep(0.1)
+        writer.write(answer(b"y"))
+        await writer.drain()
+
+    first, second = Script(answer_then_close), Script(*[slow] * 6)
+    async with first.running() as one, second.running() as two:
+        h1 = pool(2)
+        await h1.request(one, b"GET", get(), TIMEOUTS)
+        await asyncio.sleep(0.1)
+        assert (h1.connections, h1.idle) == (0, 0)
+        peak = 0
+
+        async def fetch() -> None:
+            nonlocal peak
+            await h1.request(two, b"GET", get(), TIMEOUTS)
+            peak = max(peak, h1.connections)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(fetch)
+            await anyio.sleep(0.05)
+            peak = max(peak, h1.connections)
+        await h1.aclose()
+    assert peak == 2
+    assert second.connections == 2
+
+
+async def test_an_idle_connection_closed_unnoticed_is_checked_before_reuse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("globus_runs._h1._RECHECK_AFTER", 0.05)
+
+    async def answer_then_close(
+        _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes
+    ) -> None:
+        writer.write(answer(b"one"))
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.close()
+
+    script = Script(answer_then_close, answer(b"two"))
+    async with script.running() as origin:
+        h1 = pool()
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"one"
+        # Stop reading, so the event loop cannot report the server's close.
+        (idle,) = h1._idle[origin]
+        assert idle.transport is not None
+        idle.transport.pause_reading()
+        await asyncio.sleep(0.15)
+        assert not idle.closed  # the close is not known yet...
+        # ...but a look at the socket finds it, and the request goes on a new connection.
+        assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"two"
+        assert idle.closed
+        await h1.aclose()
+    assert script.connections == 2
+
+
+async def test_http_1_0_with_transfer_encoding_is_never_reused() -> None:
+    chunked_10 = (
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nhi\r\n0\r\n\r\n"
+    )
+    script = Script(chunked_10, chunked_10)
+    async with script.running() as origin:
+        h1 = pool()
+        for _ in range(2):
+            assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"hi"
+        await h1.aclose()
+    assert script.connections == 2
+
+
+async def test_a_host_name_the_resolver_refuses_is_a_connect_error() -> None:
+    h1 = pool()
+    for host in ("a" * 64 + ".localhost", "a..localhost"):
+        with pytest.raises(httpcore.ConnectError):
+            await h1.request((b"http", host, 9), b"GET", get(), TIMEOUTS)
+    assert h1.connections == 0
