@@ -14,6 +14,11 @@ behind by a failed start), cancels with the runs it cancelled.
 ``python -m tests.reliability.matrix`` prints the figures as a table::
 
     python -m tests.reliability.matrix --ops 2000 --backend asyncio --backend trio
+
+By default the client reaches each emulator in-process (its ASGI transport, through httpx);
+with ``--loopback`` each emulator is served on 127.0.0.1 from a thread (uvicorn) and the
+client uses a connection pool of its own, so the faults travel over real sockets through the
+client's own HTTP/1.1 connections (asyncio) or httpcore's pools (trio).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import anyio
 import attrs
 
 from globus_runs import BatchResult, FlowsClient, GlobusRunsError, RetryPolicy, Run, RunRequest
-from globus_runs.testing import FakeClock, FakeGlobus, FaultKind, Faults
+from globus_runs.testing import FakeClock, FakeGlobus, FaultKind, Faults, serve_in_thread
 
 __all__ = [
     "FAULT_CLASSES",
@@ -184,10 +189,19 @@ class _Batch:
     """One operation's batch against its own emulator, which injects the fault class."""
 
     def __init__(
-        self, fault: FaultClass, operation: Operation, *, ops: int, probability: float, seed: int
+        self,
+        fault: FaultClass,
+        operation: Operation,
+        *,
+        ops: int,
+        probability: float,
+        seed: int,
+        loopback: bool = False,
     ) -> None:
         self.fault = fault
         self.ops = ops
+        self.loopback = loopback
+        self._served: dict[str, Any] | None = None
         self.figures = OperationFigures(operation)
         self.fake = FakeGlobus(clock=FakeClock())  # still: runs stay ACTIVE
         fault.inject(self.fake.faults, probability)
@@ -200,6 +214,9 @@ class _Batch:
         }
         if self.fault.timeout is not None:
             options["timeout"] = self.fault.timeout
+        if self._served is not None:
+            served = self._served
+            return FlowsClient(authorizer=served["token"], base_url=served["flows_url"], **options)
         return self.fake.flows_client(**options)
 
     async def _timed(
@@ -215,11 +232,22 @@ class _Batch:
         return results
 
     async def run(self) -> OperationFigures:
+        if not self.loopback:
+            await self._run()
+            return self.figures
+        with serve_in_thread(self.fake) as served:
+            self._served = served
+            try:
+                await self._run()
+            finally:
+                self._served = None
+        return self.figures
+
+    async def _run(self) -> None:
         if self.figures.operation in ("get", "cancel"):
             await self._by_run_id()
         else:
             await self._starts()
-        return self.figures
 
     async def _by_run_id(self) -> None:
         """``batch_get_runs`` or ``batch_cancel_runs`` over ACTIVE runs."""
@@ -291,13 +319,15 @@ async def run_fault_class(
     probability: float = PROBABILITY,
     seed: int = SEED,
     backend: str,
+    loopback: bool = False,
 ) -> ClassFigures:
     """Send a batch of ``ops`` items of each operation through emulators injecting ``fault``.
 
-    The four batches run side by side, each against its own emulator.
+    The four batches run side by side, each against its own emulator (served on loopback
+    sockets with ``loopback``).
     """
     batches = [
-        _Batch(fault, operation, ops=ops, probability=probability, seed=seed)
+        _Batch(fault, operation, ops=ops, probability=probability, seed=seed, loopback=loopback)
         for operation in OPERATIONS
     ]
     async with anyio.create_task_group() as tg:
@@ -362,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", choices=["asyncio", "trio"])
     parser.add_argument("--fault", action="append", choices=[f.name for f in FAULT_CLASSES])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--loopback", action="store_true", help="serve the emulators on 127.0.0.1 sockets"
+    )
     args = parser.parse_args(argv)
     classes = [f for f in FAULT_CLASSES if not args.fault or f.name in args.fault]
     documents: list[dict[str, Any]] = []
@@ -376,14 +409,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     probability=args.probability,
                     seed=args.seed,
                     backend=backend,
+                    loopback=args.loopback,
                 )
 
             rows.append(anyio.run(one, backend=backend))
         documents.extend(row.as_json() for row in rows)
         if not args.json:
             print(
-                f"\n### {backend}: {args.ops} items per batch, fault probability "
-                f"{args.probability}, concurrency {CONCURRENCY}\n"
+                f"\n### {backend}{', loopback' if args.loopback else ''}: {args.ops} items "
+                f"per batch, fault probability {args.probability}, concurrency {CONCURRENCY}\n"
             )
             print(format_table(rows))
             print("\nTyped errors:\n")

@@ -105,3 +105,32 @@ async def test_cancels_ride_out_faults_the_service_did_not_act_on(figures: Class
     else:
         # Only the answer was lost: the run is canceled, the item reports why it cannot tell.
         assert op.left_behind == op.typed_failures
+
+
+LOOPBACK_OPS = 60
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        fault
+        for fault in FAULT_CLASSES
+        if fault.name in {"reset_before", "reset_after", "slow", "truncated"}
+    ],
+    ids=lambda fault: fault.name,
+)
+async def test_over_loopback_sockets_nothing_is_lost_or_started_twice(
+    fault: FaultClass, anyio_backend_name: str
+) -> None:
+    # The emulators served on 127.0.0.1, the client on a pool of its own: the faults travel
+    # through real sockets and the client's own connections.
+    figures = await run_fault_class(
+        fault, ops=LOOPBACK_OPS, backend=anyio_backend_name, loopback=True
+    )
+    for name, op in figures.operations.items():
+        assert op.attempted == LOOPBACK_OPS, name
+        assert (op.lost, op.mismatched, op.untyped) == (0, 0, []), name
+        assert op.faults > 0, name
+    assert figures.operations["start"].duplicates == 0
+    exactly_once = figures.operations["start exactly-once"]
+    assert (exactly_once.duplicates, exactly_once.succeeded) == (0, LOOPBACK_OPS)
