@@ -3,6 +3,11 @@
 It sends an :class:`~globus_runs._wire.ApiRequest`, asks the authorizer for a header on every
 attempt, retries what the :class:`RetryPolicy` allows (never sleeping past the caller's
 deadline) and turns every failure into a :class:`GlobusRunsError`.
+
+Two ways out: a client on a :class:`ShardedPool` (its own, or a :func:`pooled_http_client`)
+sends through :class:`_DirectRoute`, straight to the pool (``globus_runs._h1`` on asyncio,
+httpcore on trio); any other ``httpx.AsyncClient`` (passed in, the emulator's in-process
+transport, a proxy from the environment) through ``httpx.AsyncClient.send``.
 """
 
 from __future__ import annotations
