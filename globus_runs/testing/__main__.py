@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ._faults import KINDS
 from ._serve import LOOPBACK, serve
 
 
@@ -27,9 +28,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_parser.add_argument(
         "--speed", type=float, default=1.0, help="emulated seconds per real second"
     )
+    serve_parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:PROBABILITY[:ROUTE]]",
+        help=f"inject a fault (repeatable), e.g. 503:0.1 or 429:0.05:/flows/runs/*; "
+        f"kinds: {', '.join(KINDS)}",
+    )
+    serve_parser.add_argument("--seed", type=int, help="seed of the fault generator")
     args = parser.parse_args(argv)
     try:
-        serve(port=args.port, host=args.host, token=args.token, speed=args.speed)
+        serve(
+            port=args.port,
+            host=args.host,
+            token=args.token,
+            speed=args.speed,
+            faults=args.fault,
+            seed=args.seed,
+        )
     except ValueError as err:
         parser.error(str(err))
 

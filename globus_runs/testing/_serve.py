@@ -16,13 +16,14 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from ._clock import FakeClock
 from ._fake import FakeGlobus
+from ._faults import KINDS, FaultKind
 
 if TYPE_CHECKING:
     import uvicorn
@@ -90,26 +91,53 @@ def _server(fake: FakeGlobus) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def parse_fault(spec: str) -> tuple[FaultKind, float, str]:
+    """``KIND[:PROBABILITY[:ROUTE]]`` (``503:0.1:/flows/runs/*``) as kind, probability, route.
+
+    Raises :class:`ValueError` with a readable message for anything else.
+    """
+    kind, _, rest = spec.partition(":")
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault kind {kind!r} in {spec!r}; kinds: {', '.join(KINDS)}")
+    text, _, route = rest.partition(":")
+    try:
+        probability = float(text) if text else 1.0
+    except ValueError:
+        raise ValueError(f"fault probability {text!r} in {spec!r} is not a number") from None
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"fault probability {probability} in {spec!r} is not within 0..1")
+    return cast("FaultKind", kind), probability, route or "*"
+
+
 def serve(
     *,
     port: int = 0,
     host: str = LOOPBACK,
     token: str | None = None,
     speed: float = 1.0,
+    faults: Sequence[str] = (),
+    seed: int | None = None,
     out: IO[str] | None = None,
 ) -> None:
     """Serve a fresh emulator with sample flows until interrupted.
 
-    Time runs in real time, ``speed`` times faster. Once listening, writes one
-    JSON line to ``out`` (default stdout): ``flows_url``, ``timers_url``,
-    ``auth_url``, ``token`` (``token`` or a random one) and ``flow_ids`` (see
+    Time runs in real time, ``speed`` times faster. ``faults`` are injected as
+    ``KIND[:PROBABILITY[:ROUTE]]`` (see `parse_fault` and ``Faults.add``), drawn
+    from a generator seeded with ``seed``. Once listening, writes one JSON line
+    to ``out`` (default stdout): ``flows_url``, ``timers_url``, ``auth_url``,
+    ``token`` (``token`` or a random one) and ``flow_ids`` (see
     `add_sample_flows`). Only loopback hosts are accepted.
     """
+    rules = [parse_fault(spec) for spec in faults]
     sock = _listen(host, port)
     fake = FakeGlobus(
         token=token or secrets.token_urlsafe(24),
         clock=FakeClock(realtime=True, speed=speed),
     )
+    for kind, probability, route in rules:
+        fake.faults.add(kind, probability=probability, route=route)
+    if seed is not None:
+        fake.faults.seed(seed)
     add_sample_flows(fake)
     fake.origin = _origin(sock)
     stream = out if out is not None else sys.stdout
@@ -158,13 +186,16 @@ def serve_in_subprocess(
     *,
     token: str | None = None,
     speed: float = 1.0,
+    faults: Sequence[str] = (),
+    seed: int | None = None,
     startup_timeout: float = 30.0,
 ) -> Iterator[dict[str, Any]]:
     """Run ``python -m globus_runs.testing serve --port 0`` for the block.
 
     Yields the JSON line the server printed (with the port it actually bound),
-    and terminates the process afterwards. Raises `RuntimeError` if the server
-    does not announce itself within ``startup_timeout`` seconds.
+    and terminates the process afterwards. ``faults`` and ``seed`` are passed as
+    ``--fault`` and ``--seed``. Raises `RuntimeError` if the server does not
+    announce itself within ``startup_timeout`` seconds.
 
     Example::
 
@@ -176,6 +207,11 @@ def serve_in_subprocess(
     command += ["--speed", str(speed)]
     if token is not None:
         command += ["--token", token]
+    for spec in faults:
+        parse_fault(spec)  # a bad spec fails here, not as a server that never starts
+        command += ["--fault", spec]
+    if seed is not None:
+        command += ["--seed", str(seed)]
     # Make the child import this same copy of globus_runs.
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)

@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from globus_runs import FlowsClient, RetryEvent, RetryPolicy
 from globus_runs.testing import FakeGlobus, serve_in_subprocess, serve_in_thread
 from globus_runs.testing.__main__ import main
+from globus_runs.testing._serve import parse_fault
 
 pytestmark = pytest.mark.anyio
 
@@ -94,3 +96,67 @@ async def test_serve_in_thread_serves_the_given_fake() -> None:
             response = await client.get(f"runs/{run_id}")
     assert response.json()["run_id"] == run_id
     assert [(r.method, r.path) for r in fake.requests] == [("GET", f"/runs/{run_id}")]
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("503", ("503", 1.0, "*")),
+        ("429:0.25", ("429", 0.25, "*")),
+        ("reset_after:0.1:/flows/flows/*/run", ("reset_after", 0.1, "/flows/flows/*/run")),
+        ("slow::/timers/**", ("slow", 1.0, "/timers/**")),
+    ],
+)
+def test_fault_specs_parse(spec: str, parsed: tuple[str, float, str]) -> None:
+    assert parse_fault(spec) == parsed
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("418", "unknown fault kind"),
+        ("503:often", "not a number"),
+        ("503:1.5", "not within 0..1"),
+        ("", "unknown fault kind"),
+    ],
+)
+def test_bad_fault_specs_are_usage_errors(
+    spec: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_fault(spec)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--fault", spec])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+    with pytest.raises(ValueError, match=message), serve_in_subprocess(faults=[spec]):
+        pass  # refused before any process starts
+
+
+async def test_a_served_emulator_injects_the_faults_it_was_given() -> None:
+    with serve_in_subprocess(faults=["503:1:/flows/runs"]) as info:
+        headers = {"Authorization": f"Bearer {info['token']}"}
+        async with httpx.AsyncClient(base_url=info["flows_url"], headers=headers) as client:
+            listed = await client.get("runs")
+            started = await client.post(f"flows/{info['flow_ids'][0]}/run", json={"body": {}})
+    assert listed.status_code == 503
+    assert listed.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert started.status_code == 201  # another route: no fault
+
+
+async def test_a_client_rides_out_the_faults_of_a_served_emulator() -> None:
+    retried: list[RetryEvent] = []
+    retry = RetryPolicy(
+        backoff_initial=0.001, backoff_max=0.01, max_retries=8, on_retry=retried.append
+    )
+    # Faults on reads only: a start that meets one is (rightly) not sent again.
+    faults = ["503:0.3:/flows/runs/*", "reset_before:0.1:/flows/runs/*"]
+    with serve_in_subprocess(faults=faults, seed=7) as info:
+        async with FlowsClient(
+            authorizer=info["token"], base_url=info["flows_url"], retry=retry, concurrency=8
+        ) as flows:
+            runs = [await flows.run_flow(info["flow_ids"][0], {}) for _ in range(3)]
+            results = await flows.batch_get_runs([run.run_id for run in runs] * 10)
+    assert [result.unwrap().run_id for result in results] == [run.run_id for run in runs] * 10
+    assert retried  # the faults fired, and were retried
+    assert {type(event.error).__name__ for event in retried} <= {"ServerError", "NetworkError"}
