@@ -24,6 +24,8 @@ import asyncio
 import select
 import ssl
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import anyio
 import httpcore
@@ -35,6 +37,7 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 Origin = tuple[bytes, str, int]
 
 _MAX_HEAD = 64 * 1024
+_READ_SIZE = 64 * 1024
 _MAX_LINE = 8 * 1024
 _KEEPALIVE_EXPIRY = 5.0
 # An idle connection older than this is checked for a close the event loop has not reported.
@@ -103,25 +106,10 @@ def _tokens(headers: list[tuple[bytes, bytes]], wanted: bytes) -> list[bytes]:
     return found
 
 
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection: sends a request, parses its answer as the bytes arrive."""
+class _Parser:
+    """The answer to one request, parsed from bytes as they arrive."""
 
-    def __init__(self, pool: H1Pool, origin: Origin) -> None:
-        self.pool = pool
-        self.origin = origin
-        self.loop = pool.loop
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.idle_since = 0.0
-        self._waiter: asyncio.Future[Answer] | None = None
-        self._drained: asyncio.Future[None] | None = None
-        self._paused = False
-        self._read_timeout: float | None = None
-        self._last_data = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-        self._reset(b"GET")
-
-    def _reset(self, method: bytes) -> None:
+    def __init__(self, method: bytes) -> None:
         self._method = method
         self._buffer = bytearray()
         self._state = _HEAD
@@ -129,149 +117,32 @@ class _Connection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._remaining = 0
+        #: Whether the connection may carry another request after this answer.
         self.reusable = False
 
-    # asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        waiter = self._waiter
-        if waiter is None or waiter.done():
-            # Bytes nobody asked for: whatever the server meant, this connection is spent.
-            self.abort()
-            return
-        self._last_data = self.loop.time()
+    def feed(self, data: bytes) -> bool:
+        """Take more bytes; True once the answer is complete (raises on a malformed one)."""
         self._buffer += data
-        try:
-            done = self._parse()
-        except httpcore.RemoteProtocolError as exc:
-            self._fail(exc)
-            return
-        if done:
-            if self._buffer:
-                self.reusable = False  # bytes past the answer: not a connection to trust
-            waiter.set_result((self._status, self._headers, b"".join(self._body)))
+        if not self._parse():
+            return False
+        if self._buffer:
+            self.reusable = False  # bytes past the answer: not a connection to trust
+        return True
 
-    def eof_received(self) -> bool:
-        return False  # close the transport; connection_lost follows
+    def answer(self) -> Answer:
+        return self._status, self._headers, b"".join(self._body)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.transport = None
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            if self._state == _UNTIL_CLOSE and exc is None:
-                self.reusable = False
-                waiter.set_result((self._status, self._headers, b"".join(self._body)))
-            elif self._state == _HEAD and not self._buffer:
-                waiter.set_exception(
-                    httpcore.RemoteProtocolError("server disconnected without sending an answer")
-                )
-            else:
-                waiter.set_exception(
-                    httpcore.RemoteProtocolError(
-                        "server disconnected in the middle of the answer"
-                        + (f": {exc}" if exc is not None else "")
-                    )
-                )
-        drained = self._drained
-        if drained is not None and not drained.done():
-            drained.set_exception(httpcore.WriteError(f"connection lost while sending: {exc}"))
-        self.pool.forget(self)
-
-    def pause_writing(self) -> None:
-        self._paused = True
-
-    def resume_writing(self) -> None:
-        self._paused = False
-        drained = self._drained
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-
-    # The request.
-
-    async def send(self, method: bytes, data: bytes, timeouts: dict[str, float | None]) -> Answer:
-        """Write ``data`` and wait for the whole answer; close the connection on any failure."""
-        transport = self.transport
-        if transport is None or self.closed:
-            raise httpcore.ReadError("connection closed before the request was sent")
-        self._reset(method)
-        loop = self.loop
-        waiter: asyncio.Future[Answer] = loop.create_future()
-        self._waiter = waiter
-        try:
-            transport.write(data)
-            if self._paused:
-                await self._drain(timeouts.get("write"))
-            self._last_data = loop.time()
-            read_timeout = timeouts.get("read")
-            if read_timeout is not None:
-                self._read_timeout = read_timeout
-                self._timer = loop.call_at(self._last_data + read_timeout, self._check_timeout)
-            answer = await waiter
-        except BaseException:
-            # Cancelled or failed part-way: the connection's state is unknown, never reuse it.
-            self.reusable = False
-            self.abort()
-            raise
-        finally:
-            self._waiter = None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        return answer
-
-    async def _drain(self, timeout: float | None) -> None:
-        drained: asyncio.Future[None] = self.loop.create_future()
-        self._drained = drained
-        try:
-            with anyio.fail_after(timeout):
-                await drained
-        except TimeoutError:
-            raise httpcore.WriteTimeout("timed out sending the request") from None
-        finally:
-            self._drained = None
-
-    def _check_timeout(self) -> None:
-        self._timer = None
-        waiter, timeout = self._waiter, self._read_timeout
-        if waiter is None or waiter.done() or timeout is None:
-            return
-        quiet = self.loop.time() - self._last_data
-        if quiet >= timeout:
-            waiter.set_exception(httpcore.ReadTimeout("timed out waiting for the answer"))
-            self.abort()
-        else:
-            self._timer = self.loop.call_later(timeout - quiet, self._check_timeout)
-
-    def _fail(self, exc: Exception) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-        self.abort()
-
-    def readable(self) -> bool:
-        """Whether the socket has something to read (a close, or stray bytes) right now."""
-        transport = self.transport
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None:
-            return True
-        try:
-            ready, _, _ = select.select([sock], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(ready)
-
-    def abort(self) -> None:
+    def at_eof(self, exc: Exception | None = None) -> Answer:
+        """The server closed the connection: the answer if that ends it, else raise."""
         self.reusable = False
-        if self.transport is not None:
-            self.transport.abort()
-        self.closed = True
-
-    # The answer.
+        if self._state == _UNTIL_CLOSE and exc is None:
+            return self.answer()
+        if self._state == _HEAD and not self._buffer:
+            raise httpcore.RemoteProtocolError("server disconnected without sending an answer")
+        raise httpcore.RemoteProtocolError(
+            "server disconnected in the middle of the answer"
+            + (f": {exc}" if exc is not None else "")
+        )
 
     def _parse(self) -> bool:
         """Consume what the buffer holds; True once the answer is complete."""
@@ -373,6 +244,268 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
 
 
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection on asyncio: sends a request, parses the answer as it arrives."""
+
+    #: The event loop reports a close (``connection_lost``) even while the connection is idle.
+    watched = True
+
+    def __init__(self, pool: H1Pool, origin: Origin) -> None:
+        assert pool.loop is not None
+        self.pool = pool
+        self.origin = origin
+        self.loop = pool.loop
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self._waiter: asyncio.Future[Answer] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._paused = False
+        self._read_timeout: float | None = None
+        self._last_data = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._parser = _Parser(b"GET")
+        self.reusable = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            # Bytes nobody asked for: whatever the server meant, this connection is spent.
+            self.abort()
+            return
+        self._last_data = self.loop.time()
+        parser = self._parser
+        try:
+            done = parser.feed(data)
+        except httpcore.RemoteProtocolError as exc:
+            self._fail(exc)
+            return
+        if done:
+            self.reusable = parser.reusable
+            waiter.set_result(parser.answer())
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.transport = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self.reusable = False
+            try:
+                waiter.set_result(self._parser.at_eof(exc))
+            except httpcore.RemoteProtocolError as error:
+                waiter.set_exception(error)
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_exception(httpcore.WriteError(f"connection lost while sending: {exc}"))
+        self.pool.forget(self)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    # The request.
+
+    async def send(self, method: bytes, data: bytes, timeouts: dict[str, float | None]) -> Answer:
+        """Write ``data`` and wait for the whole answer; close the connection on any failure."""
+        transport = self.transport
+        if transport is None or self.closed:
+            raise httpcore.ReadError("connection closed before the request was sent")
+        self._parser = _Parser(method)
+        self.reusable = False
+        loop = self.loop
+        waiter: asyncio.Future[Answer] = loop.create_future()
+        self._waiter = waiter
+        try:
+            transport.write(data)
+            if self._paused:
+                await self._drain(timeouts.get("write"))
+            self._last_data = loop.time()
+            read_timeout = timeouts.get("read")
+            if read_timeout is not None:
+                self._read_timeout = read_timeout
+                self._timer = loop.call_at(self._last_data + read_timeout, self._check_timeout)
+            answer = await waiter
+        except BaseException:
+            # Cancelled or failed part-way: the connection's state is unknown, never reuse it.
+            self.reusable = False
+            self.abort()
+            raise
+        finally:
+            self._waiter = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        return answer
+
+    async def _drain(self, timeout: float | None) -> None:
+        drained: asyncio.Future[None] = self.loop.create_future()
+        self._drained = drained
+        try:
+            with anyio.fail_after(timeout):
+                await drained
+        except TimeoutError:
+            raise httpcore.WriteTimeout("timed out sending the request") from None
+        finally:
+            self._drained = None
+
+    def _check_timeout(self) -> None:
+        self._timer = None
+        waiter, timeout = self._waiter, self._read_timeout
+        if waiter is None or waiter.done() or timeout is None:
+            return
+        quiet = self.loop.time() - self._last_data
+        if quiet >= timeout:
+            waiter.set_exception(httpcore.ReadTimeout("timed out waiting for the answer"))
+            self.abort()
+        else:
+            self._timer = self.loop.call_later(timeout - quiet, self._check_timeout)
+
+    def _fail(self, exc: Exception) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        self.abort()
+
+    def readable(self) -> bool:
+        """Whether the socket has something to read (a close, or stray bytes) right now."""
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return True
+        try:
+            ready, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
+    def abort(self) -> None:
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.abort()
+        self.closed = True
+
+
+class _TrioConnection:
+    """One HTTP/1.1 connection on trio: a write, then reads fed to the parser.
+
+    Nothing watches an idle trio socket, so the pool checks one for a close before every
+    reuse (``watched`` is false).
+    """
+
+    watched = False
+
+    def __init__(self, pool: H1Pool, origin: Origin, stream: Any, sock: Any) -> None:
+        self.pool = pool
+        self.origin = origin
+        self.closed = False
+        self.idle_since = 0.0
+        self.reusable = False
+        self._stream = stream
+        self._sock = sock
+
+    @classmethod
+    async def open(
+        cls, pool: H1Pool, origin: Origin, tls: ssl.SSLContext | None
+    ) -> _TrioConnection:
+        import trio
+
+        _, host, port = origin
+        tcp = await trio.open_tcp_stream(host, port)
+        stream: Any = tcp
+        try:
+            if tls is not None:
+                stream = trio.SSLStream(tcp, tls, server_hostname=host, https_compatible=True)
+                await stream.do_handshake()
+        except trio.BrokenResourceError as exc:  # the TLS handshake failed: say why
+            tcp.socket.close()
+            raise httpcore.ConnectError(f"{host}:{port}: {exc.__cause__ or exc!r}") from exc
+        except BaseException:
+            tcp.socket.close()
+            raise
+        return cls(pool, origin, stream, tcp.socket)
+
+    async def send(self, method: bytes, data: bytes, timeouts: dict[str, float | None]) -> Answer:
+        """Write ``data`` and read the whole answer; close the connection on any failure."""
+        import trio
+
+        if self.closed:
+            raise httpcore.ReadError("connection closed before the request was sent")
+        parser = _Parser(method)
+        self.reusable = False
+        stream = self._stream
+        writing = True
+        try:
+            with anyio.fail_after(timeouts.get("write")):
+                await stream.send_all(data)
+            writing = False
+            read_timeout = timeouts.get("read")
+            while True:
+                with anyio.fail_after(read_timeout):
+                    chunk = await stream.receive_some(_READ_SIZE)
+                if not chunk:
+                    answer = parser.at_eof()
+                    self.abort()
+                    return answer
+                if parser.feed(chunk):
+                    self.reusable = parser.reusable
+                    return parser.answer()
+        except TimeoutError:
+            self.abort()
+            if writing:
+                raise httpcore.WriteTimeout("timed out sending the request") from None
+            raise httpcore.ReadTimeout("timed out waiting for the answer") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self.abort()
+            error = httpcore.WriteError if writing else httpcore.RemoteProtocolError
+            raise error(f"connection lost: {exc!r}") from exc
+        except BaseException:
+            self.abort()
+            raise
+
+    def readable(self) -> bool:
+        """Whether the socket has something to read (a close, or stray bytes) right now."""
+        try:
+            ready, _, _ = select.select([self._sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
+    def abort(self) -> None:
+        self.reusable = False
+        if not self.closed:
+            self.closed = True
+            self._sock.close()  # trio's close is immediate and wakes any task reading it
+            self.pool.forget(self)
+
+
+#: A connection of either kind.
+Connection = _Connection | _TrioConnection
+
+
+def event_loop_identity() -> Any:
+    """The running asyncio loop, or on trio the run's token: a pool belongs to one of them."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+
+
 class H1Pool:
     """Keep-alive connections to any number of origins, at most ``max_connections`` open.
 
@@ -389,15 +522,23 @@ class H1Pool:
         *,
         keepalive_expiry: float = _KEEPALIVE_EXPIRY,
     ) -> None:
-        self.loop = asyncio.get_running_loop()
+        self.identity = event_loop_identity()
+        self.loop = self.identity if isinstance(self.identity, asyncio.AbstractEventLoop) else None
+        self._now: Callable[[], float] = (
+            self.loop.time if self.loop is not None else anyio.current_time
+        )
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
-        self._idle: dict[Origin, list[_Connection]] = {}
-        self._open: set[_Connection] = set()
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._open: set[Connection] = set()
         self._connecting = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[anyio.Event] = deque()
         self._closed = False
+
+    def is_current(self) -> bool:
+        """Whether this pool belongs to the running event loop (or trio run)."""
+        return self.identity is event_loop_identity()
 
     @property
     def connections(self) -> int:
@@ -437,17 +578,18 @@ class H1Pool:
             origin, method, encode_request(method, target, headers, body), timeouts
         )
 
-    def _take_idle(self, origin: Origin) -> _Connection | None:
+    def _take_idle(self, origin: Origin) -> Connection | None:
         idle = self._idle.get(origin)
         if not idle:
             return None
-        now = self.loop.time()
+        now = self._now()
         while idle:
             connection = idle.pop()
             if connection.closed:
                 continue
             quiet = now - connection.idle_since
-            if quiet > self.keepalive_expiry or (quiet > _RECHECK_AFTER and connection.readable()):
+            recheck = quiet > _RECHECK_AFTER or not connection.watched
+            if quiet > self.keepalive_expiry or (recheck and connection.readable()):
                 # Expired, or the server closed it (or sent bytes nobody asked for) and the
                 # event loop has not told us yet: never send a request on it.
                 connection.abort()
@@ -456,10 +598,10 @@ class H1Pool:
             return connection
         return None
 
-    async def _acquire(self, origin: Origin, timeouts: dict[str, float | None]) -> _Connection:
+    async def _acquire(self, origin: Origin, timeouts: dict[str, float | None]) -> Connection:
         """An idle connection to ``origin`` or a new one, waiting for room at the limit."""
         pool_timeout = timeouts.get("pool")
-        deadline = None if pool_timeout is None else self.loop.time() + pool_timeout
+        deadline = None if pool_timeout is None else self._now() + pool_timeout
         while True:
             if self._closed:
                 raise httpcore.ConnectError("the connection pool is closed")
@@ -472,27 +614,26 @@ class H1Pool:
 
     async def _wait(self, deadline: float | None) -> None:
         """Wait for a connection to come back or close; PoolTimeout at ``deadline``."""
-        waiter: asyncio.Future[None] = self.loop.create_future()
-        self._waiters.append(waiter)
-
-        def expire() -> None:
-            if not waiter.done():
-                waiter.set_exception(
-                    httpcore.PoolTimeout("timed out waiting for a free connection in the pool")
-                )
-
-        timer = None if deadline is None else self.loop.call_at(deadline, expire)
+        turn = anyio.Event()
+        self._waiters.append(turn)
         try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            with anyio.fail_after(None if deadline is None else max(0.0, deadline - self._now())):
+                await turn.wait()
+        except TimeoutError:
+            if turn.is_set():
+                self._wake()  # the turn came with the timeout: it goes to the next waiter
+            raise httpcore.PoolTimeout(
+                "timed out waiting for a free connection in the pool"
+            ) from None
+        except BaseException:
+            if turn.is_set():
                 self._wake()  # the turn this waiter was given goes to the next one
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            if turn in self._waiters:
+                self._waiters.remove(turn)
 
-    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
+    async def _connect(self, origin: Origin, timeout: float | None) -> Connection:
         self._connecting += 1
         try:
             connection = await self._open_connection(origin, timeout)
@@ -519,12 +660,16 @@ class H1Pool:
                 return True
         return False
 
-    async def _open_connection(self, origin: Origin, timeout: float | None) -> _Connection:
+    async def _open_connection(self, origin: Origin, timeout: float | None) -> Connection:
         scheme, host, port = origin
         tls = scheme == b"https"
-        connection = _Connection(self, origin)
         try:
             with anyio.fail_after(timeout):
+                if self.loop is None:
+                    return await _TrioConnection.open(
+                        self, origin, self._ssl_context if tls else None
+                    )
+                connection = _Connection(self, origin)
                 await self.loop.create_connection(
                     lambda: connection,
                     host,
@@ -532,24 +677,24 @@ class H1Pool:
                     ssl=self._ssl_context if tls else None,
                     server_hostname=host if tls else None,
                 )
+                return connection
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except (OSError, ValueError) as exc:
             # ValueError: a host name the resolver or TLS refuses (an empty or overlong label).
             raise httpcore.ConnectError(f"{host}:{port}: {exc}") from exc
-        return connection
 
-    def _release(self, connection: _Connection) -> None:
+    def _release(self, connection: Connection) -> None:
         """Return a connection after its request: idle when reusable, else closed."""
         if connection.reusable and not connection.closed and not self._closed:
-            connection.idle_since = self.loop.time()
+            connection.idle_since = self._now()
             self._idle.setdefault(connection.origin, []).append(connection)
         else:
             connection.abort()
             self.forget(connection)
         self._wake()
 
-    def forget(self, connection: _Connection) -> None:
+    def forget(self, connection: Connection) -> None:
         """Drop a closed connection from the counts and the idle lists (idempotent)."""
         idle = self._idle.get(connection.origin)
         if idle and connection in idle:
@@ -560,9 +705,9 @@ class H1Pool:
 
     def _wake(self) -> None:
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            turn = self._waiters.popleft()
+            if not turn.is_set():
+                turn.set()
                 return
 
     async def aclose(self) -> None:
@@ -573,9 +718,7 @@ class H1Pool:
         self._open.clear()
         self._idle.clear()
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            self._waiters.popleft().set()
 
     def __repr__(self) -> str:
         return f"<H1Pool {self.connections} of {self.max_connections} connections>"

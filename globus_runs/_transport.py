@@ -5,8 +5,8 @@ attempt, retries what the :class:`RetryPolicy` allows (never sleeping past the c
 deadline) and turns every failure into a :class:`GlobusRunsError`.
 
 Two ways out: a client on a :class:`ShardedPool` (its own, or a :func:`pooled_http_client`)
-sends through :class:`_DirectRoute`, straight to the pool (``globus_runs._h1`` on asyncio,
-httpcore on trio); any other ``httpx.AsyncClient`` (passed in, the emulator's in-process
+sends through :class:`_DirectRoute`, straight to the pool's own HTTP/1.1 connections
+(``globus_runs._h1``); any other ``httpx.AsyncClient`` (passed in, the emulator's in-process
 transport, a proxy from the environment) through ``httpx.AsyncClient.send``.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import sys
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -173,10 +172,9 @@ class ShardedPool(httpx.AsyncBaseTransport):
     64 crawls. So this pool is made of parts that stay cheap at any concurrency:
 
     - :meth:`send_direct`, the path a :class:`Transport` takes when it can (its own pool, no
-      proxy): on asyncio, one :class:`~globus_runs._h1.H1Pool` of ``max_connections``; on
-      trio, small httpcore pools of ``shard_size`` connections ("shards"), opened as needed;
+      proxy): one :class:`~globus_runs._h1.H1Pool` of ``max_connections``;
     - :meth:`handle_async_request`, for requests that come through ``httpx.AsyncClient``:
-      small httpx pools, likewise.
+      small httpx pools of ``shard_size`` connections ("shards"), opened as needed.
 
     Each part is created on first use, so building a client costs no pool and no import.
     """
@@ -190,21 +188,10 @@ class ShardedPool(httpx.AsyncBaseTransport):
         # One TLS context for every part: building one loads the CA bundle.
         self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
         self._shards = _Shards(self._new_shard, size=shard_size, most=most)
-        self._cores: _Shards[Any] = _Shards(self._new_core, size=shard_size, most=most)
-        self._h1: Any = None  # an H1Pool, bound to the event loop it was made in
+        self._h1: Any = None  # an H1Pool, bound to the event loop (or trio run) it was made in
 
     def _new_shard(self) -> httpx.AsyncHTTPTransport:
         return httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
-
-    def _new_core(self) -> Any:
-        import httpcore
-
-        return httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl_context,
-            max_connections=self._limits.max_connections,
-            max_keepalive_connections=self._limits.max_keepalive_connections,
-            keepalive_expiry=self._limits.keepalive_expiry,
-        )
 
     async def send_direct(
         self,
@@ -220,38 +207,13 @@ class ShardedPool(httpx.AsyncBaseTransport):
         ``headers`` must include ``Host``. Raises the ``httpcore`` exceptions (the caller maps
         them with :func:`_network_error`).
         """
-        loop = _running_asyncio_loop()
-        if loop is not None:
-            h1 = self._h1
-            if h1 is None or h1.loop is not loop:
-                from ._h1 import H1Pool
+        h1 = self._h1
+        if h1 is None or not h1.is_current():
+            from ._h1 import H1Pool
 
-                h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
-            answer: Answer = await h1.send(origin, method, target, headers, body, timeouts)
-            return answer
-
-        import httpcore
-
-        scheme, host, port = origin
-        request = httpcore.Request(
-            method,
-            httpcore.URL(scheme=scheme, host=host.encode("ascii"), port=port, target=target),
-            headers=headers,
-            content=body,
-            extensions={"timeout": timeouts},
-        )
-        cores = self._cores
-        index = cores.pick()
-        cores.busy[index] += 1
-        try:
-            response = await cores.pools[index].handle_async_request(request)
-            try:
-                content = await response.aread()
-            finally:
-                await response.aclose()
-            return response.status, response.headers, content
-        finally:
-            cores.busy[index] -= 1
+            h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
+        answer: Answer = await h1.send(origin, method, target, headers, body, timeouts)
+        return answer
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         shards = self._shards
@@ -274,10 +236,8 @@ class ShardedPool(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
-        if self._h1 is not None and not self._h1.loop.is_closed():
+        if self._h1 is not None and self._h1.is_current():
             await self._h1.aclose()
-        for core in self._cores.pools:
-            await core.aclose()
         for shard in self._shards.pools:
             await shard.aclose()
 
@@ -295,17 +255,6 @@ def _environment_proxy(url: str | None) -> bool:
     if not (proxies.get(parts.scheme) or proxies.get("all")):
         return False
     return not urllib.request.proxy_bypass(parts.hostname or "")
-
-
-def _running_asyncio_loop() -> Any:
-    """The running asyncio event loop, or None (on trio, or before asyncio was imported)."""
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is None:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def pooled_http_client(
@@ -582,8 +531,9 @@ class _DirectRoute:
     ``httpx.AsyncClient.send`` parses the URL again, merges headers and cookies, runs the auth and
     redirect machinery and wraps the body in decoders on every request, none of which this
     library uses (it sends its own headers, follows no redirects, keeps no cookies): for a batch
-    that is more CPU than the connection pool itself. This route builds the ``httpcore``
-    request from parts prepared once and maps ``httpcore``'s errors as the client maps httpx's.
+    that is more CPU than the connection pool itself. This route builds the request from parts
+    prepared once, sends it on the pool's own connections and maps their errors (httpcore's
+    exception classes) as the client maps httpx's.
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """The connection pool a client makes for itself.
 
-On asyncio its requests go through the pool's own HTTP/1.1 connections (``globus_runs._h1``);
-on trio through small httpcore pools ("shards"), opened as needed.
+Its requests go through the pool's own HTTP/1.1 connections (``globus_runs._h1``); requests
+that come through ``httpx.AsyncClient`` through small httpx pools ("shards"), opened as needed.
 """
 
 from __future__ import annotations
@@ -73,12 +73,11 @@ def test_first_free_shard_then_a_new_one_then_the_least_busy() -> None:
 def test_building_a_pool_opens_nothing() -> None:
     pool = ShardedPool(100)
     assert pool._shards.pools == []
-    assert pool._cores.pools == []
     assert pool._h1 is None
 
 
 async def test_a_batch_opens_connections_for_its_concurrency_and_releases_them(
-    server: tuple[FakeGlobus, dict[str, Any], list[str]], anyio_backend: Any
+    server: tuple[FakeGlobus, dict[str, Any], list[str]],
 ) -> None:
     fake, info, run_ids = server
     async with FlowsClient(
@@ -90,31 +89,21 @@ async def test_a_batch_opens_connections_for_its_concurrency_and_releases_them(
         assert all(result.ok for result in results)
         assert fake.max_in_flight == 24
         assert pool._shards.pools == []  # httpx.AsyncClient's path is not taken
-        if anyio_backend[0] == "asyncio":
-            assert pool._h1 is not None
-            assert pool._h1.connections == 24
-            assert pool._h1.idle == 24
-            assert pool._cores.pools == []
-        else:
-            assert pool._h1 is None
-            assert len(pool._cores.pools) == 6
-            assert pool._cores.busy == [0] * 6
+        assert pool._h1 is not None
+        assert pool._h1.connections == 24
+        assert pool._h1.idle == 24
 
 
 async def test_sequential_requests_reuse_one_connection(
-    server: tuple[FakeGlobus, dict[str, Any], list[str]], anyio_backend: Any
+    server: tuple[FakeGlobus, dict[str, Any], list[str]],
 ) -> None:
     _, info, run_ids = server
     async with FlowsClient(authorizer=info["token"], base_url=info["flows_url"]) as flows:
         for run_id in run_ids[:5]:
             await flows.get_run(run_id)
         pool = _pool(flows)
-        if anyio_backend[0] == "asyncio":
-            assert pool._h1 is not None
-            assert pool._h1.connections == 1
-        else:
-            assert len(pool._cores.pools) == 1
-            assert len(pool._cores.pools[0].connections) == 1
+        assert pool._h1 is not None
+        assert pool._h1.connections == 1
 
 
 async def test_a_cancelled_batch_leaves_nothing_busy_and_the_client_works(
@@ -127,16 +116,14 @@ async def test_a_cancelled_batch_leaves_nothing_busy_and_the_client_works(
         with anyio.move_on_after(0.03):
             await flows.batch_get_runs(run_ids)
         pool = _pool(flows)
-        assert pool._cores.busy == [0] * len(pool._cores.pools)
         h1 = pool._h1
-        if h1 is not None:  # asyncio: the cancelled requests' connections were dropped
-            assert h1.connections == h1.idle
-            assert not h1._waiters
+        assert h1 is not None
+        # The cancelled requests' connections were dropped, the others are idle.
+        assert h1.connections == h1.idle
+        assert not h1._waiters
         results = await flows.batch_get_runs(run_ids[:20])
         assert all(result.ok for result in results)
-        assert pool._cores.busy == [0] * len(pool._cores.pools)
-        if h1 is not None:
-            assert 1 <= h1.connections == h1.idle <= 16
+        assert 1 <= h1.connections == h1.idle <= 16
 
 
 async def test_a_failed_connection_is_released() -> None:
@@ -147,9 +134,8 @@ async def test_a_failed_connection_is_released() -> None:
             with pytest.raises(ConnectError):
                 await flows.get_run("r1")
             pool = _pool(flows)
-            assert pool._cores.busy == [0] * len(pool._cores.pools)
-            if pool._h1 is not None:
-                assert pool._h1.connections == 0
+            assert pool._h1 is not None
+            assert pool._h1.connections == 0
 
 
 async def test_the_pool_size_is_known_to_clients_sharing_it() -> None:
@@ -179,7 +165,7 @@ def test_a_pooled_http_client_needs_a_positive_size(bad: Any) -> None:
 
 
 async def test_clients_on_one_pooled_http_client_share_its_connections(
-    server: tuple[FakeGlobus, dict[str, Any], list[str]], anyio_backend: Any
+    server: tuple[FakeGlobus, dict[str, Any], list[str]],
 ) -> None:
     _, info, run_ids = server
     async with pooled_http_client(8) as http:
@@ -190,11 +176,8 @@ async def test_clients_on_one_pooled_http_client_share_its_connections(
                 assert (await flows.get_run(run_ids[0])).run_id == run_ids[0]
         pool = http._transport
         assert isinstance(pool, ShardedPool)
-        if anyio_backend[0] == "asyncio":
-            assert pool._h1 is not None
-            assert pool._h1.connections == 1
-        else:
-            assert len(pool._cores.pools[0].connections) == 1
+        assert pool._h1 is not None
+        assert pool._h1.connections == 1
     assert http.is_closed
 
 
@@ -272,4 +255,3 @@ async def test_a_client_with_hooks_on_the_pool_goes_through_httpx_and_its_shards
         assert len(pool._shards.pools) == 2
         assert pool._shards.busy == [0, 0]
         assert pool._h1 is None
-        assert pool._cores.pools == []
