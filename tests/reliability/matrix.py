@@ -18,7 +18,7 @@ behind by a failed start), cancels with the runs it cancelled.
 By default the client reaches each emulator in-process (its ASGI transport, through httpx);
 with ``--loopback`` each emulator is served on 127.0.0.1 from a thread (uvicorn) and the
 client uses a connection pool of its own, so the faults travel over real sockets through the
-client's own HTTP/1.1 connections (asyncio) or httpcore's pools (trio).
+client's own HTTP/1.1 connections.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Cancelled batches over real loopback sockets, with faults injected, leave the pool usable.
 
 Each test runs on a plain ``httpx.AsyncClient`` and on ``pooled_http_client`` (the library's
-own pool: its HTTP/1.1 connections on asyncio, httpcore shards on trio).
+own pool and its own HTTP/1.1 connections).
 """
 
 from __future__ import annotations
