@@ -21,6 +21,7 @@ on either path.
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import ssl
 from collections import deque
@@ -384,13 +385,7 @@ class _Connection(asyncio.Protocol):
         """Whether the socket has something to read (a close, or stray bytes) right now."""
         transport = self.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None:
-            return True
-        try:
-            ready, _, _ = select.select([sock], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(ready)
+        return sock is None or _socket_readable(sock.fileno())
 
     def abort(self) -> None:
         self.reusable = False
@@ -461,7 +456,8 @@ class _TrioConnection:
                     self.abort()
                     return answer
                 if parser.feed(chunk):
-                    self.reusable = parser.reusable
+                    # Bytes past the answer, still in the TLS layer: not a connection to trust.
+                    self.reusable = parser.reusable and not self._buffered()
                     return parser.answer()
         except TimeoutError:
             self.abort()
@@ -477,23 +473,50 @@ class _TrioConnection:
             raise
 
     def readable(self) -> bool:
-        """Whether the socket has something to read (a close, or stray bytes) right now."""
-        try:
-            ready, _, _ = select.select([self._sock.fileno()], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(ready)
+        """Whether there is something to read (a close, stray bytes) right now."""
+        return self._buffered() or _socket_readable(self._sock.fileno())
+
+    def _buffered(self) -> bool:
+        """Bytes already received but not read: TLS records trio holds past the answer.
+
+        ``trio.SSLStream`` decrypts one record per read and keeps the rest in its memory BIO,
+        where the socket no longer shows them.
+        """
+        incoming = getattr(self._stream, "_incoming", None)
+        ssl_object = getattr(self._stream, "_ssl_object", None)
+        return bool(
+            (incoming is not None and incoming.pending)
+            or (ssl_object is not None and ssl_object.pending())
+        )
 
     def abort(self) -> None:
         self.reusable = False
         if not self.closed:
             self.closed = True
-            self._sock.close()  # trio's close is immediate and wakes any task reading it
+            try:
+                self._sock.close()  # trio's close is immediate and wakes any task reading it
+            except RuntimeError:  # outside a trio run (a pool abandoned by another run)
+                os.close(self._sock.detach())
             self.pool.forget(self)
 
 
 #: A connection of either kind.
 Connection = _Connection | _TrioConnection
+
+
+def _socket_readable(fileno: int) -> bool:
+    """Whether socket ``fileno`` has something to read, or an error or hang-up, right now."""
+    if fileno < 0:
+        return True
+    try:
+        if hasattr(select, "poll"):  # no limit on descriptor numbers, unlike select()
+            poller = select.poll()
+            poller.register(fileno, select.POLLIN | select.POLLPRI)
+            return bool(poller.poll(0))
+        ready, _, _ = select.select([fileno], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(ready)
 
 
 def event_loop_identity() -> Any:
@@ -719,6 +742,18 @@ class H1Pool:
         self._idle.clear()
         while self._waiters:
             self._waiters.popleft().set()
+
+    def abandon(self) -> None:
+        """Close what can be closed without this pool's event loop: its trio sockets.
+
+        For a pool left behind by an earlier ``trio.run`` (asyncio connections of a loop that
+        is gone are closed by asyncio when collected). Marks the pool closed.
+        """
+        self._closed = True
+        for connection in list(self._open):
+            if isinstance(connection, _TrioConnection):
+                connection.abort()
+        self._idle.clear()
 
     def __repr__(self) -> str:
         return f"<H1Pool {self.connections} of {self.max_connections} connections>"

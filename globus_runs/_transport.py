@@ -211,6 +211,8 @@ class ShardedPool(httpx.AsyncBaseTransport):
         if h1 is None or not h1.is_current():
             from ._h1 import H1Pool
 
+            if h1 is not None:
+                h1.abandon()  # connections of an event loop (or trio run) that has ended
             h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
         answer: Answer = await h1.send(origin, method, target, headers, body, timeouts)
         return answer
@@ -236,8 +238,11 @@ class ShardedPool(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
-        if self._h1 is not None and self._h1.is_current():
-            await self._h1.aclose()
+        if self._h1 is not None:
+            if self._h1.is_current():
+                await self._h1.aclose()
+            else:
+                self._h1.abandon()
         for shard in self._shards.pools:
             await shard.aclose()
 

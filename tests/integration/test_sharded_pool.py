@@ -255,3 +255,27 @@ async def test_a_client_with_hooks_on_the_pool_goes_through_httpx_and_its_shards
         assert len(pool._shards.pools) == 2
         assert pool._shards.busy == [0, 0]
         assert pool._h1 is None
+
+
+def test_a_client_used_in_a_second_trio_run_closes_the_first_runs_connections(
+    server: tuple[FakeGlobus, dict[str, Any], list[str]],
+) -> None:
+    _, info, run_ids = server
+    flows = FlowsClient(authorizer=info["token"], base_url=info["flows_url"])
+
+    async def fetch() -> None:
+        assert (await flows.get_run(run_ids[0])).run_id == run_ids[0]
+
+    anyio.run(fetch, backend="trio")
+    first = _pool(flows)._h1
+    assert first is not None
+    (connection,) = first._open
+    assert not connection.closed
+    anyio.run(fetch, backend="trio")
+    # The first run's pool was left behind, its socket closed (no ResourceWarning later).
+    assert _pool(flows)._h1 is not first
+    assert connection.closed
+    second = _pool(flows)._h1
+    anyio.run(flows.aclose, backend="trio")
+    assert second is not None
+    assert second.connections == 0

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import resource
+import socket
 import ssl
 import threading
 import zlib
@@ -23,7 +26,7 @@ import pytest
 import trustme
 
 from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPolicy, ServerError
-from globus_runs._h1 import H1Pool, Origin, _Connection, encode_request
+from globus_runs._h1 import H1Pool, Origin, _Connection, _socket_readable, encode_request
 
 pytestmark = pytest.mark.anyio
 
@@ -716,3 +719,112 @@ async def test_a_host_name_the_resolver_refuses_is_a_connect_error() -> None:
         with pytest.raises(httpcore.ConnectError):
             await h1.request((b"http", host, 9), b"GET", get(), TIMEOUTS)
     assert h1.connections == 0
+
+
+class _RecordServer:
+    """A blocking TLS server (its own thread) that can send several TLS records in one write.
+
+    For each request it reads, it sends the next tuple of answers, each answer a record of its
+    own, all in one ``sendall``: answers the client did not ask for arrive with one it did.
+    """
+
+    def __init__(self, context: ssl.SSLContext, script: list[tuple[bytes, ...]]) -> None:
+        self.context, self.script = context, script
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with self.listener:
+            while self.script:
+                try:
+                    sock, _ = self.listener.accept()
+                except OSError:
+                    return
+                threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.context.wrap_bio(incoming, outgoing, server_side=True)
+
+        def flush() -> None:
+            if data := outgoing.read():
+                sock.sendall(data)
+
+        def fill() -> None:
+            data = sock.recv(65536)
+            if not data:
+                raise EOFError
+            incoming.write(data)
+
+        received = b""
+        with sock:
+            try:
+                while True:
+                    try:
+                        tls.do_handshake()
+                        flush()
+                        break
+                    except ssl.SSLWantReadError:
+                        flush()
+                        fill()
+                while self.script:
+                    while b"\r\n\r\n" not in received:
+                        try:
+                            received += tls.read(65536)
+                        except ssl.SSLWantReadError:
+                            flush()
+                            fill()
+                    head, _, received = received.partition(b"\r\n\r\n")
+                    self.requests.append(head.split(b"\r\n")[0])
+                    for record in self.script.pop(0):
+                        tls.write(record)
+                    flush()
+            except (EOFError, OSError, ssl.SSLError):
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+async def test_answers_nobody_asked_for_inside_tls_records_retire_the_connection() -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    server = _RecordServer(
+        server_context, [(answer(b"first"), answer(b"not asked for")), (answer(b"second"),)]
+    )
+    try:
+        h1 = H1Pool(4, client_context)
+        origin: Origin = (b"https", "127.0.0.1", server.port)
+        assert (await h1.request(origin, b"GET", get(b"/1"), TIMEOUTS))[2] == b"first"
+        await anyio.sleep(0.1)
+        # Never the stray answer: the second request goes on a new connection.
+        assert (await h1.request(origin, b"GET", get(b"/2"), TIMEOUTS))[2] == b"second"
+        await h1.aclose()
+    finally:
+        server.close()
+    assert server.requests == [b"GET /1 HTTP/1.1", b"GET /2 HTTP/1.1"]
+
+
+def test_readiness_is_checked_on_descriptors_past_1024() -> None:
+    limit, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1100
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip("this machine allows too few open files")
+    if limit != resource.RLIM_INFINITY and limit < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    left, right = socket.socketpair()
+    high = os.dup2(left.fileno(), 1050)
+    try:
+        assert not _socket_readable(high)  # idle: nothing to read
+        right.sendall(b"x")
+        assert _socket_readable(high)
+    finally:
+        os.close(high)
+        left.close()
+        right.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
