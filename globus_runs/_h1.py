@@ -521,12 +521,12 @@ def _socket_readable(fileno: int) -> bool:
 
 def event_loop_identity() -> Any:
     """The running asyncio loop, or on trio the run's token: a pool belongs to one of them."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        import trio
+    loop = asyncio._get_running_loop()
+    if loop is not None:
+        return loop
+    import trio
 
-        return trio.lowlevel.current_trio_token()
+    return trio.lowlevel.current_trio_token()
 
 
 class H1Pool:
@@ -550,6 +550,11 @@ class H1Pool:
         self._now: Callable[[], float] = (
             self.loop.time if self.loop is not None else anyio.current_time
         )
+        self._trio_token: Callable[[], Any] | None = None
+        if self.loop is None:
+            import trio
+
+            self._trio_token = trio.lowlevel.current_trio_token
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
@@ -560,8 +565,17 @@ class H1Pool:
         self._closed = False
 
     def is_current(self) -> bool:
-        """Whether this pool belongs to the running event loop (or trio run)."""
-        return self.identity is event_loop_identity()
+        """Whether this pool belongs to the running event loop (or trio run).
+
+        On every request: no exception raised, no import, on either backend.
+        """
+        running = asyncio._get_running_loop()
+        if running is not None or self._trio_token is None:
+            return running is self.loop
+        try:
+            return self._trio_token() is self.identity
+        except RuntimeError:  # not in a trio run either
+            return False
 
     @property
     def connections(self) -> int:
@@ -580,12 +594,9 @@ class H1Pool:
         if connection is None:
             connection = await self._acquire(origin, timeouts)
         try:
-            answer = await connection.send(method, data, timeouts)
-        except BaseException:
+            return await connection.send(method, data, timeouts)
+        finally:
             self._release(connection)
-            raise
-        self._release(connection)
-        return answer
 
     async def send(
         self,
@@ -712,10 +723,10 @@ class H1Pool:
         if connection.reusable and not connection.closed and not self._closed:
             connection.idle_since = self._now()
             self._idle.setdefault(connection.origin, []).append(connection)
+            self._wake()
         else:
             connection.abort()
-            self.forget(connection)
-        self._wake()
+            self.forget(connection)  # wakes a waiter when the connection leaves the counts
 
     def forget(self, connection: Connection) -> None:
         """Drop a closed connection from the counts and the idle lists (idempotent)."""
