@@ -3,6 +3,11 @@
 Known parameters must appear at most once and must not be empty: a client that
 sends ``None`` as an empty string, or a list as repeated keys, gets a 422 here
 instead of a silently different answer. Unknown parameters are ignored.
+
+Two spellings real clients use are accepted as the services accept them: a
+multi-valued filter sent empty (``filter_roles=``) means "no filter", and
+booleans are ``true``/``false`` in any letter case (Python clients send ``True``).
+Anything else stays a 422.
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ class QueryParams:
         return values[0]
 
     def words(self, name: str) -> tuple[str, ...]:
-        """A comma-joined list parameter; empty when not sent."""
+        """A comma-joined list parameter; empty when not sent or sent empty."""
+        values = [value for key, value in self._pairs if key == name]
+        if values == [""]:
+            # globus-cli sends every multi-valued filter, empty when not used.
+            return ()
         value = self.text(name)
         if value is None:
             return ()
@@ -44,17 +53,18 @@ class QueryParams:
         return words
 
     def boolean(self, name: str, default: bool) -> bool:
-        """A ``true``/``false`` parameter."""
+        """A ``true``/``false`` parameter, in any letter case (``True`` from Python)."""
         value = self.text(name)
         if value is None:
             return default
-        if value not in ("true", "false"):
-            raise unprocessable(
-                ["query", name],
-                "value could not be parsed to a boolean (use true or false)",
-                "type_error.bool",
-            )
-        return value == "true"
+        word = value.lower()
+        if word in ("true", "false"):
+            return word == "true"
+        raise unprocessable(
+            ["query", name],
+            "value could not be parsed to a boolean (use true or false)",
+            "type_error.bool",
+        )
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         """An integer parameter within ``[low, high]``."""

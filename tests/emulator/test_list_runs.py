@@ -243,6 +243,14 @@ async def test_orderby_id_and_completion_time(
     assert await run_ids(client, orderby="completion_time ASC") == [ids[1], ids[2], ids[0]]
 
 
+async def test_empty_multi_valued_filters_do_not_filter(
+    client: httpx.AsyncClient, fake: FakeGlobus, flow_id: str
+) -> None:
+    ids = fake.add_runs(flow_id, 3, interval=1)
+    empty = {"filter_flow_id": "", "filter_roles": "", "filter_status": "", "orderby": ""}
+    assert await run_ids(client, **empty) == ids[::-1]
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -256,7 +264,8 @@ async def test_orderby_id_and_completion_time(
         pytest.param({"per_page": "51"}, id="per_page 51"),
         pytest.param({"filter_start_time": "yesterday,"}, id="bad datetime"),
         pytest.param({"filter_start_time": "2026-01-01T00:00:00+00:00"}, id="no comma"),
-        pytest.param({"filter_status": ""}, id="empty value"),
+        pytest.param({"per_page": ""}, id="empty per_page"),
+        pytest.param({"filter_start_time": ""}, id="empty time range"),
         pytest.param({"filter_status": "ACTIVE,"}, id="empty item"),
         pytest.param({"filter_status": ["ACTIVE", "FAILED"]}, id="repeated"),
     ],

@@ -168,6 +168,7 @@ async def test_entries_logged_while_paging_forward_are_not_lost(
         pytest.param({"limit": "101"}, id="limit 101"),
         pytest.param({"limit": "ten"}, id="limit not a number"),
         pytest.param({"reverse_order": "yes"}, id="reverse_order not a boolean"),
+        pytest.param({"reverse_order": ""}, id="reverse_order empty"),
         pytest.param({"limit": ""}, id="limit empty"),
     ],
 )

@@ -192,7 +192,19 @@ async def test_get_run_includes_the_flow_description_on_request(
     assert {"subtitle", "description", "keywords", "created_at", "updated_at"} <= set(description)
 
 
-@pytest.mark.parametrize("value", ["True", "1", "yes", ""])
+@pytest.mark.parametrize(("value", "included"), [("True", True), ("TRUE", True), ("False", False)])
+async def test_booleans_are_read_in_any_letter_case(
+    client: httpx.AsyncClient, flow_id: str, value: str, included: bool
+) -> None:
+    run = await start_run(client, flow_id)
+    response = await client.get(
+        f"/runs/{run['run_id']}", params={"include_flow_description": value}
+    )
+    assert response.status_code == 200
+    assert ("flow_description" in response.json()) is included
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "", "truthy"])
 async def test_booleans_other_than_true_and_false_are_422(
     client: httpx.AsyncClient, flow_id: str, value: str
 ) -> None:
