@@ -27,7 +27,7 @@ TOKEN_PATH = "/v2/oauth2/token"
 # Access tokens of Globus Auth live two days.
 DEFAULT_TOKEN_LIFETIME = 172_800
 
-_FLOWS_SERVICE_ID = "eec9b274-0c81-4334-bdc2-54e90e689b9a"
+_FLOWS_SCOPE_SERVICE_ID = "eec9b274-0c81-4334-bdc2-54e90e689b9a"
 _SCOPE_URL = "https://auth.globus.org/scopes/"
 _SCOPE_URN = "urn:globus:auth:scope:"
 _OPENID_SCOPES = frozenset({"openid", "profile", "email"})
@@ -64,19 +64,14 @@ def _invalid_request(description: str) -> OAuthError:
     return OAuthError(400, "invalid_request", description)
 
 
-def resource_server_of(scope: str) -> str:
-    """The resource server a scope belongs to; `OAuthError` ``invalid_scope`` if unknown.
-
-    ``https://auth.globus.org/scopes/{id}/{name}`` belongs to ``id`` (Flows' own scopes to
-    ``flows.globus.org``, a flow's scope to the flow id), ``urn:globus:auth:scope:{rs}:{name}``
-    to ``rs``, and the OpenID scopes to ``auth.globus.org``.
-    """
+def _base_resource_server(scope: str) -> str:
+    """The resource server of a scope without dependent scopes."""
     if scope in _OPENID_SCOPES:
         return AUTH_RESOURCE_SERVER
     if scope.startswith(_SCOPE_URL):
         owner, slash, name = scope.removeprefix(_SCOPE_URL).partition("/")
         if owner and slash and name and "/" not in name:
-            return FLOWS_RESOURCE_SERVER if owner == _FLOWS_SERVICE_ID else owner
+            return FLOWS_RESOURCE_SERVER if owner == _FLOWS_SCOPE_SERVICE_ID else owner
     elif scope.startswith(_SCOPE_URN):
         server, colon, name = scope.removeprefix(_SCOPE_URN).rpartition(":")
         if server and colon and name:
@@ -84,11 +79,77 @@ def resource_server_of(scope: str) -> str:
     raise OAuthError(400, "invalid_scope", f"Unknown scope: {scope}")
 
 
+def _malformed(text: str) -> OAuthError:
+    return OAuthError(400, "invalid_scope", f"Malformed scope string: {text}")
+
+
+def split_scope_string(text: str) -> list[str]:
+    """The top-level scopes of a space-separated scope string, each with its dependent
+    scopes in brackets (``timer[flow_scope]``) kept whole.
+
+    Raises `OAuthError` ``invalid_scope`` for unbalanced or empty brackets, or a bracket
+    that does not follow a scope name.
+    """
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "[":
+            if not current or current[-1] in "[] \t\n":
+                raise _malformed(text)
+            depth += 1
+        elif char == "]":
+            if depth == 0 or current[-1] == "[":
+                raise _malformed(text)
+            depth -= 1
+        elif char.isspace() and depth == 0:
+            if current:
+                items.append("".join(current))
+                current = []
+            continue
+        elif depth == 0 and current and current[-1] == "]":
+            raise _malformed(text)  # text after the closing bracket: ``a[b]c``
+        current.append(char)
+    if depth != 0:
+        raise _malformed(text)
+    if current:
+        items.append("".join(current))
+    return items
+
+
+def outer_scope(scope: str) -> str:
+    """``scope`` without its dependent scopes: ``timer[flow_scope]`` -> ``timer``."""
+    return scope.partition("[")[0]
+
+
+def resource_server_of(scope: str) -> str:
+    """The resource server a scope belongs to; `OAuthError` ``invalid_scope`` if unknown.
+
+    ``https://auth.globus.org/scopes/{id}/{name}`` belongs to ``id`` (Flows' own scopes to
+    ``flows.globus.org``, a flow's scope to the flow id), ``urn:globus:auth:scope:{rs}:{name}``
+    to ``rs``, and the OpenID scopes to ``auth.globus.org``. A scope with dependent scopes
+    (``outer[dependent ...]``) belongs to its outer scope's resource server; every dependent
+    scope must be well formed and known too.
+    """
+    items = split_scope_string(scope)
+    if len(items) != 1:
+        raise OAuthError(400, "invalid_scope", f"Unknown scope: {scope}")
+    outer, bracket, rest = items[0].partition("[")
+    server = _base_resource_server(outer)
+    if bracket:
+        for dependent in split_scope_string(rest.removesuffix("]")):
+            resource_server_of(dependent)
+    return server
+
+
 def parse_scopes(scopes: str | Iterable[str]) -> tuple[str, ...]:
-    """Space-separated (or listed) scopes, each checked, duplicates dropped, order kept."""
+    """Space-separated (or listed) scopes, each checked, duplicates dropped, order kept.
+
+    A scope may carry dependent scopes in brackets; it is kept whole.
+    """
     if isinstance(scopes, str):
         scopes = [scopes]
-    names = [name for item in scopes for name in item.split()]
+    names = [name for item in scopes for name in split_scope_string(item)]
     if not names:
         raise OAuthError(400, "invalid_scope", "No scope requested")
     for name in names:
@@ -248,7 +309,10 @@ class AuthState:
         """One access token per resource server of ``scopes``; the first one on top."""
         by_server: dict[str, list[str]] = {}
         for scope in scopes:
-            by_server.setdefault(resource_server_of(scope), []).append(scope)
+            names = by_server.setdefault(resource_server_of(scope), [])
+            # The answer names the scope granted, without the dependent scopes asked for.
+            if outer_scope(scope) not in names:
+                names.append(outer_scope(scope))
         lifetime = self._token_lifetime
         expires_at = now + timedelta(seconds=lifetime)
         documents: list[dict[str, Any]] = [
