@@ -25,6 +25,7 @@ from ._auth import (
     require_resource_server,
 )
 from ._errors import bad_request
+from ._flow_lookup import get_flow, list_flows
 from ._params import QueryParams
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 _RUN_STATUS = flows_scope("run_status")
 _RUN_MANAGE = flows_scope("run_manage")
+_VIEW_FLOWS = flows_scope("view_flows")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -118,6 +120,15 @@ def flows_routes(fake: FakeGlobus) -> list[Route]:
         urn = flows_caller(request, now, _RUN_STATUS)
         return JSONResponse(state.run_definition(urn, run_id))
 
+    async def show_flow(request: Request) -> Response:
+        now, flow_id = fake.clock.now(), request.path_params["flow_id"]
+        urn = flows_caller(request, now, _VIEW_FLOWS)
+        return JSONResponse(get_flow(state, urn, flow_id))
+
+    async def list_all_flows(request: Request) -> Response:
+        urn = flows_caller(request, fake.clock.now(), _VIEW_FLOWS)
+        return JSONResponse(list_flows(state, urn, _query(request)))
+
     routes: list[tuple[str, str, Endpoint]] = [
         ("POST", "/flows/{flow_id}/run", start_run),
         ("POST", "/flows/{flow_id}/validate_run", validate_run),
@@ -129,5 +140,7 @@ def flows_routes(fake: FakeGlobus) -> list[Route]:
         ("POST", "/runs/{run_id}/release", release_run),
         ("GET", "/runs/{run_id}/log", run_log),
         ("GET", "/runs/{run_id}/definition", run_definition),
+        ("GET", "/flows/{flow_id}", show_flow),
+        ("GET", "/flows", list_all_flows),
     ]
     return [Route(path, endpoint, methods=[method]) for method, path, endpoint in routes]
