@@ -1,4 +1,4 @@
-"""Command line: ``python -m globus_runs.testing serve --port N``."""
+"""Command line: ``python -m globus_runs.testing serve [--port N] [--client ID:SECRET]``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,32 @@ from collections.abc import Sequence
 from ._faults import KINDS
 from ._serve import LOOPBACK, serve
 
+_SERVE_DESCRIPTION = """\
+Serve emulated Globus Flows, Timers and Auth on loopback until interrupted.
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the command line and run the chosen command."""
+Once listening, print one JSON line: flows_url, timers_url, auth_url, port, a
+token valid everywhere (token) and its identity_id, the sample flows (flow_ids,
+and flows: what the runs of each do), the sample timers (timer_ids) and the
+registered clients (client_ids). The sample flows' runs succeed after 3 s, fail
+after 3 s, or go INACTIVE after 2 s and succeed 4 s after being resumed
+(emulated seconds: see --speed). A sample timer of the first flow fires at
+startup and then hourly, one for the token's identity and one per client.
+"""
+
+_SERVE_EPILOG = """\
+examples:
+  python -m globus_runs.testing serve
+  python -m globus_runs.testing serve --port 8000 --client my-app:my-secret
+  python -m globus_runs.testing serve --speed 60 --fault 503:0.1:/flows/runs/*
+
+Point globus-sdk at it with GLOBUS_SDK_SERVICE_URL_FLOWS=<flows_url>,
+GLOBUS_SDK_SERVICE_URL_TIMER=<timers_url> and GLOBUS_SDK_SERVICE_URL_AUTH=<auth_url>
+(globus-cli reads the same variables, and GLOBUS_CLI_CLIENT_ID and
+GLOBUS_CLI_CLIENT_SECRET for a client given with --client).
+"""
+
+
+def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     parser = argparse.ArgumentParser(
         prog="python -m globus_runs.testing",
         description="Emulated Globus services for tests and demos.",
@@ -19,12 +42,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_parser = commands.add_parser(
         "serve",
         help="serve the emulator on loopback",
-        description="Serve the emulator with sample flows; print one JSON line "
-        "with its URLs, a token and the flow ids once listening.",
+        description=_SERVE_DESCRIPTION,
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve_parser.add_argument("--port", type=int, required=True, help="0: any free port")
+    serve_parser.add_argument(
+        "--port", type=int, default=0, help="the port to listen on (default: a free one)"
+    )
     serve_parser.add_argument("--host", default=LOOPBACK, help="a loopback address")
     serve_parser.add_argument("--token", help="the token to accept (default: random)")
+    serve_parser.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="ID:SECRET",
+        help="register a confidential client for the client-credentials grant (repeatable)",
+    )
     serve_parser.add_argument(
         "--speed", type=float, default=1.0, help="emulated seconds per real second"
     )
@@ -37,7 +70,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"kinds: {', '.join(KINDS)}",
     )
     serve_parser.add_argument("--seed", type=int, help="seed of the fault generator")
+    return parser, serve_parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and run the chosen command."""
+    parser, serve_parser = _parser()
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        serve_parser.error(f"--port must be within 0..65535, not {args.port}")
+    if args.speed <= 0:
+        serve_parser.error(f"--speed must be positive, not {args.speed:g}")
     try:
         serve(
             port=args.port,
@@ -46,9 +89,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             speed=args.speed,
             faults=args.fault,
             seed=args.seed,
+            clients=args.client,
         )
     except ValueError as err:
-        parser.error(str(err))
+        serve_parser.error(str(err))
+    except OSError as err:
+        # A port already in use, a host that does not resolve...
+        serve_parser.error(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 `serve` is what ``python -m globus_runs.testing serve`` runs; `serve_in_subprocess`
 and `serve_in_thread` start a server for a test and stop it afterwards. All
-three announce the server with the same information: the services' URLs, a
-token valid for every resource server, and the ids of the registered flows.
+three announce the server with the same information: the services' URLs and
+port, a token valid for every resource server and its identity, the ids of the
+registered flows (``flow_ids``) with what their runs do (``flows``), the ids of
+the timers (``timer_ids``) and of the registered confidential clients
+(``client_ids``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from ._clock import FakeClock
 from ._fake import FakeGlobus
 from ._faults import KINDS, FaultKind
+from ._records import FlowBehavior, FlowRecord
 
 if TYPE_CHECKING:
     import uvicorn
@@ -48,6 +52,52 @@ def add_sample_flows(fake: FakeGlobus) -> list[str]:
         ),
         fake.add_flow(title="Sample Inactive Flow", duration=6.0, inactive_after=2.0),
     ]
+
+
+# The sample timer: hourly, first firing at startup (so it has a run to show).
+SAMPLE_TIMER_INTERVAL = 3600
+SAMPLE_TIMER_NAME = "Sample Hourly Timer"
+
+
+def add_sample_timer(fake: FakeGlobus, flow_id: str, owner: str | None = None) -> str:
+    """A flow timer of ``flow_id`` owned by ``owner`` (default: the fake's identity) that
+    fires at once and then every `SAMPLE_TIMER_INTERVAL` seconds; returns its id."""
+    return fake.add_timer(
+        flow_id,
+        {},
+        schedule={"type": "recurring", "interval_seconds": SAMPLE_TIMER_INTERVAL},
+        name=SAMPLE_TIMER_NAME,
+        owner=owner,
+    )
+
+
+def describe_behavior(behavior: FlowBehavior) -> str:
+    """What a run with ``behavior`` does, in words (seconds of emulated time)."""
+    if behavior.outcome == "SUCCEEDED":
+        ending = "succeeds"
+    else:
+        verb = "fails" if behavior.outcome == "FAILED" else "ends"
+        ending = f"{verb} ({behavior.failure_code})"
+    if behavior.inactive_after is None:
+        return f"{ending} {behavior.duration:g} s after it starts"
+    rest = behavior.duration - behavior.inactive_after
+    return (
+        f"goes INACTIVE ({behavior.inactive_code}) {behavior.inactive_after:g} s after it "
+        f"starts; once resumed, {ending} {rest:g} s later"
+    )
+
+
+def _describe_flow(flow: FlowRecord) -> dict[str, str]:
+    return {"id": flow.flow_id, "title": flow.title, "runs": describe_behavior(flow.behavior)}
+
+
+def parse_client(spec: str) -> tuple[str, str]:
+    """``ID:SECRET`` as a client id and secret; `ValueError` with a readable message
+    for anything else."""
+    client_id, colon, secret = spec.partition(":")
+    if not colon or not client_id.strip() or not secret:
+        raise ValueError(f"--client wants ID:SECRET (both non-empty), not {spec!r}")
+    return client_id.strip(), secret
 
 
 def _check_loopback(host: str) -> None:
@@ -80,8 +130,17 @@ def _origin(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
-def _announcement(fake: FakeGlobus) -> dict[str, Any]:
-    return {**fake.urls(), "token": fake.token, "flow_ids": list(fake.flows)}
+def _announcement(fake: FakeGlobus, port: int) -> dict[str, Any]:
+    return {
+        **fake.urls(),
+        "port": port,
+        "token": fake.token,
+        "identity_id": fake.identity_id,
+        "flow_ids": list(fake.flows),
+        "flows": [_describe_flow(flow) for flow in fake.flows.values()],
+        "timer_ids": list(fake.timers_service.timers),
+        "client_ids": list(fake.auth_service.clients),
+    }
 
 
 def _server(fake: FakeGlobus) -> uvicorn.Server:
@@ -118,17 +177,27 @@ def serve(
     faults: Sequence[str] = (),
     seed: int | None = None,
     out: IO[str] | None = None,
+    clients: Sequence[str] = (),
 ) -> None:
-    """Serve a fresh emulator with sample flows until interrupted.
+    """Serve a fresh emulator with sample flows and timers until interrupted.
 
     Time runs in real time, ``speed`` times faster. ``faults`` are injected as
     ``KIND[:PROBABILITY[:ROUTE]]`` (see `parse_fault` and ``Faults.add``), drawn
-    from a generator seeded with ``seed``. Once listening, writes one JSON line
-    to ``out`` (default stdout): ``flows_url``, ``timers_url``, ``auth_url``,
-    ``token`` (``token`` or a random one) and ``flow_ids`` (see
-    `add_sample_flows`). Only loopback hosts are accepted.
+    from a generator seeded with ``seed``. ``clients`` (``ID:SECRET`` each) are
+    registered as confidential clients that may use the client-credentials grant;
+    the tokens they get belong to an identity whose id is the client id.
+
+    Once listening, writes one JSON line to ``out`` (default stdout):
+    ``flows_url``, ``timers_url``, ``auth_url``, ``port`` (the one bound; ``port=0``
+    picks a free one), ``token`` (``token`` or a random one) and its ``identity_id``,
+    ``flow_ids`` (see `add_sample_flows`), ``flows`` (for each flow its ``id``,
+    ``title`` and what its ``runs`` do), ``timer_ids`` and ``client_ids``. There is
+    one sample timer (see `add_sample_timer`) of the succeeding flow for the token's
+    identity and one for each client. Only loopback hosts are accepted; every bad
+    argument raises `ValueError` before anything listens.
     """
     rules = [parse_fault(spec) for spec in faults]
+    registered = [parse_client(spec) for spec in clients]
     sock = _listen(host, port)
     fake = FakeGlobus(
         token=token or secrets.token_urlsafe(24),
@@ -138,10 +207,19 @@ def serve(
         fake.faults.add(kind, probability=probability, route=route)
     if seed is not None:
         fake.faults.seed(seed)
-    add_sample_flows(fake)
+    try:
+        for client_id, secret in registered:
+            fake.add_client(client_id, secret)
+    except ValueError:
+        sock.close()
+        raise
+    succeeding = add_sample_flows(fake)[0]
+    add_sample_timer(fake, succeeding)
+    for client_id in fake.auth_service.clients:
+        add_sample_timer(fake, succeeding, owner=client_id)
     fake.origin = _origin(sock)
     stream = out if out is not None else sys.stdout
-    stream.write(json.dumps(_announcement(fake)) + "\n")
+    stream.write(json.dumps(_announcement(fake, sock.getsockname()[1])) + "\n")
     stream.flush()
     _server(fake).run(sockets=[sock])
 
@@ -166,7 +244,7 @@ def serve_in_thread(
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        yield _announcement(fake)
+        yield _announcement(fake, sock.getsockname()[1])
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -189,13 +267,15 @@ def serve_in_subprocess(
     faults: Sequence[str] = (),
     seed: int | None = None,
     startup_timeout: float = 30.0,
+    clients: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Run ``python -m globus_runs.testing serve --port 0`` for the block.
 
     Yields the JSON line the server printed (with the port it actually bound),
     and terminates the process afterwards. ``faults`` and ``seed`` are passed as
-    ``--fault`` and ``--seed``. Raises `RuntimeError` if the server does not
-    announce itself within ``startup_timeout`` seconds.
+    ``--fault`` and ``--seed``, ``clients`` (``ID:SECRET``) as ``--client``. Raises
+    `RuntimeError` if the server does not announce itself within ``startup_timeout``
+    seconds.
 
     Example::
 
@@ -212,6 +292,9 @@ def serve_in_subprocess(
         command += ["--fault", spec]
     if seed is not None:
         command += ["--seed", str(seed)]
+    for spec in clients:
+        parse_client(spec)
+        command += ["--client", spec]
     # Make the child import this same copy of globus_runs.
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
