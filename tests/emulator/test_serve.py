@@ -23,7 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def test_serve_in_subprocess_announces_a_working_server() -> None:
     with serve_in_subprocess(token="secret", speed=50.0) as info:
-        assert set(info) == {"flows_url", "timers_url", "auth_url", "token", "flow_ids"}
+        assert set(info) == {
+            "flows_url",
+            "timers_url",
+            "auth_url",
+            "port",
+            "token",
+            "identity_id",
+            "flow_ids",
+            "flows",
+            "timer_ids",
+            "client_ids",
+        }
         assert info["token"] == "secret"
         assert len(info["flow_ids"]) == 3
         flows_url: str = info["flows_url"]
@@ -37,7 +48,10 @@ async def test_serve_in_subprocess_announces_a_working_server() -> None:
             started = await client.post(f"flows/{info['flow_ids'][0]}/run", json={"body": {}})
             assert started.status_code == 201
             listed = await client.get("runs")
-    assert [run["run_id"] for run in listed.json()["runs"]] == [started.json()["run_id"]]
+    # Newest first: the run started here, then the sample timer's run of startup.
+    newest, timer_run = listed.json()["runs"]
+    assert newest["run_id"] == started.json()["run_id"]
+    assert timer_run["flow_id"] == info["flow_ids"][0]
 
 
 def test_the_command_prints_exactly_one_json_line() -> None:
