@@ -116,10 +116,14 @@ def _listen(host: str, port: int) -> socket.socket:
     _check_loopback(host)
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
-    # Listening before announcing the port: early clients wait in the backlog.
-    sock.listen(128)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        # Listening before announcing the port: early clients wait in the backlog.
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -198,7 +202,6 @@ def serve(
     """
     rules = [parse_fault(spec) for spec in faults]
     registered = [parse_client(spec) for spec in clients]
-    sock = _listen(host, port)
     fake = FakeGlobus(
         token=token or secrets.token_urlsafe(24),
         clock=FakeClock(realtime=True, speed=speed),
@@ -207,16 +210,14 @@ def serve(
         fake.faults.add(kind, probability=probability, route=route)
     if seed is not None:
         fake.faults.seed(seed)
-    try:
-        for client_id, secret in registered:
-            fake.add_client(client_id, secret)
-    except ValueError:
-        sock.close()
-        raise
+    for client_id, secret in registered:
+        fake.add_client(client_id, secret)
     succeeding = add_sample_flows(fake)[0]
     add_sample_timer(fake, succeeding)
     for client_id in fake.auth_service.clients:
         add_sample_timer(fake, succeeding, owner=client_id)
+    # Everything that can be refused was checked: only now take the port.
+    sock = _listen(host, port)
     fake.origin = _origin(sock)
     stream = out if out is not None else sys.stdout
     stream.write(json.dumps(_announcement(fake, sock.getsockname()[1])) + "\n")

@@ -1,0 +1,111 @@
+"""``python -m globus_runs.testing serve`` for a newcomer: its help, its usage errors, its
+optional port, the clients it registers and how it describes the sample flows."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from globus_runs.testing import serve_in_subprocess
+from globus_runs.testing.__main__ import main
+from globus_runs.testing._records import FlowBehavior
+from globus_runs.testing._serve import describe_behavior, parse_client
+
+SERVE_USAGE = "usage: python -m globus_runs.testing serve"
+
+
+def test_serve_help_prints_the_serve_usage_and_what_it_announces(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(SERVE_USAGE)
+    for text in ("--client ID:SECRET", "default: a free one", "GLOBUS_SDK_SERVICE_URL_FLOWS"):
+        assert text in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--client", "no-secret"], "--client wants ID:SECRET (both non-empty), not 'no-secret'"),
+        (["--client", ":secret"], "--client wants ID:SECRET (both non-empty), not ':secret'"),
+        (["--port", "70000"], "--port must be within 0..65535, not 70000"),
+        (["--port", "x"], "argument --port: invalid int value: 'x'"),
+        (["--speed", "0"], "--speed must be positive, not 0"),
+        (["--host", "0.0.0.0"], "only listens on loopback hosts"),
+    ],
+)
+def test_bad_arguments_print_the_serve_usage(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *argv])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(SERVE_USAGE)
+    assert message in err
+
+
+def test_the_same_client_twice_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--client", "app:one", "--client", "app:two"])
+    assert exited.value.code == 2
+    assert "client app is already registered" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--port", str(port)])
+    assert exited.value.code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_a_client_spec_keeps_colons_in_the_secret() -> None:
+    assert parse_client("app:se:cret") == ("app", "se:cret")
+
+
+@pytest.mark.parametrize(
+    ("behavior", "words"),
+    [
+        (FlowBehavior(duration=3), "succeeds 3 s after it starts"),
+        (
+            FlowBehavior(duration=2.5, outcome="ENDED", failure_code="Stopped"),
+            "ends (Stopped) 2.5 s after it starts",
+        ),
+        (
+            FlowBehavior(duration=10, outcome="FAILED", inactive_after=4),
+            "goes INACTIVE (ConsentRequired) 4 s after it starts; once resumed, "
+            "fails (ActionFailedException) 6 s later",
+        ),
+    ],
+)
+def test_a_flow_behavior_is_described_in_words(behavior: FlowBehavior, words: str) -> None:
+    assert describe_behavior(behavior) == words
+
+
+def test_a_client_given_to_serve_gets_tokens_by_client_credentials() -> None:
+    scope = "https://auth.globus.org/scopes/524230d7-ea86-4a52-8312-86065a9e0417/timer"
+    with serve_in_subprocess(clients=["my-app:my-secret"]) as info:
+        assert info["client_ids"] == ["my-app"]
+        assert len(info["timer_ids"]) == 2  # the token holder's and the client's
+        granted = httpx.post(
+            info["auth_url"] + "v2/oauth2/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=("my-app", "my-secret"),
+        )
+        token = granted.json()["access_token"]
+        jobs = httpx.get(info["timers_url"] + "jobs/", headers={"Authorization": f"Bearer {token}"})
+        holders = httpx.get(
+            info["timers_url"] + "jobs/", headers={"Authorization": f"Bearer {info['token']}"}
+        )
+    assert granted.status_code == 200
+    [job], [holders_job] = jobs.json()["jobs"], holders.json()["jobs"]
+    assert sorted([job["job_id"], holders_job["job_id"]]) == sorted(info["timer_ids"])
