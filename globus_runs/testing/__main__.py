@@ -23,7 +23,8 @@ startup and then hourly, one for the token's identity and one per client.
 _SERVE_EPILOG = """\
 examples:
   python -m globus_runs.testing serve
-  python -m globus_runs.testing serve --port 8000 --client my-app:my-secret
+  python -m globus_runs.testing serve --client 8f8a1e4c-4c5c-4d1e-9d5c-2a7e1d2b3c4d:my-secret
+  python -m globus_runs.testing serve --port 8000 --speed 60
   python -m globus_runs.testing serve --speed 60 --fault 503:0.1:/flows/runs/*
 
 Point globus-sdk at it with GLOBUS_SDK_SERVICE_URL_FLOWS=<flows_url>,
@@ -56,7 +57,8 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         action="append",
         default=[],
         metavar="ID:SECRET",
-        help="register a confidential client for the client-credentials grant (repeatable)",
+        help="register a confidential client (ID: a UUID) for the client-credentials "
+        "grant (repeatable)",
     )
     serve_parser.add_argument(
         "--speed", type=float, default=1.0, help="emulated seconds per real second"

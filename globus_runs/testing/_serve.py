@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,12 +93,19 @@ def _describe_flow(flow: FlowRecord) -> dict[str, str]:
 
 
 def parse_client(spec: str) -> tuple[str, str]:
-    """``ID:SECRET`` as a client id and secret; `ValueError` with a readable message
-    for anything else."""
+    """``ID:SECRET`` as a client id (a UUID, as in Globus Auth) and secret; `ValueError`
+    with a readable message for anything else."""
     client_id, colon, secret = spec.partition(":")
     if not colon or not client_id.strip() or not secret:
         raise ValueError(f"--client wants ID:SECRET (both non-empty), not {spec!r}")
-    return client_id.strip(), secret
+    try:
+        # Official clients look the client up as an identity, by this id.
+        canonical = str(uuid.UUID(client_id.strip()))
+    except ValueError:
+        raise ValueError(
+            f"the client id in --client must be a UUID, as in Globus Auth, not {client_id!r}"
+        ) from None
+    return canonical, secret
 
 
 def _check_loopback(host: str) -> None:

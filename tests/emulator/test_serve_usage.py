@@ -14,6 +14,7 @@ from globus_runs.testing._records import FlowBehavior
 from globus_runs.testing._serve import describe_behavior, parse_client
 
 SERVE_USAGE = "usage: python -m globus_runs.testing serve"
+CLIENT_ID = "8f8a1e4c-4c5c-4d1e-9d5c-2a7e1d2b3c4d"
 
 
 def test_serve_help_prints_the_serve_usage_and_what_it_announces(
@@ -33,6 +34,7 @@ def test_serve_help_prints_the_serve_usage_and_what_it_announces(
     [
         (["--client", "no-secret"], "--client wants ID:SECRET (both non-empty), not 'no-secret'"),
         (["--client", ":secret"], "--client wants ID:SECRET (both non-empty), not ':secret'"),
+        (["--client", "my-app:secret"], "the client id in --client must be a UUID"),
         (["--port", "70000"], "--port must be within 0..65535, not 70000"),
         (["--port", "x"], "argument --port: invalid int value: 'x'"),
         (["--speed", "0"], "--speed must be positive, not 0"),
@@ -52,9 +54,9 @@ def test_bad_arguments_print_the_serve_usage(
 
 def test_the_same_client_twice_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["serve", "--client", "app:one", "--client", "app:two"])
+        main(["serve", "--client", f"{CLIENT_ID}:one", "--client", f"{CLIENT_ID}:two"])
     assert exited.value.code == 2
-    assert "client app is already registered" in capsys.readouterr().err
+    assert f"client {CLIENT_ID} is already registered" in capsys.readouterr().err
 
 
 def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,8 +70,8 @@ def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
-def test_a_client_spec_keeps_colons_in_the_secret() -> None:
-    assert parse_client("app:se:cret") == ("app", "se:cret")
+def test_a_client_spec_keeps_colons_in_the_secret_and_normalises_the_id() -> None:
+    assert parse_client(f"{CLIENT_ID.upper()}:se:cret") == (CLIENT_ID, "se:cret")
 
 
 @pytest.mark.parametrize(
@@ -93,13 +95,13 @@ def test_a_flow_behavior_is_described_in_words(behavior: FlowBehavior, words: st
 
 def test_a_client_given_to_serve_gets_tokens_by_client_credentials() -> None:
     scope = "https://auth.globus.org/scopes/524230d7-ea86-4a52-8312-86065a9e0417/timer"
-    with serve_in_subprocess(clients=["my-app:my-secret"]) as info:
-        assert info["client_ids"] == ["my-app"]
+    with serve_in_subprocess(clients=[f"{CLIENT_ID}:my-secret"]) as info:
+        assert info["client_ids"] == [CLIENT_ID]
         assert len(info["timer_ids"]) == 2  # the token holder's and the client's
         granted = httpx.post(
             info["auth_url"] + "v2/oauth2/token",
             data={"grant_type": "client_credentials", "scope": scope},
-            auth=("my-app", "my-secret"),
+            auth=(CLIENT_ID, "my-secret"),
         )
         token = granted.json()["access_token"]
         jobs = httpx.get(info["timers_url"] + "jobs/", headers={"Authorization": f"Bearer {token}"})
