@@ -18,7 +18,7 @@ from .._paging import MarkerPager
 from .._retry import RetryPolicy
 from .._service import ServiceClient
 from .._transport import AsyncBaseTransport, AsyncClient, Response
-from .._wire import ApiRequest, check_base_url
+from .._wire import ApiRequest, check_base_url, id_segment
 from ..flows import FlowsClient
 from . import _requests as rq
 from ._parse import parse_results, timer_from_document
@@ -222,8 +222,7 @@ class TimersClient(ServiceClient):
 
             run = await timers.get_run(timer_id, flow_run_id)
         """
-        if not isinstance(run_id, str) or not run_id:
-            raise InvalidRequestError("run_id must be a non-empty str")
+        id_segment(run_id, "run_id")  # a flow run id: a UUID, refused before any request
         async for run in self.iter_runs(timer_id):
             if run.id == run_id:
                 return run
