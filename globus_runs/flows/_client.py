@@ -405,9 +405,15 @@ class FlowsClient(ServiceClient):
 
         The first check is immediate; later ones back off from ``poll_interval`` (jittered) up
         to 60 s. An ``INACTIVE`` run is polled on (``"wait"``), returned (``"return"``) or
-        raised as :class:`RunInactiveError` (``"raise"``). Transient failures (network, 5xx,
-        429) are ridden out. Past ``timeout`` seconds, :class:`WaitTimeoutError` carries
-        ``last_run``. An enclosing ``anyio.fail_after`` cancels the wait as usual.
+        raised as :class:`RunInactiveError` (``"raise"``). Past ``timeout`` seconds,
+        :class:`WaitTimeoutError` carries ``last_run``. An enclosing ``anyio.fail_after``
+        cancels the wait as usual.
+
+        Transient failures (network, 5xx, 429) are polled through, within the client's
+        :class:`RetryPolicy`: the wait raises the last such error (:class:`NetworkError`,
+        :class:`ServerError`, ...) on the ``max_retries + 1``-th failed poll in a row, or on a
+        failed poll ``max_elapsed`` seconds after the last successful one (each poll having
+        been retried first). Any other error (401, 403, 404, ...) ends the wait at once.
 
         Example::
 
@@ -432,8 +438,9 @@ class FlowsClient(ServiceClient):
         completed since the previous poll (``GET /runs`` filtered by flow id, status and
         completion time), so a thousand runs cost a few requests per interval. Runs given as
         :class:`Run` objects (as ``batch_run_flows`` returns them) need no first look-up; bare
-        ids are fetched once. INACTIVE runs are waited for. Past ``timeout``,
-        :class:`WaitTimeoutError` carries ``last_runs``.
+        ids are fetched once. INACTIVE runs are waited for. The first listing is immediate.
+        Past ``timeout``, :class:`WaitTimeoutError` carries ``last_runs``. Failures end the wait
+        as in :meth:`wait_for_run`.
 
         Example::
 
@@ -451,6 +458,7 @@ class FlowsClient(ServiceClient):
 
         Yields :class:`RunLogEvent` for each new log entry (each once, oldest first) and
         :class:`RunStatusEvent` for each status change; the last event is the terminal status.
+        Failures end the iteration as they end :meth:`wait_for_run`.
 
         Example::
 
