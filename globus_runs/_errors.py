@@ -205,8 +205,10 @@ class RunInactiveError(GlobusRunsError):
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        code = (run.details or {}).get("code") if isinstance(run.details, dict) else None
-        super().__init__(f"run {run.run_id} is INACTIVE" + (f" ({code})" if code else ""))
+        code = run.details.get("code") if isinstance(run.details, dict) else None
+        # Only a plain code is shown: ``details`` may nest too deeply to print.
+        shown = f" ({code})" if isinstance(code, str) and code else ""
+        super().__init__(f"run {run.run_id} is INACTIVE{shown}")
 
 
 class UnsupportedTimerError(GlobusRunsError):

@@ -154,7 +154,9 @@ def _is_loopback(host: str) -> bool:
 
 # Characters no URL may hold as they are: controls, spaces and the ones RFC 3986 excludes.
 _BAD_URL_CHARACTER = re.compile(r'[\x00-\x20\x7f-\x9f\ud800-\udfff<>"{}|\\^`\s]')
-_HOST_NAME = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?")
+# The characters of a host name (letters of any script, digits, "-", "_", "."); whether the
+# name resolves is for the connection to find out.
+_HOST_NAME = re.compile(r"[\w.-]+")
 
 
 def _check_host(url: str, host: str) -> None:

@@ -104,7 +104,8 @@ async def test_timer_operations_refuse_ids_that_are_not_uuids(fake: FakeGlobus, 
         ("http://127.0.0.1:8000/fl\nows/", "invalid character '\\\\n'"),
         ("https://example.org/\ud800", "invalid character '\\\\ud800'"),
         ("https://[::1/", "Invalid IPv6 URL"),
-        ("https://a..b.org/", "invalid host 'a..b.org'"),
+        ("https://ex!ample.org/", "invalid host 'ex!ample.org'"),
+        ("https://ex%41mple.org/", "invalid host 'ex%41mple.org'"),
     ],
 )
 def test_a_base_url_that_cannot_be_sent_to_is_refused_at_construction(
