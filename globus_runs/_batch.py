@@ -98,6 +98,30 @@ class Throttle:
         self._notify()
 
 
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            leaves.extend(_leaves(exc))
+        else:
+            leaves.append(exc)
+    return leaves
+
+
+def _unwrapped(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a batch's caller gets for its task group's failure.
+
+    Workers never raise an ``Exception``; what escapes them is the process being stopped
+    (``KeyboardInterrupt``, ``SystemExit``) or the caller's own error in a streaming block,
+    each wanted bare. An interruption wins over anything raised alongside it.
+    """
+    leaves = _leaves(group)
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt | SystemExit):
+            return leaf
+    return leaves[0] if leaves else group
+
+
 async def _attempt(
     index: int, item: I, operation: Callable[[I], Awaitable[T]], throttle: Throttle
 ) -> BatchResult[T]:
@@ -129,9 +153,12 @@ async def run_batch(
         for index, item in numbered:
             results[index] = await _attempt(index, item, operation, throttle)
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(min(concurrency, len(inputs))):
-            tg.start_soon(worker)
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(concurrency, len(inputs))):
+                tg.start_soon(worker)
+    except BaseExceptionGroup as group:
+        raise _unwrapped(group) from None
     return [result for result in results if result is not None]
 
 
@@ -203,10 +230,7 @@ async def stream_batch(
             finally:
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        # Workers never raise, so the only error is the caller's own: hand it back unwrapped.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise  # pragma: no cover - more than one error cannot come from one caller block
+        raise _unwrapped(group) from None
     if feed.error is not None:
         raise InvalidRequestError(f"reading the batch's inputs failed: {feed.error}") from (
             feed.error
