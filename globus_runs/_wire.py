@@ -40,6 +40,7 @@ __all__ = [
     "encode_query",
     "error_from_response",
     "id_segment",
+    "is_loopback",
     "json_body",
     "parse_retry_after",
     "time_range",
@@ -143,7 +144,8 @@ def json_body(document: Mapping[str, Any]) -> bytes:
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.1``, ``::1``...)."""
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         return True
     try:
@@ -194,7 +196,7 @@ def check_base_url(url: str) -> str:
         raise ConfigurationError(f"base_url {url!r} is not a valid URL: {exc}") from None
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url {url!r} must not have a query or fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"base_url {url!r} must use https: only a loopback host may be reached over http"
         )
