@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from .._batch import BatchStream, effective_concurrency, run_batch, stream_batch
+from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
 from .._converter import structure
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._models import (
@@ -24,6 +24,7 @@ from .._wire import ApiRequest
 from . import _requests as rq
 from . import _waiting
 from ._starts import request_tag, start_exactly_once
+from ._stops import flows_stops
 from ._waiting import InactivePolicy, RunWatcher
 
 __all__ = ["FlowsClient"]
@@ -500,6 +501,12 @@ class FlowsClient(ServiceClient):
         than the connection pool holds. A failed start is that item's ``error``; nothing is
         raised for it. Cancelling the caller cancels the batch.
 
+        Once an answer shows that other items must fail the same way (a rejected token that
+        cannot be renewed, a 403 ``MISSING_SCOPE``, a missing or forbidden flow), those items
+        are not sent: each still gets its result, whose error is a :class:`NotAttemptedError`
+        carrying that answer as ``cause``. Items of other flows go on. The other batch and
+        streaming methods do the same.
+
         Example::
 
             requests = [RunRequest(flow_id, {"scan": n}, label=f"scan {n}") for n in range(500)]
@@ -545,7 +552,9 @@ class FlowsClient(ServiceClient):
                 async for result in results:
                     record(result.index, result.value.run_id if result.ok else result.error)
         """
-        return stream_batch(requests, self._start, concurrency=self._concurrency(concurrency))
+        return stream_batch(
+            requests, self._start, concurrency=self._concurrency(concurrency), stops=self._stops()
+        )
 
     def stream_get_runs(
         self, run_ids: Iterable[str], *, concurrency: int | None = None
@@ -558,7 +567,9 @@ class FlowsClient(ServiceClient):
                 async for result in results:
                     print(result.index, result.value.status if result.ok else result.error)
         """
-        return stream_batch(run_ids, self._get, concurrency=self._concurrency(concurrency))
+        return stream_batch(
+            run_ids, self._get, concurrency=self._concurrency(concurrency), stops=self._stops()
+        )
 
     def stream_cancel_runs(
         self, run_ids: Iterable[str], *, concurrency: int | None = None
@@ -570,7 +581,12 @@ class FlowsClient(ServiceClient):
             async with flows.stream_cancel_runs(run_ids) as results:
                 failures = [r async for r in results if not r.ok]
         """
-        return stream_batch(run_ids, self.cancel_run, concurrency=self._concurrency(concurrency))
+        return stream_batch(
+            run_ids,
+            self.cancel_run,
+            concurrency=self._concurrency(concurrency),
+            stops=self._stops(),
+        )
 
     async def _batch(
         self,
@@ -578,7 +594,12 @@ class FlowsClient(ServiceClient):
         operation: Callable[[Any], Awaitable[Run]],
         concurrency: int | None,
     ) -> list[BatchResult[Run]]:
-        return await run_batch(items, operation, concurrency=self._concurrency(concurrency))
+        return await run_batch(
+            items, operation, concurrency=self._concurrency(concurrency), stops=self._stops()
+        )
+
+    def _stops(self) -> Stops[Any]:
+        return flows_stops(self.authorizer)
 
 
 def _split_run_page(page: RunPage) -> tuple[list[Run], bool, str | None]:

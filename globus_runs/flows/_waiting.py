@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Literal
 
 import anyio
 
-from .._errors import ConfigurationError, GlobusRunsError, RunInactiveError, WaitTimeoutError
+from .._errors import (
+    ConfigurationError,
+    GlobusRunsError,
+    NotAttemptedError,
+    RunInactiveError,
+    WaitTimeoutError,
+)
 from .._models import Run, RunEvent, RunLogEntry, RunLogEvent, RunStatus, RunStatusEvent
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
@@ -171,6 +177,8 @@ async def _look_up(client: FlowsClient, state: _ManyRuns, failures: FailedPolls)
             state.saw(result.unwrap())
         elif isinstance(result.error, TRANSIENT_ERRORS):
             transient = result.error
+        elif isinstance(result.error, NotAttemptedError):
+            raise result.error.cause  # what the wait's caller must see is the answer itself
         else:
             raise result.error
     if transient is None:
