@@ -23,6 +23,7 @@ from ._errors import (
     InvalidIdError,
     InvalidRequestError,
     NetworkError,
+    NotAttemptedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -123,4 +124,5 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "is_run_not_found_error",
+    "NotAttemptedError",
 ]

@@ -7,18 +7,31 @@ but cancellation escapes, so callers never see an ``ExceptionGroup``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from ._errors import ConfigurationError, InvalidRequestError, RateLimitError
+from ._errors import (
+    ConfigurationError,
+    GlobusRunsError,
+    InvalidRequestError,
+    NotAttemptedError,
+    RateLimitError,
+)
 from ._models import BatchResult
 from ._retry import rate_limit_listener
 
-__all__ = ["BatchStream", "Throttle", "effective_concurrency", "run_batch", "stream_batch"]
+__all__ = [
+    "BatchStream",
+    "Stops",
+    "Throttle",
+    "effective_concurrency",
+    "run_batch",
+    "stream_batch",
+]
 
 I = TypeVar("I")  # noqa: E741
 T = TypeVar("T")
@@ -98,26 +111,109 @@ class Throttle:
         self._notify()
 
 
+class Stops(Generic[I]):
+    """What earlier answers showed about the items not sent yet: which cannot succeed.
+
+    ``keys(item)`` names what an item depends on (its flow, its resource server's scope, its
+    token...); ``rule(item, error)`` says which of those an item's error shows to be broken
+    for every item, and why, or ``None``. An item depending on a broken key is not sent.
+    """
+
+    def __init__(
+        self,
+        keys: Callable[[I], Iterable[Hashable]],
+        rule: Callable[[I, BaseException], tuple[Hashable, str] | None],
+    ) -> None:
+        self._keys = keys
+        self._rule = rule
+        self._broken: dict[Hashable, tuple[GlobusRunsError, str]] = {}
+
+    def refusal(self, item: I) -> NotAttemptedError | None:
+        """The error of ``item`` if it must not be sent, else ``None``."""
+        if not self._broken:
+            return None
+        for key in self._keys(item):
+            found = self._broken.get(key)
+            if found is not None:
+                return NotAttemptedError(*found)
+        return None
+
+    def learn(self, item: I, error: BaseException) -> None:
+        """Take note of the error ``item`` was answered with."""
+        if not isinstance(error, GlobusRunsError) or isinstance(error, NotAttemptedError):
+            return
+        verdict = self._rule(item, error)
+        if verdict is not None:
+            key, reason = verdict
+            self._broken.setdefault(key, (error, reason))
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            leaves.extend(_leaves(exc))
+        else:
+            leaves.append(exc)
+    return leaves
+
+
+def _unwrapped(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a batch's caller gets for its task group's failure.
+
+    Workers never raise an ``Exception``; what escapes them is the process being stopped
+    (``KeyboardInterrupt``, ``SystemExit``) or the caller's own error in a streaming block,
+    each wanted bare. An interruption wins over anything raised alongside it.
+    """
+    leaves = _leaves(group)
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt | SystemExit):
+            return leaf
+    return leaves[0] if leaves else group
+
+
 async def _attempt(
-    index: int, item: I, operation: Callable[[I], Awaitable[T]], throttle: Throttle
+    index: int,
+    item: I,
+    operation: Callable[[I], Awaitable[T]],
+    throttle: Throttle,
+    stops: Stops[I] | None = None,
 ) -> BatchResult[T]:
+    refused = stops.refusal(item) if stops is not None else None
+    if refused is not None:
+        return BatchResult(index=index, input=item, error=refused)
     try:
         await throttle.acquire()
     except RateLimitError as exc:
         return BatchResult(index=index, input=item, error=exc)
+    # An answer that arrived while this item waited for a slot may rule it out too.
+    refused = stops.refusal(item) if stops is not None else None
+    if refused is not None:
+        throttle.release(ok=False)
+        return BatchResult(index=index, input=item, error=refused)
     try:
         value = await operation(item)
     except Exception as exc:  # one item's failure is its record, never the batch's
         throttle.release(ok=False)
+        if stops is not None:
+            stops.learn(item, exc)
         return BatchResult(index=index, input=item, error=exc)
     throttle.release(ok=True)
     return BatchResult(index=index, input=item, value=value)
 
 
 async def run_batch(
-    items: Iterable[I], operation: Callable[[I], Awaitable[T]], *, concurrency: int
+    items: Iterable[I],
+    operation: Callable[[I], Awaitable[T]],
+    *,
+    concurrency: int,
+    stops: Stops[I] | None = None,
 ) -> list[BatchResult[T]]:
-    """Apply ``operation`` to every item, at most ``concurrency`` at a time, in input order."""
+    """Apply ``operation`` to every item, at most ``concurrency`` at a time, in input order.
+
+    With ``stops``, an item that an earlier answer showed cannot succeed is not sent: its
+    result's error is a :class:`NotAttemptedError`.
+    """
     inputs = list(items)
     results: list[BatchResult[T] | None] = [None] * len(inputs)
     numbered = enumerate(inputs)
@@ -127,11 +223,14 @@ async def run_batch(
     async def worker() -> None:
         rate_limit_listener.set(throttle.rate_limited)
         for index, item in numbered:
-            results[index] = await _attempt(index, item, operation, throttle)
+            results[index] = await _attempt(index, item, operation, throttle, stops)
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(min(concurrency, len(inputs))):
-            tg.start_soon(worker)
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(concurrency, len(inputs))):
+                tg.start_soon(worker)
+    except BaseExceptionGroup as group:
+        raise _unwrapped(group) from None
     return [result for result in results if result is not None]
 
 
@@ -175,12 +274,17 @@ class _Feed(Generic[I]):
 
 @asynccontextmanager
 async def stream_batch(
-    items: Iterable[I], operation: Callable[[I], Awaitable[T]], *, concurrency: int
+    items: Iterable[I],
+    operation: Callable[[I], Awaitable[T]],
+    *,
+    concurrency: int,
+    stops: Stops[I] | None = None,
 ) -> AsyncIterator[BatchStream[T]]:
     """Apply ``operation`` to items read lazily, yielding results as they complete.
 
     Leaving the ``async with`` block early cancels the work still in flight. An error raised
     while reading ``items`` ends the stream and is raised as :class:`InvalidRequestError`.
+    ``stops`` works as in :func:`run_batch`.
     """
     send, receive = anyio.create_memory_object_stream[BatchResult[T]](concurrency)
     feed = _Feed(items)
@@ -191,7 +295,7 @@ async def stream_batch(
         rate_limit_listener.set(throttle.rate_limited)
         async with out:
             for index, item in feed:
-                await out.send(await _attempt(index, item, operation, throttle))
+                await out.send(await _attempt(index, item, operation, throttle, stops))
 
     try:
         async with anyio.create_task_group() as tg, receive:
@@ -203,10 +307,7 @@ async def stream_batch(
             finally:
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        # Workers never raise, so the only error is the caller's own: hand it back unwrapped.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise  # pragma: no cover - more than one error cannot come from one caller block
+        raise _unwrapped(group) from None
     if feed.error is not None:
         raise InvalidRequestError(f"reading the batch's inputs failed: {feed.error}") from (
             feed.error

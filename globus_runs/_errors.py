@@ -21,6 +21,7 @@ __all__ = [
     "InvalidIdError",
     "InvalidRequestError",
     "NetworkError",
+    "NotAttemptedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -205,12 +206,36 @@ class RunInactiveError(GlobusRunsError):
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        code = (run.details or {}).get("code") if isinstance(run.details, dict) else None
-        super().__init__(f"run {run.run_id} is INACTIVE" + (f" ({code})" if code else ""))
+        code = run.details.get("code") if isinstance(run.details, dict) else None
+        # Only a plain code is shown: ``details`` may nest too deeply to print.
+        shown = f" ({code})" if isinstance(code, str) and code else ""
+        super().__init__(f"run {run.run_id} is INACTIVE{shown}")
 
 
 class UnsupportedTimerError(GlobusRunsError):
     """Raised when an operation needs a flow timer but the timer is of another type."""
+
+
+class NotAttemptedError(GlobusRunsError):
+    """A batch item's error when it was never sent: an earlier item's answer showed it must fail.
+
+    ``cause`` is that answer's error (a rejected token that cannot be renewed, a missing scope,
+    a missing flow...), ``reason`` says in words what it showed. ``attempts`` is 0.
+
+    Example::
+
+        for result in await flows.batch_run_flows(requests):
+            if isinstance(result.error, NotAttemptedError):
+                print(result.index, "not sent:", result.error.reason)
+    """
+
+    attempts = 0
+
+    def __init__(self, cause: GlobusRunsError, reason: str) -> None:
+        self.cause = cause
+        self.reason = reason
+        super().__init__(f"not attempted: {reason} ({cause})")
+        self.__cause__ = cause
 
 
 def is_run_not_found_error(err: BaseException) -> bool:

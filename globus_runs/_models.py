@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar, cast
@@ -57,6 +58,23 @@ def _raw() -> dict[str, Any]:
     return {}
 
 
+# Documents from the service may nest deeply (``details`` of an INACTIVE run, 1,000 levels):
+# past what ``repr`` can recurse into, they are shown cut at a few levels instead.
+_SHALLOW = reprlib.Repr()
+_SHALLOW.maxlevel = 6
+_SHALLOW.maxdict = _SHALLOW.maxlist = _SHALLOW.maxtuple = 20
+_SHALLOW.maxstring = _SHALLOW.maxother = 200
+_SHALLOW.maxlong = 200
+
+
+def _json_repr(value: object) -> str:
+    """``repr(value)``, or a repr cut at a few levels when the value nests too deeply."""
+    try:
+        return repr(value)
+    except RecursionError:
+        return _SHALLOW.repr(value)
+
+
 @attrs.frozen
 class Run:
     """One flow run, as ``GET /runs/{run_id}`` describes it.
@@ -83,8 +101,8 @@ class Run:
     run_managers: list[str] = attrs.field(factory=list)
     run_monitors: list[str] = attrs.field(factory=list)
     user_role: str | None = None
-    details: dict[str, Any] | None = None
-    flow_description: dict[str, Any] | None = None
+    details: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
+    flow_description: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
 
     @property
@@ -129,7 +147,7 @@ class RunLogEntry:
     time: datetime
     code: str
     description: str = ""
-    details: dict[str, Any] | None = None
+    details: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
 
 
@@ -149,8 +167,8 @@ class RunDefinition:
     """The flow definition and input schema a run was started with."""
 
     flow_id: str
-    definition: dict[str, Any]
-    input_schema: dict[str, Any] | None = None
+    definition: dict[str, Any] = attrs.field(repr=_json_repr)
+    input_schema: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
 
 
@@ -187,12 +205,14 @@ class RunRequest:
     """One run to start in a batch: the arguments of ``FlowsClient.run_flow``."""
 
     flow_id: str
-    body: Mapping[str, Any]
+    body: Mapping[str, Any] = attrs.field(repr=_json_repr)
     label: str | None = None
     tags: list[str] | None = attrs.field(default=None, converter=_as_list)
     run_monitors: list[str] | None = attrs.field(default=None, converter=_as_list)
     run_managers: list[str] | None = attrs.field(default=None, converter=_as_list)
-    activity_notification_policy: Mapping[str, Any] | Sequence[str] | None = None
+    activity_notification_policy: Mapping[str, Any] | Sequence[str] | None = attrs.field(
+        default=None, repr=_json_repr
+    )
 
 
 @attrs.frozen
@@ -209,7 +229,7 @@ class BatchResult(Generic[T]):
     """
 
     index: int
-    input: Any
+    input: Any = attrs.field(repr=_json_repr)
     value: T | None = None
     error: BaseException | None = None
 
@@ -254,16 +274,16 @@ class Timer:
     timer_type: str | None = None
     flow_id: str | None = None
     status: str | None = None
-    schedule: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     callback_url: str | None = None
-    callback_body: dict[str, Any] | None = None
+    callback_body: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     submitted_at: datetime | None = None
     last_ran_at: datetime | None = None
     next_run: datetime | None = None
     number_of_runs: int = 0
     number_of_errors: int = 0
-    inactive_reason: dict[str, Any] | None = None
-    activity: dict[str, Any] | None = None
+    inactive_reason: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
+    activity: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
 
 
@@ -273,7 +293,7 @@ class TimerRunError:
 
     code: str
     message: str
-    detail: Any = None
+    detail: Any = attrs.field(default=None, repr=_json_repr)
 
 
 @attrs.frozen

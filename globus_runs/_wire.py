@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import attrs
+import httpx
 
 from . import _json
 from ._errors import (
@@ -39,6 +40,7 @@ __all__ = [
     "encode_query",
     "error_from_response",
     "id_segment",
+    "is_loopback",
     "json_body",
     "parse_retry_after",
     "time_range",
@@ -46,8 +48,9 @@ __all__ = [
 
 QueryValue = str | int | bool | Sequence[str] | None
 
-_BAD_ID = re.compile(r"[/?#\s\\]|\.\.")
-_MAX_ID_LENGTH = 256
+# Globus run, flow and timer ids are UUIDs in their usual 8-4-4-4-12 hex form. ASCII classes
+# only: ``\d`` or ``\w`` would let other scripts' digits through.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @attrs.frozen
@@ -71,14 +74,16 @@ class ApiRequest:
 
 
 def id_segment(value: object, what: str = "id") -> str:
-    """Validate an id and return it percent-encoded as one path segment.
+    """Validate a run, flow or timer id and return it as one path segment.
 
-    Raises :class:`InvalidIdError` for anything that cannot be a Globus id, before any request.
+    Raises :class:`InvalidIdError` for anything but a UUID (``"."``, ``"not-a-uuid"``, a lone
+    surrogate, ...), before any request.
     """
     if not isinstance(value, str):
         raise InvalidIdError(f"{what} must be a str, not {type(value).__name__}")
-    if not value or len(value) > _MAX_ID_LENGTH or _BAD_ID.search(value):
-        raise InvalidIdError(f"{what} {value[:80]!r} is not a valid id")
+    if not _UUID.fullmatch(value):
+        # ascii(): a lone surrogate in the id must not break the message itself.
+        raise InvalidIdError(f"{what} {value[:80]!a} is not a valid id (a UUID)")
     return quote(value, safe="")
 
 
@@ -139,7 +144,8 @@ def json_body(document: Mapping[str, Any]) -> bytes:
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.1``, ``::1``...)."""
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         return True
     try:
@@ -148,14 +154,49 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# Characters no URL may hold as they are: controls, spaces and the ones RFC 3986 excludes.
+_BAD_URL_CHARACTER = re.compile(r'[\x00-\x20\x7f-\x9f\ud800-\udfff<>"{}|\\^`\s]')
+# The characters of a host name (letters of any script, digits, "-", "_", "."); whether the
+# name resolves is for the connection to find out.
+_HOST_NAME = re.compile(r"[\w.-]+")
+
+
+def _check_host(url: str, host: str) -> None:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST_NAME.fullmatch(host):
+            raise ConfigurationError(f"base_url {url!r} has an invalid host {host!r}") from None
+
+
 def check_base_url(url: str) -> str:
-    """Return ``url`` without a trailing slash; refuse ``http`` to anything but loopback."""
-    parts = urlsplit(url)
+    """Return ``url`` without a trailing slash; refuse ``http`` to anything but loopback.
+
+    A URL that cannot be sent to (a bad port, a space or control character, a malformed
+    host) is a :class:`ConfigurationError` here, when the client is built.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"base_url must be a str, not {type(url).__name__}")
+    bad = _BAD_URL_CHARACTER.search(url)
+    if bad is not None:
+        raise ConfigurationError(f"base_url {url!a} has an invalid character {bad.group()!a}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url {url!r} is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url {url!r} is not an http(s) URL")
+    if port == 0:
+        raise ConfigurationError(f"base_url {url!r} has port 0, which cannot be connected to")
+    _check_host(url, parts.hostname)
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:  # whatever else the HTTP layer would refuse later
+        raise ConfigurationError(f"base_url {url!r} is not a valid URL: {exc}") from None
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url {url!r} must not have a query or fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"base_url {url!r} must use https: only a loopback host may be reached over http"
         )

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from .._batch import BatchStream, effective_concurrency, run_batch, stream_batch
+from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
 from .._converter import structure
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._models import (
@@ -24,6 +24,7 @@ from .._wire import ApiRequest
 from . import _requests as rq
 from . import _waiting
 from ._starts import request_tag, start_exactly_once
+from ._stops import flows_stops
 from ._waiting import InactivePolicy, RunWatcher
 
 __all__ = ["FlowsClient"]
@@ -405,9 +406,15 @@ class FlowsClient(ServiceClient):
 
         The first check is immediate; later ones back off from ``poll_interval`` (jittered) up
         to 60 s. An ``INACTIVE`` run is polled on (``"wait"``), returned (``"return"``) or
-        raised as :class:`RunInactiveError` (``"raise"``). Transient failures (network, 5xx,
-        429) are ridden out. Past ``timeout`` seconds, :class:`WaitTimeoutError` carries
-        ``last_run``. An enclosing ``anyio.fail_after`` cancels the wait as usual.
+        raised as :class:`RunInactiveError` (``"raise"``). Past ``timeout`` seconds,
+        :class:`WaitTimeoutError` carries ``last_run``. An enclosing ``anyio.fail_after``
+        cancels the wait as usual.
+
+        Transient failures (network, 5xx, 429) are polled through, within the client's
+        :class:`RetryPolicy`: the wait raises the last such error (:class:`NetworkError`,
+        :class:`ServerError`, ...) on the ``max_retries + 1``-th failed poll in a row, or on a
+        failed poll ``max_elapsed`` seconds after the last successful one (each poll having
+        been retried first). Any other error (401, 403, 404, ...) ends the wait at once.
 
         Example::
 
@@ -432,8 +439,9 @@ class FlowsClient(ServiceClient):
         completed since the previous poll (``GET /runs`` filtered by flow id, status and
         completion time), so a thousand runs cost a few requests per interval. Runs given as
         :class:`Run` objects (as ``batch_run_flows`` returns them) need no first look-up; bare
-        ids are fetched once. INACTIVE runs are waited for. Past ``timeout``,
-        :class:`WaitTimeoutError` carries ``last_runs``.
+        ids are fetched once. INACTIVE runs are waited for. The first listing is immediate.
+        Past ``timeout``, :class:`WaitTimeoutError` carries ``last_runs``. Failures end the wait
+        as in :meth:`wait_for_run`.
 
         Example::
 
@@ -451,6 +459,7 @@ class FlowsClient(ServiceClient):
 
         Yields :class:`RunLogEvent` for each new log entry (each once, oldest first) and
         :class:`RunStatusEvent` for each status change; the last event is the terminal status.
+        Failures end the iteration as they end :meth:`wait_for_run`.
 
         Example::
 
@@ -491,6 +500,12 @@ class FlowsClient(ServiceClient):
         At most ``concurrency`` requests (default: the client's) are in flight, and never more
         than the connection pool holds. A failed start is that item's ``error``; nothing is
         raised for it. Cancelling the caller cancels the batch.
+
+        Once an answer shows that other items must fail the same way (a rejected token that
+        cannot be renewed, a 403 ``MISSING_SCOPE``, a missing or forbidden flow), those items
+        are not sent: each still gets its result, whose error is a :class:`NotAttemptedError`
+        carrying that answer as ``cause``. Items of other flows go on. The other batch and
+        streaming methods do the same.
 
         Example::
 
@@ -537,7 +552,9 @@ class FlowsClient(ServiceClient):
                 async for result in results:
                     record(result.index, result.value.run_id if result.ok else result.error)
         """
-        return stream_batch(requests, self._start, concurrency=self._concurrency(concurrency))
+        return stream_batch(
+            requests, self._start, concurrency=self._concurrency(concurrency), stops=self._stops()
+        )
 
     def stream_get_runs(
         self, run_ids: Iterable[str], *, concurrency: int | None = None
@@ -550,7 +567,9 @@ class FlowsClient(ServiceClient):
                 async for result in results:
                     print(result.index, result.value.status if result.ok else result.error)
         """
-        return stream_batch(run_ids, self._get, concurrency=self._concurrency(concurrency))
+        return stream_batch(
+            run_ids, self._get, concurrency=self._concurrency(concurrency), stops=self._stops()
+        )
 
     def stream_cancel_runs(
         self, run_ids: Iterable[str], *, concurrency: int | None = None
@@ -562,7 +581,12 @@ class FlowsClient(ServiceClient):
             async with flows.stream_cancel_runs(run_ids) as results:
                 failures = [r async for r in results if not r.ok]
         """
-        return stream_batch(run_ids, self.cancel_run, concurrency=self._concurrency(concurrency))
+        return stream_batch(
+            run_ids,
+            self.cancel_run,
+            concurrency=self._concurrency(concurrency),
+            stops=self._stops(),
+        )
 
     async def _batch(
         self,
@@ -570,7 +594,12 @@ class FlowsClient(ServiceClient):
         operation: Callable[[Any], Awaitable[Run]],
         concurrency: int | None,
     ) -> list[BatchResult[Run]]:
-        return await run_batch(items, operation, concurrency=self._concurrency(concurrency))
+        return await run_batch(
+            items, operation, concurrency=self._concurrency(concurrency), stops=self._stops()
+        )
+
+    def _stops(self) -> Stops[Any]:
+        return flows_stops(self.authorizer)
 
 
 def _split_run_page(page: RunPage) -> tuple[list[Run], bool, str | None]:

@@ -13,14 +13,14 @@ import anyio
 
 from .._errors import (
     ConfigurationError,
-    NetworkError,
-    RateLimitError,
+    GlobusRunsError,
+    NotAttemptedError,
     RunInactiveError,
-    ServerError,
     WaitTimeoutError,
 )
 from .._models import Run, RunEvent, RunLogEntry, RunLogEvent, RunStatus, RunStatusEvent
 from .._wire import id_segment
+from ._patience import TRANSIENT_ERRORS, FailedPolls
 
 if TYPE_CHECKING:
     from ._client import FlowsClient
@@ -45,7 +45,6 @@ _FLOWS_PER_QUERY = 20
 _PER_PAGE = 50
 
 InactivePolicy = Literal["wait", "return", "raise"]
-TRANSIENT_ERRORS = (NetworkError, ServerError, RateLimitError)
 
 
 def poll_delays(poll_interval: float, rng: Callable[[], float] = random.random) -> Iterator[float]:
@@ -77,14 +76,19 @@ async def wait_for_run(
     _check_inactive_policy(on_inactive)
     id_segment(run_id, "run_id")
     delays = poll_delays(poll_interval)
+    failures = FailedPolls(client.retry)
+    failures.begin()
     last: Run | None = None
     with anyio.move_on_after(timeout):
         while True:
             try:
                 last = await client.get_run(run_id)
             except TRANSIENT_ERRORS as exc:
+                if failures.exhausted(exc):
+                    raise
                 logger.debug("waiting for run %s: %s; polling again", run_id, exc)
             else:
+                failures.succeeded()
                 if last.is_terminal:
                     return last
                 if last.status == RunStatus.INACTIVE:
@@ -162,13 +166,27 @@ class _ManyRuns:
         return [self.latest[run_id] for run_id in self.order if run_id in self.latest]
 
 
-async def _look_up(client: FlowsClient, state: _ManyRuns) -> None:
-    """Fetch, one by one (bounded), the runs whose flow and start time are not known yet."""
+async def _look_up(client: FlowsClient, state: _ManyRuns, failures: FailedPolls) -> None:
+    """Fetch, one by one (bounded), the runs whose flow and start time are not known yet.
+
+    A round in which some look-up failed transiently counts as one failed poll.
+    """
+    transient: GlobusRunsError | None = None
     for result in await client.batch_get_runs(state.unknown()):
         if result.error is None:
             state.saw(result.unwrap())
-        elif not isinstance(result.error, TRANSIENT_ERRORS):
+        elif isinstance(result.error, TRANSIENT_ERRORS):
+            transient = result.error
+        elif isinstance(result.error, NotAttemptedError):
+            raise result.error.cause  # what the wait's caller must see is the answer itself
+        else:
             raise result.error
+    if transient is None:
+        failures.succeeded()
+    elif failures.exhausted(transient):
+        raise transient
+    else:
+        logger.debug("waiting for runs: looking up: %s; looking up again", transient)
 
 
 async def _list_finished(client: FlowsClient, state: _ManyRuns) -> None:
@@ -207,18 +225,26 @@ async def wait_for_runs(
     """Wait for many runs with list queries (see ``FlowsClient.wait_for_runs``)."""
     state = _ManyRuns(run_ids)
     delays = poll_delays(poll_interval)
+    failures = FailedPolls(client.retry)
+    failures.begin()
     with anyio.move_on_after(timeout):
         while state.unknown():
-            await _look_up(client, state)
+            await _look_up(client, state, failures)
             if state.unknown():
                 await anyio.sleep(next(delays))
         state.start_window()
+        # The first listing is immediate: runs that ended already return without a sleep.
         while state.open:
-            await anyio.sleep(next(delays))
             try:
                 await _list_finished(client, state)
             except TRANSIENT_ERRORS as exc:
+                if failures.exhausted(exc):
+                    raise
                 logger.debug("waiting for %d runs: %s; listing again", len(state.open), exc)
+            else:
+                failures.succeeded()
+            if state.open:
+                await anyio.sleep(next(delays))
         return state.result()
     raise WaitTimeoutError(
         f"{len(state.open)} of {len(state.order)} runs did not finish within {timeout} s",
@@ -248,6 +274,7 @@ class RunWatcher:
         self._status: str | None = None
         self._finished = False
         self._polled = False
+        self._failures = FailedPolls(client.retry)
 
     def __aiter__(self) -> RunWatcher:
         return self
@@ -258,11 +285,17 @@ class RunWatcher:
                 raise StopAsyncIteration
             if self._polled:
                 await anyio.sleep(next(self._delays))
+            else:
+                self._failures.begin()
             self._polled = True
             try:
                 await self._poll()
             except TRANSIENT_ERRORS as exc:
+                if self._failures.exhausted(exc):
+                    raise
                 logger.debug("watching run %s: %s; polling again", self._run_id, exc)
+            else:
+                self._failures.succeeded()
         return self._pending.popleft()
 
     async def _poll(self) -> None:

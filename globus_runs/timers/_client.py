@@ -18,9 +18,10 @@ from .._paging import MarkerPager
 from .._retry import RetryPolicy
 from .._service import ServiceClient
 from .._transport import AsyncBaseTransport, AsyncClient, Response
-from .._wire import ApiRequest, check_base_url
+from .._wire import ApiRequest, check_base_url, id_segment
 from ..flows import FlowsClient
 from . import _requests as rq
+from ._flows_url import flows_url_for
 from ._parse import parse_results, timer_from_document
 
 __all__ = ["TimersClient"]
@@ -62,7 +63,8 @@ class TimersClient(ServiceClient):
 
     ``flows`` is the :class:`FlowsClient` that :meth:`run_timer` starts runs with; when not
     given, one is built on this client's authorizer and connection pool (at
-    ``flows_base_url``, or the Flows URL of ``environment``).
+    ``flows_base_url``, or the Flows URL of ``environment``; with ``base_url`` alone, see
+    :attr:`flows`).
 
     Example::
 
@@ -103,14 +105,27 @@ class TimersClient(ServiceClient):
         self._flows = flows
         # Checked now: a token must never be sent over http to a remote host.
         self._flows_base_url = check_base_url(flows_base_url) if flows_base_url else None
+        # A Timers URL of the caller's own says nothing of production Flows: run_timer must
+        # not fall back to it (see flows_url_for).
+        self._own_base_url = base_url is not None
 
     @property
     def flows(self) -> FlowsClient:
-        """The :class:`FlowsClient` used by :meth:`run_timer` (shares this client's pool)."""
+        """The :class:`FlowsClient` used by :meth:`run_timer` (shares this client's pool).
+
+        When this client was given ``base_url`` but neither ``flows_base_url`` nor ``flows``,
+        the Flows URL is derived only where it is certain (a Globus Timers host, or the
+        emulator's ``.../timers`` beside ``.../flows`` on a loopback host); otherwise this
+        raises :class:`ConfigurationError` naming ``flows_base_url=`` and ``flows=``, and no
+        request is sent.
+        """
         if self._flows is None:
+            flows_base_url = self._flows_base_url
+            if flows_base_url is None and self._own_base_url:
+                flows_base_url = flows_url_for(self.base_url)
             self._flows = FlowsClient(
                 authorizer=self.authorizer,
-                base_url=self._flows_base_url,
+                base_url=flows_base_url,
                 environment=self._environment,
                 http_client=self._transport.http_client,
                 timeout=self._timeout,
@@ -222,8 +237,7 @@ class TimersClient(ServiceClient):
 
             run = await timers.get_run(timer_id, flow_run_id)
         """
-        if not isinstance(run_id, str) or not run_id:
-            raise InvalidRequestError("run_id must be a non-empty str")
+        id_segment(run_id, "run_id")  # a flow run id: a UUID, refused before any request
         async for run in self.iter_runs(timer_id):
             if run.id == run_id:
                 return run
@@ -238,13 +252,15 @@ class TimersClient(ServiceClient):
 
         Timers has no "run now" operation, so this reads the timer and starts its flow through
         Flows; the new run is not recorded in the timer's history. Only flow timers can be run
-        this way: others raise :class:`UnsupportedTimerError`.
+        this way: others raise :class:`UnsupportedTimerError`. A client given ``base_url`` whose
+        Flows URL cannot be told raises :class:`ConfigurationError` first (see :attr:`flows`).
 
         Example::
 
             run = await timers.run_timer(timer_id)
             final = await timers.flows.wait_for_run(run.id)
         """
+        flows = self.flows  # a Flows URL that cannot be told fails before any request
         timer = await self.get_timer(timer_id)
         if timer.timer_type != "flow" or timer.flow_id is None:
             raise UnsupportedTimerError(
@@ -257,7 +273,7 @@ class TimersClient(ServiceClient):
             raise ResponseParseError(
                 f"timer {timer_id} has no flow input in its callback_body", text=str(callback)
             )
-        run = await self.flows.run_flow(
+        run = await flows.run_flow(
             timer.flow_id,
             body,
             tags=_optional_list(callback.get("tags")),

@@ -110,12 +110,13 @@ async def test_an_enclosing_fail_after_cancels_the_wait(
 async def test_transient_503s_are_ridden_out(fake: FakeGlobus) -> None:
     flow_id = fake.add_flow(duration=4.0)
     [run_id] = fake.add_runs(flow_id, 1)
+    # Three attempts per poll: the first poll fails (3 answers), the second succeeds after one.
     flaky = FailFirst(fake.app, count=4)
     async with FlowsClient(
         authorizer=fake.token,
         base_url=fake.flows_url,
         transport=asgi_transport(flaky),
-        retry=RetryPolicy(max_retries=1, backoff_initial=0.001),
+        retry=RetryPolicy(max_retries=2, backoff_initial=0.001),
     ) as flows:
         run = await flows.wait_for_run(run_id, poll_interval=POLL, timeout=10)
     assert run.status == RunStatus.SUCCEEDED

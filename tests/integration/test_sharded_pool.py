@@ -132,7 +132,7 @@ async def test_a_failed_connection_is_released() -> None:
             authorizer="t", base_url=f"http://127.0.0.1:{port}", retry=RetryPolicy(max_retries=0)
         ) as flows:
             with pytest.raises(ConnectError):
-                await flows.get_run("r1")
+                await flows.get_run("00000000-0000-4000-8000-000000000001")
             pool = _pool(flows)
             assert pool._h1 is not None
             assert pool._h1.connections == 0

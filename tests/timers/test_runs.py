@@ -258,7 +258,7 @@ async def test_the_runs_of_an_unknown_timer_are_timer_not_found(
 ) -> None:
     unknown = "00000000-0000-4000-8000-00000000cafe"
     calls: dict[str, Any] = {
-        "get_run": lambda: timers.get_run(unknown, "some-run"),
+        "get_run": lambda: timers.get_run(unknown, "00000000-0000-4000-8000-00000000beef"),
         "list_runs": lambda: timers.list_runs(unknown),
         "list_all_runs": lambda: timers.list_all_runs(unknown),
     }

@@ -136,9 +136,13 @@ def test_timer_without_an_id_is_a_parse_error() -> None:
         timer_from_document({"name": "x"})
 
 
+FLOW_ID = "2f9c3b1e-0d5e-4d1a-9b7a-5c1e2d3f4a5b"
+TIMER_ID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
 def test_create_flow_timer_request() -> None:
     request = rq.create_flow_timer(
-        "f1",
+        FLOW_ID,
         {"a": 1},
         name="n",
         schedule={"type": "recurring", "interval_seconds": 3600},
@@ -149,7 +153,7 @@ def test_create_flow_timer_request() -> None:
     assert json.loads(request.body) == {
         "timer": {
             "timer_type": "flow",
-            "flow_id": "f1",
+            "flow_id": FLOW_ID,
             "name": "n",
             "schedule": {"type": "recurring", "interval_seconds": 3600},
             "body": {"body": {"a": 1}, "tags": ["t"]},
@@ -159,20 +163,20 @@ def test_create_flow_timer_request() -> None:
 
 def test_recurring_schedules_need_a_minute_at_least() -> None:
     with pytest.raises(InvalidRequestError, match="at least 60"):
-        rq.create_flow_timer("f", {}, schedule={"type": "recurring", "interval_seconds": 30})
+        rq.create_flow_timer(FLOW_ID, {}, schedule={"type": "recurring", "interval_seconds": 30})
 
 
 def test_resume_sends_update_credentials_in_query_and_body() -> None:
-    request = rq.resume_timer("t1", update_credentials=True)
+    request = rq.resume_timer(TIMER_ID, update_credentials=True)
     assert request.params == (("update_credentials", "true"),)
     assert request.body == b'{"update_credentials":true}'
-    plain = rq.resume_timer("t1")
+    plain = rq.resume_timer(TIMER_ID)
     assert (plain.params, plain.body) == ((), None)
 
 
 def test_timer_page_request() -> None:
-    request = rq.timer_page("t1", page_size=10, marker="tok")
+    request = rq.timer_page(TIMER_ID, page_size=10, marker="tok")
     assert (request.path, request.params) == (
-        "/jobs/t1",
+        f"/jobs/{TIMER_ID}",
         (("page_size", "10"), ("results_pt", "tok")),
     )

@@ -19,7 +19,27 @@ from globus_runs._wire import (
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "a/b", "a?b", "a#b", "a b", "a\tb", "..", "a..b", "x" * 257, "a\\b", "a\nb"],
+    [
+        "",
+        "a/b",
+        "a?b",
+        "a#b",
+        "a b",
+        "a\tb",
+        "..",
+        ".",
+        "a..b",
+        "x" * 257,
+        "a\\b",
+        "a\nb",
+        "not-a-uuid",
+        "36ad9f9a-ad29-488f-beb4-c22ab729643a\n",
+        "36ad9f9a-ad29-488f-beb4-c22ab729643a/..",
+        "36ad9f9aad29488fbeb4c22ab729643a",
+        "{36ad9f9a-ad29-488f-beb4-c22ab729643a}",
+        "36ad9f9a-ad29-488f-beb4-c22ab72964\u0663\u0663",
+        "36ad9f9a-ad29-488f-beb4-c22ab729643\ud800",
+    ],
 )
 def test_implausible_ids_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidIdError):
@@ -31,11 +51,19 @@ def test_non_string_id_is_rejected() -> None:
         id_segment(42, "run_id")
 
 
-def test_plausible_id_is_percent_encoded_as_one_segment() -> None:
+def test_a_uuid_is_accepted_as_given() -> None:
     assert id_segment("36ad9f9a-ad29-488f-beb4-c22ab729643a") == (
         "36ad9f9a-ad29-488f-beb4-c22ab729643a"
     )
-    assert id_segment("a%b:c") == "a%25b%3Ac"
+    assert id_segment("36AD9F9A-AD29-488F-BEB4-C22AB729643A") == (
+        "36AD9F9A-AD29-488F-BEB4-C22AB729643A"
+    )
+
+
+def test_a_lone_surrogate_id_is_an_invalid_id_error_with_a_printable_message() -> None:
+    with pytest.raises(InvalidIdError) as info:
+        id_segment("\ud800", "flow_id")
+    assert str(info.value) == "flow_id '\\ud800' is not a valid id (a UUID)"
 
 
 def test_query_leaves_out_none_and_joins_lists_with_commas() -> None:
