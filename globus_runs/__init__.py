@@ -60,7 +60,7 @@ from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenRe
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import pooled_http_client
 from ._version import __version__
-from .flows import FlowsClient
+from .flows import FlowsClient, WaitProgress
 from .timers import TimersClient
 
 __all__ = [
@@ -123,4 +123,5 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "is_run_not_found_error",
+    "WaitProgress",
 ]

@@ -12,6 +12,7 @@ from .._errors import ConflictError
 from .._models import RunRequest
 from .._retry import RetryPolicy
 from ._config import open_clients
+from ._feedback import WaitDisplay
 from ._options import Exit, Failure, Format, format_option, run, settings_of, wait_options
 from ._output import emit_json, make_console, outcome_document
 from ._progress import BatchProgress
@@ -164,20 +165,22 @@ def wait(
 ) -> None:
     """Wait for every run recorded in RESULTS (a file written by batch start).
 
-    Uses list queries, so thousands of runs cost a few requests per poll. Output as for
-    runs wait, in input line order; exit status 0 only if every run SUCCEEDED, 3 if one
-    did not, 4 on --timeout.
+    Uses list queries, so thousands of runs cost a few requests per poll. Shows on stderr
+    how many runs have ended and how many are in each status. Output as for runs wait, in
+    input line order; exit status 0 only if every run SUCCEEDED, 3 if one did not, 4 on
+    --timeout, 1 when the service cannot be reached.
     """
     settings = settings_of(ctx)
     started = [found for _, found in recorded_runs(_records(results))]
 
     async def main() -> int:
         async with open_clients(settings) as clients:
+            display = WaitDisplay(make_console(stderr=True))
             waiting = clients.flows.wait_for_runs(
-                started, poll_interval=poll_interval, timeout=timeout
+                started, poll_interval=poll_interval, timeout=timeout, on_progress=display
             )
             return await wait_and_report(
-                waiting, output_format, count=len(started), timeout=timeout
+                waiting, output_format, count=len(started), timeout=timeout, display=display
             )
 
     run(main)

@@ -22,6 +22,7 @@ from .._retry import RetryPolicy
 from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
 from ..flows import FlowsClient
 from ..timers import TimersClient
+from ._feedback import reporting_retries
 
 __all__ = ["DEFAULT_SCOPES", "Clients", "Settings", "flow_scope", "open_clients"]
 
@@ -167,7 +168,11 @@ class Clients:
 async def open_clients(
     settings: Settings, *, concurrency: int = 10, retry: RetryPolicy | None = None
 ) -> AsyncIterator[Clients]:
-    """Clients for ``settings``, over one pool sized for ``concurrency``; closed on exit."""
+    """Clients for ``settings``, over one pool sized for ``concurrency``; closed on exit.
+
+    Each retry of a request is told on stderr (see `reporting_retries`).
+    """
+    retry = reporting_retries(retry)
     pool = max(concurrency, 10)
     async with pooled_http_client(pool, transport=settings.transport) as http_client:
         authorizer = settings.authorizer(http_client)

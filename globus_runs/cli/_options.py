@@ -106,8 +106,23 @@ def run(main: Callable[[], Awaitable[int | None]]) -> None:
         status = anyio.run(main)
     except GlobusRunsError as error:
         raise Failure(one_line(error)) from None
+    except BaseExceptionGroup as group:
+        # A task group's lone library error is reported as if raised alone.
+        lone = _lone_error(group)
+        if lone is None:
+            raise
+        raise Failure(one_line(lone)) from None
     if status:
         raise click.exceptions.Exit(status)
+
+
+def _lone_error(group: BaseExceptionGroup[BaseException]) -> GlobusRunsError | None:
+    errors = group.exceptions
+    while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
+        errors = errors[0].exceptions
+    if len(errors) == 1 and isinstance(errors[0], GlobusRunsError):
+        return errors[0]
+    return None
 
 
 def wait_options(function: F) -> F:

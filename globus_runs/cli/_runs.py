@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 
 import click
@@ -12,6 +13,7 @@ from rich.spinner import Spinner
 from .._errors import WaitTimeoutError
 from .._models import Run, RunEvent, RunLogEvent, RunStatus
 from ._config import open_clients
+from ._feedback import WaitDisplay
 from ._options import Exit, Format, datetime_option, format_option, run, settings_of, wait_options
 from ._output import (
     emit_json,
@@ -322,11 +324,20 @@ def report_wait(finished: Sequence[Run], output_format: Format, *, timed_out: bo
 
 
 async def wait_and_report(
-    waiting: Awaitable[list[Run]], output_format: Format, *, count: int, timeout: float | None
+    waiting: Awaitable[list[Run]],
+    output_format: Format,
+    *,
+    count: int,
+    timeout: float | None,
+    display: WaitDisplay | None = None,
 ) -> int:
-    """Await ``waiting`` (a wait for ``count`` runs) and report what it ended with."""
+    """Await ``waiting`` (a wait for ``count`` runs) and report what it ended with.
+
+    ``display``, the wait's ``on_progress``, is shown on stderr while waiting.
+    """
     try:
-        finished = await waiting
+        with display if display is not None else nullcontext():
+            finished = await waiting
     except WaitTimeoutError as error:
         last = error.last_runs or ([error.last_run] if error.last_run else [])
         code = report_wait(last, output_format, timed_out=True)
@@ -357,22 +368,28 @@ def wait(
     """Wait until the runs have ended (INACTIVE runs are waited for).
 
     One run is polled with wait_for_run; several with wait_for_runs, which lists the runs
-    that ended instead of fetching each one. Exit status 0 only if every run SUCCEEDED;
-    3 if one FAILED or ENDED; 4 on --timeout.
+    that ended instead of fetching each one, and shows on stderr how many have ended and
+    how many are in each status (a line per change when stderr is not a terminal). Exit
+    status 0 only if every run SUCCEEDED; 3 if one FAILED or ENDED; 4 on --timeout; 1 when
+    the service cannot be reached (once the retries are spent).
     """
     settings = settings_of(ctx)
 
     async def main() -> int:
         async with open_clients(settings) as clients:
             flows = clients.flows
+            display = None
             if len(run_ids) == 1:
                 waiting = _as_list(
                     flows.wait_for_run(run_ids[0], poll_interval=poll_interval, timeout=timeout)
                 )
             else:
-                waiting = flows.wait_for_runs(run_ids, poll_interval=poll_interval, timeout=timeout)
+                display = WaitDisplay(make_console(stderr=True))
+                waiting = flows.wait_for_runs(
+                    run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
+                )
             return await wait_and_report(
-                waiting, output_format, count=len(run_ids), timeout=timeout
+                waiting, output_format, count=len(run_ids), timeout=timeout, display=display
             )
 
     run(main)

@@ -21,6 +21,7 @@ from .._errors import (
 )
 from .._models import Run, RunEvent, RunLogEntry, RunLogEvent, RunStatus, RunStatusEvent
 from .._wire import id_segment
+from ._wait_progress import ProgressCallback, WaitProgress
 
 if TYPE_CHECKING:
     from ._client import FlowsClient
@@ -158,6 +159,10 @@ class _ManyRuns:
     def result(self) -> list[Run]:
         return [self.latest[run_id] for run_id in self.order]
 
+    def report(self, on_progress: ProgressCallback | None) -> None:
+        if on_progress is not None:
+            on_progress(WaitProgress.of(self.order, self.latest))
+
     def snapshot(self) -> list[Run]:
         return [self.latest[run_id] for run_id in self.order if run_id in self.latest]
 
@@ -203,6 +208,7 @@ async def wait_for_runs(
     *,
     poll_interval: float,
     timeout: float | None,
+    on_progress: ProgressCallback | None = None,
 ) -> list[Run]:
     """Wait for many runs with list queries (see ``FlowsClient.wait_for_runs``)."""
     state = _ManyRuns(run_ids)
@@ -210,6 +216,7 @@ async def wait_for_runs(
     with anyio.move_on_after(timeout):
         while state.unknown():
             await _look_up(client, state)
+            state.report(on_progress)
             if state.unknown():
                 await anyio.sleep(next(delays))
         state.start_window()
@@ -219,6 +226,8 @@ async def wait_for_runs(
                 await _list_finished(client, state)
             except TRANSIENT_ERRORS as exc:
                 logger.debug("waiting for %d runs: %s; listing again", len(state.open), exc)
+            else:
+                state.report(on_progress)
         return state.result()
     raise WaitTimeoutError(
         f"{len(state.open)} of {len(state.order)} runs did not finish within {timeout} s",

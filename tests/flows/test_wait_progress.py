@@ -1,0 +1,36 @@
+"""``wait_for_runs(on_progress=...)``: what it is told after each poll."""
+
+from __future__ import annotations
+
+import pytest
+
+from globus_runs import FlowsClient, WaitProgress
+from globus_runs.testing import FakeGlobus
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_on_progress_is_told_after_each_poll_how_many_runs_ended(
+    fake: FakeGlobus, flows: FlowsClient
+) -> None:
+    short = fake.add_flow(duration=10.0)
+    long = fake.add_flow(duration=30.0, outcome="FAILED")
+    run_ids = [*fake.add_runs(short, 2), *fake.add_runs(long, 1)]
+    told: list[WaitProgress] = []
+
+    def on_progress(progress: WaitProgress) -> None:
+        told.append(progress)
+        fake.clock.advance(15)  # the next poll sees the runs 15 s older
+
+    finished = await flows.wait_for_runs(run_ids, poll_interval=0.01, on_progress=on_progress)
+    assert [run.status for run in finished] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
+    assert told == [
+        # The look-up of the bare ids, then each listing of the runs that ended.
+        WaitProgress(done=0, total=3, counts={"ACTIVE": 3}),
+        WaitProgress(done=2, total=3, counts={"ACTIVE": 1, "SUCCEEDED": 2}),
+        WaitProgress(done=3, total=3, counts={"FAILED": 1, "SUCCEEDED": 2}),
+    ]
+
+
+def test_runs_not_yet_looked_up_are_counted_as_unknown() -> None:
+    assert WaitProgress.of(["a", "b"], {}) == WaitProgress(done=0, total=2, counts={"UNKNOWN": 2})
