@@ -42,6 +42,8 @@ class Exit(IntEnum):
     NOT_ALL_SUCCEEDED = 3
     #: Waiting gave up after ``--timeout`` seconds.
     TIMEOUT = 4
+    #: Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
+    INTERRUPTED = 130
 
 
 class Failure(click.ClickException):
@@ -97,23 +99,37 @@ def settings_of(ctx: click.Context) -> Settings:
     return cast(Settings, root.obj)
 
 
-def run(main: Callable[[], Awaitable[int | None]]) -> None:
+def run(main: Callable[[], Awaitable[int | None]], *, interrupted: str | None = None) -> None:
     """Run ``main`` in an event loop; exit with its status, or report a library error.
 
-    A library error is one line on stderr and exit status 1, without a traceback.
+    A library error is one line on stderr and exit status 1, without a traceback. On
+    Ctrl-C, ``interrupted`` (say, how to resume) is written on stderr and the exit status
+    is 130.
     """
     try:
         status = anyio.run(main)
+    except KeyboardInterrupt:
+        _interrupted(interrupted)
+        raise
     except GlobusRunsError as error:
         raise Failure(one_line(error)) from None
     except BaseExceptionGroup as group:
         # A task group's lone library error is reported as if raised alone.
+        if not group.split(KeyboardInterrupt)[1]:
+            _interrupted(interrupted)
+            raise KeyboardInterrupt from None
         lone = _lone_error(group)
         if lone is None:
             raise
         raise Failure(one_line(lone)) from None
     if status:
         raise click.exceptions.Exit(status)
+
+
+def _interrupted(message: str | None) -> None:
+    if message is not None:
+        click.echo(f"\n{message}", err=True)
+        raise click.exceptions.Exit(Exit.INTERRUPTED)
 
 
 def _lone_error(group: BaseExceptionGroup[BaseException]) -> GlobusRunsError | None:
