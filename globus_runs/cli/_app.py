@@ -8,6 +8,7 @@ from .._version import __version__
 from ._batch import batch
 from ._demo import demo
 from ._runs import runs
+from ._start import start_run
 from ._timers import timers
 
 __all__ = ["cli"]
@@ -33,3 +34,4 @@ cli.add_command(runs)
 cli.add_command(batch)
 cli.add_command(timers)
 cli.add_command(demo)
+runs.add_command(start_run)
