@@ -173,4 +173,4 @@ def demo() -> None:
     try:
         run(main)
     except ImportError as error:  # the emulator's app needs the testing extra
-        raise Failure(f'{error}: pip install "globus-runs[cli,testing]"') from None
+        raise Failure(f'{error}: from a checkout, pip install ".[cli,testing]"') from None
