@@ -8,7 +8,7 @@ import attrs
 
 from .._models import Run
 
-__all__ = ["ProgressCallback", "WaitProgress"]
+__all__ = ["ProgressCallback", "WaitProgress", "progress_of"]
 
 
 @attrs.frozen
@@ -32,18 +32,18 @@ class WaitProgress:
     total: int
     counts: Mapping[str, int]
 
-    @classmethod
-    def of(cls, run_ids: Iterable[str], latest: Mapping[str, Run]) -> WaitProgress:
-        """The progress of ``run_ids``, given the latest state known of each."""
-        counts: dict[str, int] = {}
-        done = total = 0
-        for run_id in run_ids:
-            total += 1
-            run = latest.get(run_id)
-            status = run.status if run is not None else "UNKNOWN"
-            counts[status] = counts.get(status, 0) + 1
-            done += run is not None and run.is_terminal
-        return cls(done=done, total=total, counts=dict(sorted(counts.items())))
+
+def progress_of(run_ids: Iterable[str], latest: Mapping[str, Run]) -> WaitProgress:
+    """The progress of ``run_ids``, given the latest state known of each."""
+    counts: dict[str, int] = {}
+    done = total = 0
+    for run_id in run_ids:
+        total += 1
+        run = latest.get(run_id)
+        status = run.status if run is not None else "UNKNOWN"
+        counts[status] = counts.get(status, 0) + 1
+        done += run is not None and run.is_terminal
+    return WaitProgress(done=done, total=total, counts=dict(sorted(counts.items())))
 
 
 #: Called with a :class:`WaitProgress` after each poll of ``wait_for_runs``.

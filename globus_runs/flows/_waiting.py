@@ -21,7 +21,7 @@ from .._errors import (
 )
 from .._models import Run, RunEvent, RunLogEntry, RunLogEvent, RunStatus, RunStatusEvent
 from .._wire import id_segment
-from ._wait_progress import ProgressCallback, WaitProgress
+from ._wait_progress import ProgressCallback, progress_of
 
 if TYPE_CHECKING:
     from ._client import FlowsClient
@@ -161,7 +161,7 @@ class _ManyRuns:
 
     def report(self, on_progress: ProgressCallback | None) -> None:
         if on_progress is not None:
-            on_progress(WaitProgress.of(self.order, self.latest))
+            on_progress(progress_of(self.order, self.latest))
 
     def snapshot(self) -> list[Run]:
         return [self.latest[run_id] for run_id in self.order if run_id in self.latest]

@@ -32,5 +32,15 @@ async def test_on_progress_is_told_after_each_poll_how_many_runs_ended(
     ]
 
 
-def test_runs_not_yet_looked_up_are_counted_as_unknown() -> None:
-    assert WaitProgress.of(["a", "b"], {}) == WaitProgress(done=0, total=2, counts={"UNKNOWN": 2})
+async def test_a_run_not_yet_looked_up_is_counted_as_unknown(
+    fake: FakeGlobus, flows: FlowsClient, flow_id: str
+) -> None:
+    run_ids = fake.add_runs(flow_id, 2)
+    fake.faults.add("503", route=f"/flows/runs/{run_ids[1]}", count=1)
+    fake.clock.advance(60)
+    told: list[WaitProgress] = []
+    await flows.wait_for_runs(run_ids, poll_interval=0.01, on_progress=told.append)
+    assert told == [
+        WaitProgress(done=1, total=2, counts={"SUCCEEDED": 1, "UNKNOWN": 1}),
+        WaitProgress(done=2, total=2, counts={"SUCCEEDED": 2}),
+    ]
