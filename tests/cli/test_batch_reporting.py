@@ -169,6 +169,46 @@ def test_cancel_counts_an_ended_run_as_already_ended_everywhere(
     assert again["failures"] == []
 
 
+def test_ctrl_c_during_a_cancel_says_how_to_resume(
+    fake: FakeGlobus,
+    flow_id: str,
+    invoke: Invoke,
+    inputs: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    output = tmp_path / "results.jsonl"
+    invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
+    advance = BatchProgress.advance
+
+    def advance_two_then_interrupt(self: BatchProgress, ok: bool) -> None:
+        if self.done == 2:
+            raise KeyboardInterrupt
+        advance(self, ok)
+
+    monkeypatch.setattr(BatchProgress, "advance", advance_two_then_interrupt)
+    result = invoke("batch", "cancel", str(output))
+    assert result.exit_code == 130
+    lines = result.stderr.splitlines()
+    assert re.fullmatch(
+        r"Canceling runs: interrupted at 2/5, 2 canceled, 0 already ended, 0 failed in .*",
+        lines[0],
+    )
+    assert lines[-1] == (
+        "Interrupted: run the same command again to cancel the rest (the runs canceled so far "
+        f"then count as already ended): batch cancel {output}"
+    )
+
+    # The cancels in flight when interrupted may have been carried out too.
+    run_ids = [record["run_id"] for record in read_records(output)]
+    ended = sum(fake.get_run_document(run_id)["status"] != "ACTIVE" for run_id in run_ids)
+    assert ended >= 2
+    monkeypatch.setattr(BatchProgress, "advance", advance)
+    again = invoke("batch", "cancel", str(output))
+    assert again.exit_code == 0
+    assert again.stdout == f"Canceled {5 - ended} run(s); {ended} had already ended; 0 failed.\n"
+
+
 def test_cancel_counts_failures_by_kind(
     flow_id: str, invoke: Invoke, bad_token: Invoke, inputs: Path, tmp_path: Path
 ) -> None:
