@@ -6,10 +6,12 @@ service passes it on, so every caller sees exactly what Globus lets them see. On
 the whole life of the app; the ``FlowsClient`` built on top of it for each request costs no
 I/O. (A plain ``httpx.AsyncClient`` works too, through httpx's own pool.)
 
-Run it (against production Globus, or an emulator started with
-``python -m globus_runs.testing serve``)::
+Its dependencies come with the ``examples`` extra (``pip install ".[examples]"`` from a
+checkout). Run it against production Globus, or against an emulator on port 8000 (the app
+then takes port 8001)::
 
-    GLOBUS_RUNS_FLOWS_URL=http://127.0.0.1:8000/flows/ uvicorn examples.fastapi_app:app
+    python -m globus_runs.testing serve --port 8000 > emulator.json &
+    GLOBUS_RUNS_FLOWS_URL=http://127.0.0.1:8000/flows/ uvicorn examples.fastapi_app:app --port 8001
 
 Settings come from the environment:
 

@@ -61,7 +61,7 @@ from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenRe
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import pooled_http_client
 from ._version import __version__
-from .flows import FlowsClient
+from .flows import FlowsClient, WaitProgress
 from .timers import TimersClient
 
 __all__ = [
@@ -125,4 +125,5 @@ __all__ = [
     "__version__",
     "is_run_not_found_error",
     "NotAttemptedError",
+    "WaitProgress",
 ]

@@ -76,8 +76,11 @@ async def run_demo(out: TextIO = sys.stdout) -> None:
 
 
 def main() -> None:
-    """Run the demo and exit."""
-    anyio.run(run_demo)
+    """Run the demo and exit; without the ``testing`` extra, say so in one line."""
+    try:
+        anyio.run(run_demo)
+    except ImportError as error:  # the emulator's app needs the testing extra
+        sys.exit(f'Error: {error}: from a checkout, pip install ".[testing]"')
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The ``globus-runs`` command line. It needs the ``cli`` extra (click and rich):
-``pip install "globus-runs[cli]"``.
+``pip install ".[cli]"`` from a checkout (the package is not on a package index yet).
 
 Importing this package needs neither; `main` reports their absence in one line.
 """
@@ -22,6 +22,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if (error.name or "").split(".")[0] not in _CLI_PACKAGES:
             raise
         sys.exit(
-            "globus-runs: the command line needs the 'cli' extra: pip install \"globus-runs[cli]\""
+            "globus-runs: the command line needs the 'cli' extra: "
+            'from a checkout, pip install ".[cli]"'
         )
     cli.main(args=list(argv) if argv is not None else None, prog_name="globus-runs")

@@ -7,7 +7,9 @@ import click
 from .._version import __version__
 from ._batch import batch
 from ._demo import demo
+from ._options import root_format_option
 from ._runs import runs
+from ._start import start_run
 from ._timers import timers
 
 __all__ = ["cli"]
@@ -15,6 +17,7 @@ __all__ = ["cli"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="globus-runs")
+@root_format_option
 def cli() -> None:
     """Work with Globus flow runs and timers from the shell.
 
@@ -24,8 +27,9 @@ def cli() -> None:
     GLOBUS_RUNS_FLOWS_URL, GLOBUS_RUNS_TIMERS_URL and GLOBUS_RUNS_AUTH_URL override the
     services' URLs; GLOBUS_RUNS_ENVIRONMENT picks a Globus environment (e.g. sandbox).
 
-    Every command takes --format text|json. Exit status: 0 success, 1 error, 2 bad usage,
-    3 a run did not succeed or an item of a batch failed, 4 a wait timed out.
+    Every command takes --format text|json (also given before the command, or by
+    GLOBUS_RUNS_FORMAT). Exit status: 0 success, 1 error, 2 bad usage, 3 a run did not
+    succeed or an item of a batch failed, 4 a wait timed out, 130 interrupted.
     """
 
 
@@ -33,3 +37,4 @@ cli.add_command(runs)
 cli.add_command(batch)
 cli.add_command(timers)
 cli.add_command(demo)
+runs.add_command(start_run)

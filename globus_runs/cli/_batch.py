@@ -12,6 +12,8 @@ from .._errors import ConflictError
 from .._models import RunRequest
 from .._retry import RetryPolicy
 from ._config import open_clients
+from ._failures import FailureTally
+from ._feedback import WaitDisplay
 from ._options import Exit, Failure, Format, format_option, run, settings_of, wait_options
 from ._output import emit_json, make_console, outcome_document
 from ._progress import BatchProgress
@@ -86,8 +88,9 @@ def start(
     Each non-blank line of INPUTS is a JSON object: {"body": {...flow input...},
     "label": "...", "tags": [...], "run_managers": [...], "run_monitors": [...]}; only
     "body" is required. Lines already recorded as started in --output are skipped, so an
-    interrupted batch is resumed by running the same command again. Exit status 3 when a
-    line could not be started.
+    interrupted batch is resumed by running the same command again. At the end, the
+    failures are counted by kind, with the first message (and input line) of each. Exit
+    status 3 when a line could not be started, 130 when interrupted.
     """
     settings = settings_of(ctx)
     records = _records(output)
@@ -102,6 +105,8 @@ def start(
         total, pending, invalid = scan_inputs(inputs, flow_id, done)
     except (OSError, UnicodeDecodeError) as error:
         raise Failure(f"cannot read {inputs}: {error}") from None
+
+    tally = FailureTally()
 
     async def main() -> int:
         progress_console = make_console(stderr=True)
@@ -120,34 +125,68 @@ def start(
         ):
             for line, message in sorted(invalid.items()):
                 writer.write(run_record(line, None, message))
+                tally.add(message, line)
                 bar.advance(False)
-            # Each start is tagged and, after an ambiguous failure, looked up before being
-            # sent again: a run is started once even when the network fails mid-request.
-            retry = RetryPolicy(exactly_once_starts=True)
-            async with (
-                open_clients(settings, concurrency=concurrency, retry=retry) as clients,
-                clients.flows.stream_run_flows(requests(), concurrency=concurrency) as results,
-            ):
-                async for result in results:
-                    writer.write(run_record(lines.pop(result.index), result.value, result.error))
-                    bar.advance(result.ok)
-        summary = {
-            "output": str(output),
-            "lines": total,
-            "started": bar.ok,
-            "failed": bar.failed,
-            "skipped": len(done),
-        }
-        if output_format == "json":
-            emit_json(summary)
-        else:
-            make_console().print(
-                f"Started {bar.ok} run(s), {bar.failed} failed, {len(done)} skipped "
-                f"(already started); results in {output}."
-            )
-        return Exit.NOT_ALL_SUCCEEDED if bar.failed else Exit.OK
+            if pending > len(invalid):
+                # Each start is tagged and, after an ambiguous failure, looked up before being
+                # sent again: a run is started once even when the network fails mid-request.
+                retry = RetryPolicy(exactly_once_starts=True)
+                async with (
+                    open_clients(settings, concurrency=concurrency, retry=retry) as clients,
+                    clients.flows.stream_run_flows(requests(), concurrency=concurrency) as results,
+                ):
+                    async for result in results:
+                        line = lines.pop(result.index)
+                        writer.write(run_record(line, result.value, result.error))
+                        if result.error is not None:
+                            tally.add(result.error, line)
+                        bar.advance(result.ok)
+        return _report_start(bar, tally, output, total, len(done), output_format)
 
-    run(main)
+    run(
+        main,
+        interrupted=f"Interrupted: the runs started so far are recorded in {output}; "
+        "run the same command again to start the rest.",
+    )
+
+
+def _report_start(
+    bar: BatchProgress,
+    tally: FailureTally,
+    output: Path,
+    total: int,
+    skipped: int,
+    output_format: Format,
+) -> int:
+    """The summary of a batch start; its exit status."""
+    kinds = tally.kinds()
+    if output_format == "json":
+        emit_json(
+            {
+                "output": str(output),
+                "lines": total,
+                "started": bar.ok,
+                "failed": bar.failed,
+                "skipped": skipped,
+                "failures": [kind.document() for kind in kinds],
+            }
+        )
+    else:
+        console = make_console()
+        if skipped and skipped == total:
+            console.print(
+                f"Nothing to start: all {total} line(s) are recorded as started in {output}.",
+                soft_wrap=True,
+            )
+        else:
+            console.print(
+                f"Started {bar.ok} run(s), {bar.failed} failed, {skipped} skipped "
+                f"(already started); results in {output}.",
+                soft_wrap=True,
+            )
+        for kind in kinds:
+            console.print(kind.text(), style="red", soft_wrap=True)
+    return Exit.NOT_ALL_SUCCEEDED if bar.failed else Exit.OK
 
 
 @batch.command("wait")
@@ -164,20 +203,22 @@ def wait(
 ) -> None:
     """Wait for every run recorded in RESULTS (a file written by batch start).
 
-    Uses list queries, so thousands of runs cost a few requests per poll. Output as for
-    runs wait, in input line order; exit status 0 only if every run SUCCEEDED, 3 if one
-    did not, 4 on --timeout.
+    Uses list queries, so thousands of runs cost a few requests per poll. Shows on stderr
+    how many runs have ended and how many are in each status. Output as for runs wait, in
+    input line order; exit status 0 only if every run SUCCEEDED, 3 if one did not, 4 on
+    --timeout, 1 when the service cannot be reached.
     """
     settings = settings_of(ctx)
     started = [found for _, found in recorded_runs(_records(results))]
 
     async def main() -> int:
         async with open_clients(settings) as clients:
+            display = WaitDisplay(make_console(stderr=True))
             waiting = clients.flows.wait_for_runs(
-                started, poll_interval=poll_interval, timeout=timeout
+                started, poll_interval=poll_interval, timeout=timeout, on_progress=display
             )
             return await wait_and_report(
-                waiting, output_format, count=len(started), timeout=timeout
+                waiting, output_format, count=len(started), timeout=timeout, display=display
             )
 
     run(main)
@@ -204,21 +245,25 @@ def cancel(
 ) -> None:
     """Cancel every run recorded in RESULTS (a file written by batch start).
 
-    Runs that had already ended are reported as such (409 STATE_CONFLICT) and are not
-    failures. Exit status 3 when another cancel failed.
+    Each run is canceled, already ended, or failed. A run that had already ended (Flows
+    answers 409 STATE_CONFLICT) is not a failure: it counts as "already ended" in the
+    progress bar, the summary and the JSON records ("outcome": "already_ended", "ok":
+    true), and leaves the exit status 0. Exit status 3 when another cancel failed (the
+    failures are counted by kind at the end), 130 when interrupted.
     """
     settings = settings_of(ctx)
     started = recorded_runs(_records(results))
     line_of = {found.run_id: line for line, found in started}
+    tally = FailureTally()
 
     async def main() -> int:
         documents: list[dict[str, Any]] = []
-        ended = failed = 0
         with BatchProgress(
             make_console(stderr=True),
             len(started),
             description="Canceling runs",
             ok_label="canceled",
+            other_label="already ended",
             enabled=progress,
         ) as bar:
             async with (
@@ -228,23 +273,34 @@ def cancel(
                 ) as outcomes,
             ):
                 async for outcome in outcomes:
-                    document = {"line": line_of[outcome.input], **outcome_document(outcome)}
+                    line = line_of[outcome.input]
+                    document = {"line": line, **outcome_document(outcome)}
                     if isinstance(outcome.error, ConflictError):
-                        ended += 1
+                        document.update(outcome="already_ended", ok=True)
+                        bar.advance_other()
                     elif outcome.error is not None:
-                        failed += 1
+                        document["outcome"] = "failed"
+                        tally.add(outcome.error, line)
+                        bar.advance(False)
+                    else:
+                        document["outcome"] = "canceled"
+                        bar.advance(True)
                     documents.append(document)
-                    bar.advance(outcome.ok)
         documents.sort(key=lambda document: int(document["line"]))
+        kinds = tally.kinds()
         if output_format == "json":
-            emit_json({"results": documents})
+            emit_json({"results": documents, "failures": [kind.document() for kind in kinds]})
         else:
             console = make_console()
-            for document in documents:
-                if not document["ok"] and document["error"]["type"] != "ConflictError":
-                    message = document["error"]["message"]
-                    console.print(f"{document['run_id']}  not canceled: {message}", style="red")
-            console.print(f"Canceled {bar.ok} run(s); {ended} had already ended; {failed} failed.")
-        return Exit.NOT_ALL_SUCCEEDED if failed else Exit.OK
+            console.print(
+                f"Canceled {bar.ok} run(s); {bar.other} had already ended; {bar.failed} failed."
+            )
+            for kind in kinds:
+                console.print(kind.text(), style="red", soft_wrap=True)
+        return Exit.NOT_ALL_SUCCEEDED if bar.failed else Exit.OK
 
-    run(main)
+    run(
+        main,
+        interrupted=f"Interrupted: run the same command again to cancel the rest (the runs "
+        f"canceled so far then count as already ended): batch cancel {results}",
+    )

@@ -10,8 +10,8 @@ override the services' URLs, ``GLOBUS_RUNS_ENVIRONMENT`` picks a Globus environm
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 
 import attrs
 
@@ -22,6 +22,7 @@ from .._retry import RetryPolicy
 from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
 from ..flows import FlowsClient
 from ..timers import TimersClient
+from ._feedback import reporting_retries
 
 __all__ = ["DEFAULT_SCOPES", "Clients", "Settings", "flow_scope", "open_clients"]
 
@@ -82,6 +83,13 @@ class Settings:
             environment=get(ENV_ENVIRONMENT) or "production",
         )
 
+    def naming(self, url_variable: str, url: str | None) -> AbstractContextManager[None]:
+        """Errors of a client built from ``url`` (or, without one, from the environment)
+        name the variable to fix."""
+        if url is not None:
+            return _naming(url_variable, url)
+        return _naming(ENV_ENVIRONMENT, self.environment)
+
     def authorizer(self, http_client: AsyncClient) -> str | Authorizer:
         """The token, or a client-credentials authorizer; raises when neither is set."""
         if self.token is not None:
@@ -90,13 +98,14 @@ class Settings:
             raise ConfigurationError(
                 f"no credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
             )
-        return ServiceAccount(
-            self.client_id,
-            self.client_secret,
-            self.scopes or DEFAULT_SCOPES,
-            auth_url=self.auth_url,
-            http_client=http_client,
-        )
+        with _naming(ENV_AUTH_URL if self.auth_url else None, self.auth_url):
+            return ServiceAccount(
+                self.client_id,
+                self.client_secret,
+                self.scopes or DEFAULT_SCOPES,
+                auth_url=self.auth_url,
+                http_client=http_client,
+            )
 
 
 class ServiceAccount:
@@ -167,24 +176,43 @@ class Clients:
 async def open_clients(
     settings: Settings, *, concurrency: int = 10, retry: RetryPolicy | None = None
 ) -> AsyncIterator[Clients]:
-    """Clients for ``settings``, over one pool sized for ``concurrency``; closed on exit."""
+    """Clients for ``settings``, over one pool sized for ``concurrency``; closed on exit.
+
+    Each retry of a request is told on stderr (see `reporting_retries`).
+    """
+    retry = reporting_retries(retry)
     pool = max(concurrency, 10)
     async with pooled_http_client(pool, transport=settings.transport) as http_client:
         authorizer = settings.authorizer(http_client)
-        flows = FlowsClient(
-            authorizer=authorizer,
-            base_url=settings.flows_url,
-            environment=settings.environment,
-            http_client=http_client,
-            retry=retry,
-            concurrency=concurrency,
-        )
-        timers = TimersClient(
-            authorizer=authorizer,
-            base_url=settings.timers_url,
-            environment=settings.environment,
-            http_client=http_client,
-            retry=retry,
-            flows=flows,
-        )
+        with settings.naming(ENV_FLOWS_URL, settings.flows_url):
+            flows = FlowsClient(
+                authorizer=authorizer,
+                base_url=settings.flows_url,
+                environment=settings.environment,
+                http_client=http_client,
+                retry=retry,
+                concurrency=concurrency,
+            )
+        with settings.naming(ENV_TIMERS_URL, settings.timers_url):
+            timers = TimersClient(
+                authorizer=authorizer,
+                base_url=settings.timers_url,
+                environment=settings.environment,
+                http_client=http_client,
+                retry=retry,
+                flows=flows,
+            )
         yield Clients(flows, timers)
+
+
+@contextmanager
+def _naming(variable: str | None, value: str | None) -> Iterator[None]:
+    """Turn a configuration error raised inside into one naming ``variable`` (the setting
+    it came from), so the user knows which to fix."""
+    try:
+        yield
+    except (ConfigurationError, ValueError) as error:
+        if variable is None:
+            raise
+        text = " ".join(str(error).split())
+        raise ConfigurationError(f"{variable}={value!r} is invalid: {text}") from None

@@ -25,8 +25,9 @@ from ._output import (
     log_line,
     log_table,
     make_console,
+    run_status,
+    run_status_text,
     runs_table,
-    status_text,
     timer_runs_table,
 )
 from ._progress import BatchProgress
@@ -78,7 +79,7 @@ async def run_demo(console: Console) -> None:
         canceled = await flows.cancel_run(started[0].run_id)
         console.print(
             f"{canceled.label}: ",
-            status_text(canceled.status),
+            run_status_text(canceled),
             f", was_canceled={canceled.was_canceled}",
             sep="",
         )
@@ -88,17 +89,17 @@ async def run_demo(console: Console) -> None:
             if isinstance(event, RunLogEvent):
                 console.print(log_line(event.entry))
             else:
-                new = status_text(event.status)
+                new = run_status_text(event.run)
                 console.print("status ", event.previous or "-", " -> ", new, sep="")
 
         _section(console, f"5. Wait for all {len(started)} runs (wait_for_runs)")
         fake.clear_requests()
         with console.status("waiting..."):
             finished = await flows.wait_for_runs(started, poll_interval=0.2, timeout=60)
-        counts = Counter((r.status, r.was_canceled) for r in finished)
-        for (status, was_canceled), n in sorted(counts.items()):
-            note = " (canceled)" if was_canceled else ""
-            console.print(f"{n:4} ", status_text(status), note, sep="")
+        counts = Counter(run_status(r) for r in finished)
+        shown = {run_status(r): run_status_text(r) for r in finished}
+        for status, n in sorted(counts.items()):
+            console.print(f"{n:4} ", shown[status], sep="")
         console.print(
             f"{len(fake.requests)} request(s) while waiting for {len(finished)} runs",
             style="dim",
@@ -172,4 +173,4 @@ def demo() -> None:
     try:
         run(main)
     except ImportError as error:  # the emulator's app needs the testing extra
-        raise Failure(f'{error}: pip install "globus-runs[cli,testing]"') from None
+        raise Failure(f'{error}: from a checkout, pip install ".[cli,testing]"') from None

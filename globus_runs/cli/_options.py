@@ -19,10 +19,15 @@ __all__ = [
     "Failure",
     "Format",
     "datetime_option",
+    "count_line",
+    "fetch_limit",
     "format_option",
+    "limit_option",
     "one_line",
+    "root_format_option",
     "run",
     "settings_of",
+    "trim",
     "wait_options",
 ]
 
@@ -42,6 +47,8 @@ class Exit(IntEnum):
     NOT_ALL_SUCCEEDED = 3
     #: Waiting gave up after ``--timeout`` seconds.
     TIMEOUT = 4
+    #: Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
+    INTERRUPTED = 130
 
 
 class Failure(click.ClickException):
@@ -58,16 +65,54 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
+_FORMATS = ("text", "json")
+_FORMAT_VARIABLE = "GLOBUS_RUNS_FORMAT"
+# Where ``globus-runs --format json COMMAND`` leaves its choice for the command.
+_ROOT_FORMAT = "globus_runs.format"
+
+
+def _choose_format(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """The command's ``--format``, else the one before the command, else the variable."""
+    if value is not None:
+        return value
+    given = ctx.meta.get(_ROOT_FORMAT)
+    if given is not None:
+        return cast(str, given)
+    variable = os.environ.get(_FORMAT_VARIABLE, "").strip()
+    if not variable:
+        return "text"
+    if variable.lower() not in _FORMATS:
+        raise click.UsageError(f"{_FORMAT_VARIABLE}={variable!r} is not one of: text, json")
+    return variable.lower()
+
+
 def format_option(function: F) -> F:
-    """``--format text|json`` (default ``text``, or ``GLOBUS_RUNS_FORMAT``)."""
+    """``--format text|json``, in any case (default ``text``, or ``GLOBUS_RUNS_FORMAT``, or
+    ``--format`` given before the command)."""
     option = click.option(
         "--format",
         "output_format",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        envvar="GLOBUS_RUNS_FORMAT",
-        show_default=True,
-        help="text for people, json for programs (see the documentation for its shape).",
+        type=click.Choice(_FORMATS, case_sensitive=False),
+        callback=_choose_format,
+        help="text for people, json for programs (see the documentation for its shape); "
+        f"default: text, or {_FORMAT_VARIABLE}.",
+    )
+    return option(function)
+
+
+def root_format_option(function: F) -> F:
+    """``globus-runs --format json COMMAND``: the default ``--format`` of the command."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.meta[_ROOT_FORMAT] = value
+
+    option = click.option(
+        "--format",
+        type=click.Choice(_FORMATS, case_sensitive=False),
+        expose_value=False,
+        callback=remember,
+        help="The --format of the command that follows (text or json).",
     )
     return option(function)
 
@@ -97,17 +142,82 @@ def settings_of(ctx: click.Context) -> Settings:
     return cast(Settings, root.obj)
 
 
-def run(main: Callable[[], Awaitable[int | None]]) -> None:
+def run(main: Callable[[], Awaitable[int | None]], *, interrupted: str | None = None) -> None:
     """Run ``main`` in an event loop; exit with its status, or report a library error.
 
-    A library error is one line on stderr and exit status 1, without a traceback.
+    A library error is one line on stderr and exit status 1, without a traceback. On
+    Ctrl-C, ``interrupted`` (say, how to resume) is written on stderr and the exit status
+    is 130.
     """
     try:
         status = anyio.run(main)
+    except KeyboardInterrupt:
+        _interrupted(interrupted)
+        raise
     except GlobusRunsError as error:
         raise Failure(one_line(error)) from None
+    except BaseExceptionGroup as group:
+        # A task group's lone library error is reported as if raised alone.
+        if not group.split(KeyboardInterrupt)[1]:
+            _interrupted(interrupted)
+            raise KeyboardInterrupt from None
+        lone = _lone_error(group)
+        if lone is None:
+            raise
+        raise Failure(one_line(lone)) from None
     if status:
         raise click.exceptions.Exit(status)
+
+
+def _interrupted(message: str | None) -> None:
+    if message is not None:
+        click.echo(f"\n{message}", err=True)
+        raise click.exceptions.Exit(Exit.INTERRUPTED)
+
+
+def _lone_error(group: BaseExceptionGroup[BaseException]) -> GlobusRunsError | None:
+    errors = group.exceptions
+    while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
+        errors = errors[0].exceptions
+    if len(errors) == 1 and isinstance(errors[0], GlobusRunsError):
+        return errors[0]
+    return None
+
+
+def limit_option(noun: str, *, default: int = 25) -> Callable[[F], F]:
+    """``--limit N``, the same on every command: show at most N items, 0 for all of them.
+
+    Commands fetch one item more (`fetch_limit`) to tell whether more exist (`trim`).
+    """
+    return click.option(
+        "--limit",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True,
+        help=f"Show at most this many {noun} (0: all of them).",
+    )
+
+
+def fetch_limit(limit: int) -> int | None:
+    """How many items to fetch for ``--limit`` (one more, to know whether more exist)."""
+    return limit + 1 if limit else None
+
+
+T = TypeVar("T")
+
+
+def trim(items: list[T], limit: int) -> tuple[list[T], bool]:
+    """The first ``limit`` items (all for 0), and whether more were found."""
+    if limit and len(items) > limit:
+        return items[:limit], True
+    return items, False
+
+
+def count_line(count: int, things: str, *, more: bool) -> str:
+    """``3 run(s)``, saying when more exist than ``--limit`` lets through."""
+    if not more:
+        return f"{count} {things}"
+    return f"{count} {things} shown; more exist (raise --limit, or --limit 0 for all)"
 
 
 def wait_options(function: F) -> F:

@@ -33,6 +33,8 @@ __all__ = [
     "outcome_document",
     "run_details",
     "run_document",
+    "run_status",
+    "run_status_text",
     "runs_table",
     "status_text",
     "timer_details",
@@ -147,6 +149,16 @@ def status_text(status: str | None) -> Text:
     return Text(status, style=_STATUS_STYLES.get(status, ""))
 
 
+def run_status(run: Run) -> str:
+    """The status shown for a run: ``FAILED (canceled)`` for a canceled run, else its status."""
+    return f"{run.status} (canceled)" if run.was_canceled else run.status
+
+
+def run_status_text(run: Run) -> Text:
+    """`run_status`, coloured by the run's status."""
+    return Text(run_status(run), style=_STATUS_STYLES.get(run.status, ""))
+
+
 def _table(*columns: str) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in columns:
@@ -160,7 +172,7 @@ def runs_table(runs: Iterable[Run]) -> Table:
     for run in runs:
         table.add_row(
             run.run_id,
-            status_text(run.status),
+            run_status_text(run),
             run.label or "",
             run.flow_title or run.flow_id,
             _when(run.start_time),
@@ -182,7 +194,7 @@ def run_details(run: Run) -> Table:
     """The fields of one run, one per line."""
     rows: list[tuple[str, Any]] = [
         ("Run ID", run.run_id),
-        ("Status", status_text(run.status)),
+        ("Status", run_status_text(run)),
         ("Label", run.label or "-"),
         ("Flow", f"{run.flow_title or '-'} ({run.flow_id})"),
         ("Tags", ", ".join(run.tags) or "-"),
@@ -197,8 +209,6 @@ def run_details(run: Run) -> Table:
         rows.insert(2, ("Display status", run.display_status))
     if run.error is not None:
         rows.append(("Error", f"{run.error.code}: {run.error.description}"))
-    elif run.was_canceled:
-        rows.append(("Canceled", "yes"))
     return _fields(rows)
 
 

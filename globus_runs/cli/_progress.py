@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from types import TracebackType
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -13,7 +17,6 @@ from rich.progress import (
     SpinnerColumn,
     Task,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
@@ -31,11 +34,33 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
 
 
-class BatchProgress:
-    """A progress bar counting successes and failures, drawn on ``console``.
+class _TwoLines(Progress):
+    """The bar on one line, the counts on the next: each fits 80 columns even for a batch
+    of a million items."""
 
-    On a terminal it redraws in place; written to a file or a pipe, rich prints it once,
-    finished, when the block ends. ``enabled=False`` draws nothing.
+    def __init__(self, counts: Callable[[], Text], *columns: ProgressColumn, **options: Any):
+        self._counts = counts  # before Progress's constructor, which renders once
+        super().__init__(*columns, **options)
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        yield self._counts()
+
+
+def _clock(seconds: float) -> str:
+    return str(timedelta(seconds=int(seconds)))
+
+
+class BatchProgress:
+    """A progress bar counting successes and failures (and, with ``other_label``, a third
+    outcome that is neither), drawn on ``console``.
+
+    On a terminal it redraws in place: the bar, then the counts, each line fitting the
+    terminal (80 columns are enough). Written to a file
+    or a pipe, nothing is drawn while the batch runs; when the block ends, one plain line
+    says how far it got: ``Starting runs: 10/10 done, 8 started, 2 failed in 0:00:03
+    (3.1/s)``, or ``interrupted at 5/10`` when the block ended early. ``enabled=False``
+    draws nothing.
     """
 
     def __init__(
@@ -45,27 +70,38 @@ class BatchProgress:
         *,
         description: str = "Starting runs",
         ok_label: str = "started",
+        other_label: str | None = None,
         enabled: bool = True,
     ) -> None:
         self.ok = 0
         self.failed = 0
-        self._progress = Progress(
+        self.other = 0
+        self.total = total
+        self._console = console
+        self._description = description
+        self._ok_label = ok_label
+        self._other_label = other_label
+        self._enabled = enabled
+        self._live = enabled and console.is_terminal
+        self._started = time.monotonic()
+        self._progress = _TwoLines(
+            self.counts_line,
             SpinnerColumn(finished_text="[green]✓"),
             TextColumn("{task.description}"),
-            BarColumn(),
+            # The bar takes what the other columns leave, so the line fits the terminal.
+            BarColumn(bar_width=None),
             MofNCompleteColumn(),
-            TextColumn(f"[green]{{task.fields[ok]}} {ok_label}"),
-            TextColumn("[red]{task.fields[failed]} failed"),
             _RateColumn(),
-            TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
             console=console,
-            disable=not enabled,
+            disable=not self._live,
+            expand=True,
         )
-        self._task = self._progress.add_task(description, total=total, ok=0, failed=0)
+        self._task = self._progress.add_task(description, total=total)
 
     def __enter__(self) -> BatchProgress:
+        self._started = time.monotonic()
         self._progress.start()
         return self
 
@@ -76,6 +112,37 @@ class BatchProgress:
         tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
+        if self._enabled and not self._live:
+            self._console.print(self.finished_line(), soft_wrap=True, highlight=False)
+
+    @property
+    def done(self) -> int:
+        """Items counted so far, whatever their outcome."""
+        return self.ok + self.failed + self.other
+
+    def counts_line(self) -> Text:
+        """``8 started, 2 failed`` (the second line of the live bar)."""
+        line = Text("  ")
+        line.append(f"{self.ok} {self._ok_label}", style="green")
+        if self._other_label is not None:
+            line.append(f", {self.other} {self._other_label}")
+        line.append(", ")
+        line.append(f"{self.failed} failed", style="red")
+        return line
+
+    def finished_line(self) -> str:
+        """Where the batch got to, on one plain line (what a pipe or a file is given)."""
+        elapsed = time.monotonic() - self._started
+        where = "done" if self.done >= self.total else "interrupted"
+        counts = [f"{self.ok} {self._ok_label}"]
+        if self._other_label is not None:
+            counts.append(f"{self.other} {self._other_label}")
+        counts.append(f"{self.failed} failed")
+        rate = f" ({self.done / elapsed:.1f}/s)" if self.done and elapsed > 0 else ""
+        progress = f"{self.done}/{self.total} {where}"
+        if where == "interrupted":
+            progress = f"interrupted at {self.done}/{self.total}"
+        return f"{self._description}: {progress}, {', '.join(counts)} in {_clock(elapsed)}{rate}"
 
     def advance(self, ok: bool) -> None:
         """Count one item done, successfully or not."""
@@ -83,4 +150,12 @@ class BatchProgress:
             self.ok += 1
         else:
             self.failed += 1
-        self._progress.update(self._task, advance=1, ok=self.ok, failed=self.failed)
+        self._update()
+
+    def advance_other(self) -> None:
+        """Count one item done with the third outcome (``other_label``)."""
+        self.other += 1
+        self._update()
+
+    def _update(self) -> None:
+        self._progress.update(self._task, advance=1)

@@ -47,6 +47,9 @@ def parse_line(text: str, flow_id: str) -> RunRequest:
     """The run a line of the input file asks for; raises :class:`InputError`."""
     try:
         document = json.loads(text)
+    except json.JSONDecodeError as error:
+        # json's own message counts lines within the text, which is one line of the file.
+        raise InputError(f"not JSON: {error.msg} at column {error.colno}") from None
     except ValueError as error:
         raise InputError(f"not JSON: {error}") from None
     if not isinstance(document, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 
 import click
@@ -12,7 +13,20 @@ from rich.spinner import Spinner
 from .._errors import WaitTimeoutError
 from .._models import Run, RunEvent, RunLogEvent, RunStatus
 from ._config import open_clients
-from ._options import Exit, Format, datetime_option, format_option, run, settings_of, wait_options
+from ._feedback import WaitDisplay
+from ._options import (
+    Exit,
+    Format,
+    count_line,
+    datetime_option,
+    fetch_limit,
+    format_option,
+    limit_option,
+    run,
+    settings_of,
+    trim,
+    wait_options,
+)
 from ._output import (
     emit_json,
     emit_json_line,
@@ -22,8 +36,9 @@ from ._output import (
     outcome_document,
     run_details,
     run_document,
+    run_status,
+    run_status_text,
     runs_table,
-    status_text,
 )
 
 __all__ = ["report_wait", "runs", "wait_and_report"]
@@ -79,13 +94,7 @@ def _or_none(values: Sequence[str]) -> list[str] | None:
     "--orderby", multiple=True, help='Sort order, such as "start_time DESC" (repeatable).'
 )
 @click.option("--per-page", type=click.IntRange(1, 50), help="Runs per request.")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=25,
-    show_default=True,
-    help="Show at most this many runs (0: all of them).",
-)
+@limit_option("runs")
 @format_option
 @click.pass_context
 def list_runs(
@@ -119,14 +128,15 @@ def list_runs(
                 filter_completion_time=_time_range(completed_after, completed_before),
                 orderby=_or_none(orderby),
                 per_page=per_page,
-                max_items=limit or None,
+                max_items=fetch_limit(limit),
             )
+        shown, more = trim(found, limit)
         if output_format == "json":
-            emit_json({"runs": [run_document(r) for r in found]})
+            emit_json({"runs": [run_document(r) for r in shown], "more": more})
         else:
             console = make_console()
-            console.print(runs_table(found))
-            console.print(f"{len(found)} run(s)", style="dim")
+            console.print(runs_table(shown))
+            console.print(count_line(len(shown), "run(s)", more=more), style="dim")
 
     run(main)
 
@@ -151,12 +161,10 @@ def show(ctx: click.Context, run_id: str, flow_description: bool, output_format:
 @runs.command("logs")
 @click.argument("run_id")
 @click.option("--reverse", is_flag=True, help="Newest entries first.")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many entries.")
+@limit_option("entries", default=0)
 @format_option
 @click.pass_context
-def logs(
-    ctx: click.Context, run_id: str, reverse: bool, limit: int | None, output_format: Format
-) -> None:
+def logs(ctx: click.Context, run_id: str, reverse: bool, limit: int, output_format: Format) -> None:
     """Show a run's log entries (oldest first, unless --reverse)."""
     settings = settings_of(ctx)
 
@@ -164,14 +172,18 @@ def logs(
         async with open_clients(settings) as clients:
             entries = await clients.flows.iter_run_logs(
                 run_id,
-                page_size=min(limit or 100, 100),
+                page_size=min(fetch_limit(limit) or 100, 100),
                 reverse_order=reverse,
-                max_items=limit,
+                max_items=fetch_limit(limit),
             ).collect()
+        shown, more = trim(entries, limit)
         if output_format == "json":
-            emit_json({"run_id": run_id, "entries": [entry.raw for entry in entries]})
+            emit_json({"run_id": run_id, "entries": [entry.raw for entry in shown], "more": more})
         else:
-            make_console().print(log_table(entries))
+            console = make_console()
+            console.print(log_table(shown))
+            if more:
+                console.print(count_line(len(shown), "log entries", more=more), style="dim")
 
     run(main)
 
@@ -210,7 +222,10 @@ def update(
             raise click.UsageError(f"give new {name} or clear them, not both")
         lists[name] = [] if clear else _or_none(values)
     if label is None and all(value is None for value in lists.values()):
-        raise click.UsageError("nothing to change: give --label, --tag, --monitor or --manager")
+        raise click.UsageError(
+            "nothing to change: give --label, --tag, --monitor, --manager, --clear-tags, "
+            "--clear-monitors or --clear-managers"
+        )
     settings = settings_of(ctx)
 
     async def main() -> None:
@@ -241,9 +256,9 @@ def cancel(ctx: click.Context, run_ids: tuple[str, ...], output_format: Format) 
         documents = [outcome_document(result) for result in results]
         if output_format == "text":
             console = make_console()
-            for document in documents:
-                if document["ok"]:
-                    status = status_text(document["run"]["status"])
+            for result, document in zip(results, documents, strict=True):
+                if result.value is not None:
+                    status = run_status_text(result.value)
                     console.print(f"{document['run_id']}  cancel requested (", status, ")", sep="")
                 else:
                     why = document["error"]["message"]
@@ -269,7 +284,7 @@ def delete(ctx: click.Context, run_id: str, output_format: Format) -> None:
         if output_format == "json":
             emit_json(run_document(released))
         else:
-            make_console().print(f"Deleted run {released.run_id} ({released.status}).")
+            make_console().print(f"Deleted run {released.run_id} ({run_status(released)}).")
 
     run(main)
 
@@ -313,7 +328,8 @@ def report_wait(finished: Sequence[Run], output_format: Format, *, timed_out: bo
             console.print(runs_table(shown))
         counts: dict[str, int] = {}
         for finished_run in finished:
-            counts[finished_run.status] = counts.get(finished_run.status, 0) + 1
+            shown_status = run_status(finished_run)
+            counts[shown_status] = counts.get(shown_status, 0) + 1
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         console.print(f"{len(finished)} run(s): {summary or 'none'}")
     if timed_out:
@@ -322,11 +338,20 @@ def report_wait(finished: Sequence[Run], output_format: Format, *, timed_out: bo
 
 
 async def wait_and_report(
-    waiting: Awaitable[list[Run]], output_format: Format, *, count: int, timeout: float | None
+    waiting: Awaitable[list[Run]],
+    output_format: Format,
+    *,
+    count: int,
+    timeout: float | None,
+    display: WaitDisplay | None = None,
 ) -> int:
-    """Await ``waiting`` (a wait for ``count`` runs) and report what it ended with."""
+    """Await ``waiting`` (a wait for ``count`` runs) and report what it ended with.
+
+    ``display``, the wait's ``on_progress``, is shown on stderr while waiting.
+    """
     try:
-        finished = await waiting
+        with display if display is not None else nullcontext():
+            finished = await waiting
     except WaitTimeoutError as error:
         last = error.last_runs or ([error.last_run] if error.last_run else [])
         code = report_wait(last, output_format, timed_out=True)
@@ -357,22 +382,28 @@ def wait(
     """Wait until the runs have ended (INACTIVE runs are waited for).
 
     One run is polled with wait_for_run; several with wait_for_runs, which lists the runs
-    that ended instead of fetching each one. Exit status 0 only if every run SUCCEEDED;
-    3 if one FAILED or ENDED; 4 on --timeout.
+    that ended instead of fetching each one, and shows on stderr how many have ended and
+    how many are in each status (a line per change when stderr is not a terminal). Exit
+    status 0 only if every run SUCCEEDED; 3 if one FAILED or ENDED; 4 on --timeout; 1 when
+    the service cannot be reached (once the retries are spent).
     """
     settings = settings_of(ctx)
 
     async def main() -> int:
         async with open_clients(settings) as clients:
             flows = clients.flows
+            display = None
             if len(run_ids) == 1:
                 waiting = _as_list(
                     flows.wait_for_run(run_ids[0], poll_interval=poll_interval, timeout=timeout)
                 )
             else:
-                waiting = flows.wait_for_runs(run_ids, poll_interval=poll_interval, timeout=timeout)
+                display = WaitDisplay(make_console(stderr=True))
+                waiting = flows.wait_for_runs(
+                    run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
+                )
             return await wait_and_report(
-                waiting, output_format, count=len(run_ids), timeout=timeout
+                waiting, output_format, count=len(run_ids), timeout=timeout, display=display
             )
 
     run(main)
@@ -440,9 +471,9 @@ async def _watch_live(run_id: str, events: AsyncIterator[RunEvent]) -> str | Non
                 live.console.print(log_line(event.entry))
                 continue
             status = event.status
-            new = status_text(event.status)
+            new = run_status_text(event.run)
             new.stylize("bold")
             live.console.print("status ", event.previous or "-", " -> ", new, sep="")
             label = f" ({event.run.label})" if event.run.label else ""
-            spinner.update(text=f"{run_id}{label}: {event.status}")
+            spinner.update(text=f"{run_id}{label}: {run_status(event.run)}")
     return status

@@ -25,6 +25,7 @@ from . import _requests as rq
 from . import _waiting
 from ._starts import request_tag, start_exactly_once
 from ._stops import flows_stops
+from ._wait_progress import ProgressCallback
 from ._waiting import InactivePolicy, RunWatcher
 
 __all__ = ["FlowsClient"]
@@ -432,6 +433,7 @@ class FlowsClient(ServiceClient):
         *,
         poll_interval: float = 5.0,
         timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> list[Run]:
         """Wait for many runs to be terminal; return their final states in input order.
 
@@ -443,13 +445,18 @@ class FlowsClient(ServiceClient):
         Past ``timeout``, :class:`WaitTimeoutError` carries ``last_runs``. Failures end the wait
         as in :meth:`wait_for_run`.
 
+        ``on_progress``, when given, is called after each successful poll (the first look-up
+        of bare ids included) with a :class:`WaitProgress`: how many runs have ended, out of
+        how many, and how many are in each status. It runs in the waiting task: it should
+        return quickly, and an exception it raises ends the wait.
+
         Example::
 
             started = [r.unwrap() for r in await flows.batch_run_flows(requests)]
             finished = await flows.wait_for_runs(started, poll_interval=10)
         """
         return await _waiting.wait_for_runs(
-            self, run_ids, poll_interval=poll_interval, timeout=timeout
+            self, run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=on_progress
         )
 
     def watch_run(

@@ -21,6 +21,7 @@ from .._errors import (
 from .._models import Run, RunEvent, RunLogEntry, RunLogEvent, RunStatus, RunStatusEvent
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
+from ._wait_progress import ProgressCallback, progress_of
 
 if TYPE_CHECKING:
     from ._client import FlowsClient
@@ -162,6 +163,10 @@ class _ManyRuns:
     def result(self) -> list[Run]:
         return [self.latest[run_id] for run_id in self.order]
 
+    def report(self, on_progress: ProgressCallback | None) -> None:
+        if on_progress is not None:
+            on_progress(progress_of(self.order, self.latest))
+
     def snapshot(self) -> list[Run]:
         return [self.latest[run_id] for run_id in self.order if run_id in self.latest]
 
@@ -221,6 +226,7 @@ async def wait_for_runs(
     *,
     poll_interval: float,
     timeout: float | None,
+    on_progress: ProgressCallback | None = None,
 ) -> list[Run]:
     """Wait for many runs with list queries (see ``FlowsClient.wait_for_runs``)."""
     state = _ManyRuns(run_ids)
@@ -230,6 +236,7 @@ async def wait_for_runs(
     with anyio.move_on_after(timeout):
         while state.unknown():
             await _look_up(client, state, failures)
+            state.report(on_progress)
             if state.unknown():
                 await anyio.sleep(next(delays))
         state.start_window()
@@ -243,6 +250,7 @@ async def wait_for_runs(
                 logger.debug("waiting for %d runs: %s; listing again", len(state.open), exc)
             else:
                 failures.succeeded()
+                state.report(on_progress)
             if state.open:
                 await anyio.sleep(next(delays))
         return state.result()

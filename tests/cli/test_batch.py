@@ -47,6 +47,7 @@ def test_start_one_run_per_line_and_record_each(
         "started": 5,
         "failed": 0,
         "skipped": 0,
+        "failures": [],
     }
     assert started_inputs(fake) == [1, 2, 3, 4, 5]
     records = sorted(read_records(output), key=lambda record: record["line"])
@@ -201,8 +202,9 @@ def test_cancel_the_recorded_runs(
     result = invoke("batch", "cancel", str(output), "--format", "json")
     assert result.exit_code == 0, result.output
     results = parse_json(result)["results"]
-    assert [(r["line"], r["run_id"], r["ok"]) for r in results] == [
-        (line, records[line], line != 2) for line in range(1, 6)
+    assert [(r["line"], r["run_id"], r["ok"], r["outcome"]) for r in results] == [
+        (line, records[line], True, "already_ended" if line == 2 else "canceled")
+        for line in range(1, 6)
     ]
     assert results[1]["error"]["code"] == "STATE_CONFLICT"
     assert {fake.get_run_document(run_id)["details"]["code"] for run_id in records.values()} == {

@@ -33,7 +33,7 @@ def test_the_demo_command_runs_to_completion_in_a_process_with_no_configuration(
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "30/30 28 started 2 failed" in out  # the progress bar, drawn once: not a terminal
+    assert "30/30 done, 28 started, 2 failed" in out  # the progress bar, drawn once: not a terminal
     assert "FlowNotFoundError (404 NOT_FOUND)" in out
     assert "was_canceled=True" in out
     assert "status ACTIVE -> SUCCEEDED" in out

@@ -32,7 +32,8 @@ def test_the_command_says_which_extra_to_install() -> None:
     done = python("from globus_runs.cli import main; main(['--help'])")
     assert done.returncode == 1
     assert done.stderr == (
-        "globus-runs: the command line needs the 'cli' extra: pip install \"globus-runs[cli]\"\n"
+        "globus-runs: the command line needs the 'cli' extra: "
+        'from a checkout, pip install ".[cli]"\n'
     )
 
 
@@ -51,5 +52,26 @@ def test_the_demo_says_it_needs_the_testing_extra() -> None:
     )
     assert done.returncode == 1
     assert done.stderr.startswith("Error: ")
-    assert done.stderr.rstrip().endswith('pip install "globus-runs[cli,testing]"')
+    assert done.stderr.rstrip().endswith('from a checkout, pip install ".[cli,testing]"')
     assert done.stderr.count("\n") == 1
+
+
+def test_python_m_demo_without_the_testing_extra_says_so_in_one_line() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, runpy; sys.modules['starlette'] = None; "
+            "runpy.run_module('globus_runs.demo', run_name='__main__')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "Error: the emulator's app needs Starlette: install globus_runs with the 'testing' "
+        'extra: from a checkout, pip install ".[testing]"\n'
+    )

@@ -18,7 +18,8 @@ def test_list_prints_the_run_documents_as_json(
     result = invoke("runs", "list", "--format", "json")
     assert result.exit_code == 0
     document = parse_json(result)
-    assert list(document) == ["runs"]
+    assert list(document) == ["runs", "more"]
+    assert document["more"] is False
     assert {run["run_id"] for run in document["runs"]} == set(run_ids)
     assert document["runs"][0] == fake.get_run_document(document["runs"][0]["run_id"])
 
@@ -124,7 +125,9 @@ def test_logs_in_reverse_with_a_limit(fake: FakeGlobus, flow_id: str, invoke: In
         invoke("runs", "logs", run_id, "--reverse", "--limit", "2", "--format", "json")
     )
     assert [entry["code"] for entry in latest["entries"]] == codes[::-1][:2]
-    assert fake.requests[0].params == {"limit": "2", "reverse_order": "true"}
+    assert latest["more"] is True
+    # One entry more than shown is asked for, to know whether more exist.
+    assert fake.requests[0].params == {"limit": "3", "reverse_order": "true"}
 
 
 def test_logs_as_text(fake: FakeGlobus, flow_id: str, invoke: Invoke) -> None:
