@@ -9,6 +9,13 @@ from ._auth import (
     TokenMapAuthorizer,
 )
 from ._batch import BatchStream
+from ._consent import (
+    AuthorizationParameters,
+    ConsentGroup,
+    InactiveReason,
+    group_by_consent,
+    parse_inactive_reason,
+)
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -34,6 +41,7 @@ from ._errors import (
     UnprocessableEntityError,
     UnsupportedTimerError,
     WaitTimeoutError,
+    WebInputNotFoundError,
     is_run_not_found_error,
 )
 from ._models import (
@@ -45,11 +53,13 @@ from ._models import (
     RunLogEntry,
     RunLogEvent,
     RunLogPage,
+    RunNeedsConsentEvent,
     RunPage,
     RunRequest,
     RunResult,
     RunStatus,
     RunStatusEvent,
+    RunWaitingForInputEvent,
     Timer,
     TimerRun,
     TimerRunError,
@@ -60,6 +70,17 @@ from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenRe
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import pooled_http_client
 from ._version import __version__
+from ._web_input_models import (
+    WebInput,
+    WebInputContext,
+    WebInputFlow,
+    WebInputOption,
+    WebInputPage,
+    WebInputRoles,
+    WebInputRun,
+    WebInputState,
+    WebInputSummary,
+)
 from .flows import FlowsClient
 from .timers import TimersClient
 
@@ -123,4 +144,21 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "is_run_not_found_error",
+    "AuthorizationParameters",
+    "ConsentGroup",
+    "InactiveReason",
+    "RunNeedsConsentEvent",
+    "RunWaitingForInputEvent",
+    "WebInput",
+    "WebInputContext",
+    "WebInputFlow",
+    "WebInputNotFoundError",
+    "WebInputOption",
+    "WebInputPage",
+    "WebInputRoles",
+    "WebInputRun",
+    "WebInputState",
+    "WebInputSummary",
+    "group_by_consent",
+    "parse_inactive_reason",
 ]

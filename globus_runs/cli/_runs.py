@@ -10,7 +10,14 @@ from rich.live import Live
 from rich.spinner import Spinner
 
 from .._errors import WaitTimeoutError
-from .._models import Run, RunEvent, RunLogEvent, RunStatus
+from .._models import (
+    Run,
+    RunEvent,
+    RunLogEvent,
+    RunNeedsConsentEvent,
+    RunStatus,
+    RunWaitingForInputEvent,
+)
 from ._config import open_clients
 from ._options import Exit, Format, datetime_option, format_option, run, settings_of, wait_options
 from ._output import (
@@ -26,7 +33,7 @@ from ._output import (
     status_text,
 )
 
-__all__ = ["report_wait", "runs", "wait_and_report"]
+__all__ = ["report_wait", "runs", "wait_and_report", "waiting_text"]
 
 _ROLES = ["run_owner", "run_manager", "run_monitor", "flow_run_manager", "flow_run_monitor"]
 # Above this many runs, waits show counts and the runs that did not succeed, not every run.
@@ -409,12 +416,40 @@ def watch(ctx: click.Context, run_id: str, poll_interval: float, output_format: 
     run(main)
 
 
+def waiting_text(event: RunWaitingForInputEvent | RunNeedsConsentEvent) -> str:
+    """One line saying what a person must do for the run to go on."""
+    if isinstance(event, RunWaitingForInputEvent):
+        return f"waiting for input: {event.title or 'untitled'} ({event.web_input_id})"
+    scopes = ", ".join(event.required_scopes) or "a new sign-in"
+    return f"needs consent: {scopes}"
+
+
 async def _watch_json(run_id: str, events: AsyncIterator[RunEvent]) -> str | None:
     """One JSON line per event; returns the last status seen."""
     status = None
     async for event in events:
         if isinstance(event, RunLogEvent):
             emit_json_line({"event": "log", "run_id": run_id, "entry": event.entry.raw})
+            continue
+        if isinstance(event, RunWaitingForInputEvent):
+            emit_json_line(
+                {
+                    "event": "waiting_for_input",
+                    "run_id": run_id,
+                    "web_input_id": event.web_input_id,
+                    "title": event.title,
+                }
+            )
+            continue
+        if isinstance(event, RunNeedsConsentEvent):
+            emit_json_line(
+                {
+                    "event": "needs_consent",
+                    "run_id": run_id,
+                    "code": event.reason.code,
+                    "required_scopes": list(event.required_scopes),
+                }
+            )
             continue
         status = event.status
         emit_json_line(
@@ -438,6 +473,9 @@ async def _watch_live(run_id: str, events: AsyncIterator[RunEvent]) -> str | Non
         async for event in events:
             if isinstance(event, RunLogEvent):
                 live.console.print(log_line(event.entry))
+                continue
+            if isinstance(event, RunWaitingForInputEvent | RunNeedsConsentEvent):
+                live.console.print(waiting_text(event), markup=False)
                 continue
             status = event.status
             new = status_text(event.status)
