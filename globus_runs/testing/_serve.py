@@ -34,9 +34,11 @@ LOOPBACK = "127.0.0.1"
 def add_sample_flows(fake: FakeGlobus) -> list[str]:
     """Register the sample flows a served emulator offers; returns their ids.
 
-    In order: runs that succeed after 3 s, runs that fail after 3 s, and runs
+    In order: runs that succeed after 3 s, runs that fail after 3 s, runs
     that go INACTIVE (ConsentRequired) after 2 s and, once resumed, succeed 4 s
-    later.
+    later, runs that wait for a person to answer a web input 1 s in (Approve:
+    they succeed 2 s later; Reject: they fail), and runs that go INACTIVE at
+    once until the caller consents to the flow's scope (``grant_consent``).
     """
     return [
         fake.add_flow(title="Sample Succeeding Flow", duration=3.0),
@@ -47,6 +49,16 @@ def add_sample_flows(fake: FakeGlobus) -> list[str]:
             failure_description="The sample action failed on purpose",
         ),
         fake.add_flow(title="Sample Inactive Flow", duration=6.0, inactive_after=2.0),
+        fake.add_flow(
+            title="Sample Approval Flow",
+            duration=3.0,
+            web_input={
+                "title": "Approve this sample run?",
+                "text": "The sample run waits here until someone answers.",
+                "after": 1.0,
+            },
+        ),
+        fake.add_flow(title="Sample Consent Flow", duration=3.0, consent_required=True),
     ]
 
 
