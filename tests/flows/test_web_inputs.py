@@ -15,6 +15,7 @@ from globus_runs import (
     PermissionDeniedError,
     RetryPolicy,
     RunStatus,
+    RunStatusEvent,
     RunWaitingForInputEvent,
     UnprocessableEntityError,
     WebInputNotFoundError,
@@ -144,7 +145,7 @@ async def test_the_chosen_option_decides_how_the_run_ends(
     assert (await flows.get_run(run_id)).status == RunStatus.ACTIVE
     fake.clear_requests()
 
-    assert await flows.respond_to_web_input(web_input_id, option) is None
+    await flows.respond_to_web_input(web_input_id, option)
 
     [request] = _requests(fake)
     assert (request.method, request.path) == ("POST", f"/web_inputs/{web_input_id}/respond")
@@ -355,4 +356,5 @@ async def test_watch_run_says_when_the_run_waits_for_a_person(
     fake.clock.advance(10)
     rest = [event async for event in events]
     assert not any(isinstance(event, RunWaitingForInputEvent) for event in rest)
-    assert rest[-1].run.status == RunStatus.FAILED
+    assert isinstance(rest[-1], RunStatusEvent)
+    assert rest[-1].status == RunStatus.FAILED
