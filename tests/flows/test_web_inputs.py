@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -13,14 +12,15 @@ from globus_runs import (
     InvalidIdError,
     InvalidRequestError,
     PermissionDeniedError,
-    RetryPolicy,
     RunStatus,
     RunStatusEvent,
     RunWaitingForInputEvent,
     UnprocessableEntityError,
     WebInputNotFoundError,
 )
-from globus_runs.testing import FakeGlobus, RecordedRequest, serve_in_thread
+from globus_runs.testing import FakeGlobus, RecordedRequest
+
+from .conftest import client_for
 
 pytestmark = pytest.mark.anyio
 
@@ -41,27 +41,10 @@ QUESTION = {
 }
 
 
-@pytest.fixture(params=["in_process", "loopback"])
-def connection(request: pytest.FixtureRequest, fake: FakeGlobus) -> Iterator[str | None]:
-    """``None`` for the in-process app, else the Flows URL of ``fake`` served on loopback."""
-    if request.param == "in_process":
-        yield None
-    else:
-        with serve_in_thread(fake) as info:
-            yield info["flows_url"]
-
-
-def _client(fake: FakeGlobus, url: str | None, token: str | None = None) -> FlowsClient:
-    if url is None:
-        return fake.flows_client(authorizer=token or fake.token, retry=RetryPolicy.disabled())
-    return FlowsClient(authorizer=token or fake.token, base_url=url, retry=RetryPolicy.disabled())
-
-
 @pytest.fixture
-async def flows(fake: FakeGlobus, connection: str | None) -> AsyncIterator[FlowsClient]:
-    """The caller (``fake.token``, owner of the runs) on either connection."""
-    async with _client(fake, connection) as client:
-        yield client
+def flows(flows_on: FlowsClient) -> FlowsClient:
+    """Every test here runs in-process and over loopback sockets."""
+    return flows_on
 
 
 @pytest.fixture
@@ -183,7 +166,7 @@ async def test_a_person_without_a_role_cannot_see_the_web_input(
     fake: FakeGlobus, connection: str | None, approval_flow: str
 ) -> None:
     _, web_input_id = _waiting_run(fake, approval_flow)
-    async with _client(fake, connection, fake.issue_token(identity_id=STRANGER)) as stranger:
+    async with client_for(fake, connection, fake.issue_token(identity_id=STRANGER)) as stranger:
         with pytest.raises(WebInputNotFoundError):
             await stranger.get_web_input(web_input_id)
         assert (await stranger.list_web_inputs()).web_inputs == []
@@ -193,7 +176,7 @@ async def test_a_viewer_may_read_but_not_answer(
     fake: FakeGlobus, connection: str | None, approval_flow: str
 ) -> None:
     _, web_input_id = _waiting_run(fake, approval_flow)
-    async with _client(fake, connection, fake.issue_token(identity_id=VIEWER)) as viewer:
+    async with client_for(fake, connection, fake.issue_token(identity_id=VIEWER)) as viewer:
         seen = await viewer.get_web_input(web_input_id)
         assert seen.user_roles == ["viewer"]
         assert not seen.can_respond
