@@ -19,6 +19,7 @@ from .._models import (
     RunWaitingForInputEvent,
 )
 from ._config import open_clients
+from ._inputs import consent_lines
 from ._options import Exit, Format, datetime_option, format_option, run, settings_of, wait_options
 from ._output import (
     emit_json,
@@ -286,13 +287,31 @@ def delete(ctx: click.Context, run_id: str, output_format: Format) -> None:
 @format_option
 @click.pass_context
 def resume(ctx: click.Context, run_id: str, output_format: Format) -> None:
-    """Resume an INACTIVE run (once what it waited for, such as consent, is given)."""
+    """Resume an INACTIVE run (once what it waited for, such as consent, is given).
+
+    What the run needs (the scopes to consent to, a sign-in) is shown on stderr first. Exit
+    status 3 when the run is still INACTIVE afterwards: its consent is still missing.
+    """
     settings = settings_of(ctx)
 
-    async def main() -> None:
+    async def main() -> int:
         async with open_clients(settings) as clients:
-            resumed = await clients.flows.resume_run(run_id)
+            paused = await clients.flows.get_run(run_id)
+            reason = paused.inactive_reason
+            if reason is not None and reason.needs_consent:
+                notes = make_console(stderr=True)
+                notes.print(f"Run {run_id} needs:", markup=False)
+                for line in consent_lines(reason):
+                    notes.print(f"  {line}", markup=False)
+            resumed = await clients.flows.resume_run(run_id, flow_id=paused.flow_id)
         _show_run(resumed, output_format)
+        if resumed.status == RunStatus.INACTIVE:
+            make_console(stderr=True).print(
+                f"Run {run_id} is still INACTIVE: give what it needs, then resume it again.",
+                markup=False,
+            )
+            return Exit.NOT_ALL_SUCCEEDED
+        return Exit.OK
 
     run(main)
 

@@ -410,6 +410,32 @@ class FakeGlobus:
         urn = identity_urn(identity_id or self.identity_id)
         self.web_inputs_service.satisfied.update((urn, policy) for policy in policy_ids)
 
+    def respond_to_web_input(
+        self,
+        web_input_id: str,
+        value: Any,
+        *,
+        identity_id: str | None = None,
+        after: float = 0.0,
+    ) -> None:
+        """Answer a web input as ``identity_id`` (default: ``identity_id``) would through
+        the API, effective ``after`` clock seconds from now (a person who answers later).
+
+        Raises `ApiError` (``.status`` 403, 404, 409 or 422) as the endpoint would answer.
+
+        Example::
+
+            fake.respond_to_web_input(web_input_id, option_id, after=30)
+        """
+        now = self.clock.now()
+        self.web_inputs_service.respond(
+            identity_urn(identity_id or self.identity_id),
+            web_input_id,
+            {"response": {"value": value}},
+            now,
+            at=now + timedelta(seconds=after),
+        )
+
     def web_input_of(self, run_id: str) -> str | None:
         """The id of ``run_id``'s web input (its flow has a web-input step), else ``None``.
 

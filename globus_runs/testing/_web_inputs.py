@@ -169,7 +169,7 @@ class WebInputsState:
 
     def _closed_at(self, input_id: str, run: RunRecord, now: datetime) -> datetime | None:
         answer = self.answers.get(input_id)
-        if answer is not None:
+        if answer is not None and answer.time <= now:
             return answer.time
         state = run_state(run, now)
         if state.blocking_web_input_id == input_id:
@@ -322,15 +322,21 @@ class WebInputsState:
         self._check_policies(caller, input_id, run, now)
         return self._document(input_id, run, caller, now)
 
-    def respond(self, caller: str, input_id: str, payload: Any, now: datetime) -> dict[str, Any]:
-        """``POST /web_inputs/{id}/respond``: a respondent picks an option; the run goes on."""
+    def respond(
+        self, caller: str, input_id: str, payload: Any, now: datetime, at: datetime | None = None
+    ) -> dict[str, Any]:
+        """``POST /web_inputs/{id}/respond``: a respondent picks an option; the run goes on.
+
+        With ``at`` (later than ``now``) the answer is recorded now but takes effect then.
+        """
         value = _response_value(payload)
         run = self._visible(caller, input_id, now)
         if "respondent" not in self._user_roles(run, caller):
             raise forbidden(f"User does not have respondent role on web input {input_id}")
         self._check_policies(caller, input_id, run, now)
-        if self._closed_at(input_id, run, now) is not None:
+        if input_id in self.answers or self._closed_at(input_id, run, now) is not None:
             raise ApiError(409, "STATE_CONFLICT", f"Web Input {input_id} is already closed.")
+        now = max(now, at or now)
         choice = self._step(run).choice(value)
         if choice is None:
             raise ApiError(
