@@ -9,6 +9,13 @@ from ._auth import (
     TokenMapAuthorizer,
 )
 from ._batch import BatchStream
+from ._consent import (
+    AuthorizationParameters,
+    ConsentGroup,
+    InactiveReason,
+    group_by_consent,
+    parse_inactive_reason,
+)
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -35,6 +42,7 @@ from ._errors import (
     UnprocessableEntityError,
     UnsupportedTimerError,
     WaitTimeoutError,
+    WebInputNotFoundError,
     is_run_not_found_error,
 )
 from ._models import (
@@ -46,11 +54,13 @@ from ._models import (
     RunLogEntry,
     RunLogEvent,
     RunLogPage,
+    RunNeedsConsentEvent,
     RunPage,
     RunRequest,
     RunResult,
     RunStatus,
     RunStatusEvent,
+    RunWaitingForInputEvent,
     Timer,
     TimerRun,
     TimerRunError,
@@ -61,6 +71,17 @@ from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenRe
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import pooled_http_client
 from ._version import __version__
+from ._web_input_models import (
+    WebInput,
+    WebInputContext,
+    WebInputFlow,
+    WebInputOption,
+    WebInputPage,
+    WebInputRoles,
+    WebInputRun,
+    WebInputState,
+    WebInputSummary,
+)
 from .flows import FlowsClient, WaitProgress
 from .timers import TimersClient
 
@@ -126,4 +147,21 @@ __all__ = [
     "is_run_not_found_error",
     "NotAttemptedError",
     "WaitProgress",
+    "AuthorizationParameters",
+    "ConsentGroup",
+    "InactiveReason",
+    "RunNeedsConsentEvent",
+    "RunWaitingForInputEvent",
+    "WebInput",
+    "WebInputContext",
+    "WebInputFlow",
+    "WebInputNotFoundError",
+    "WebInputOption",
+    "WebInputPage",
+    "WebInputRoles",
+    "WebInputRun",
+    "WebInputState",
+    "WebInputSummary",
+    "group_by_consent",
+    "parse_inactive_reason",
 ]

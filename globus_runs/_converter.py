@@ -17,6 +17,16 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseParseError
 from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+from ._web_input_models import (
+    WebInput,
+    WebInputContext,
+    WebInputFlow,
+    WebInputOption,
+    WebInputPage,
+    WebInputRoles,
+    WebInputRun,
+    WebInputSummary,
+)
 
 __all__ = ["converter", "parse_datetime", "register_model", "structure"]
 
@@ -153,6 +163,7 @@ def _structure_run(value: Any, _: Any = None) -> Run:
         details=_optional_object(get("details")),
         flow_description=_optional_object(get("flow_description")),
         raw=value,
+        blocking_web_input_id=_optional_str(get("blocking_web_input_id")),
     )
 
 
@@ -161,6 +172,42 @@ register_model(RunPage)
 register_model(RunLogEntry)
 register_model(RunLogPage)
 register_model(RunDefinition)
+for _web_input_model in (
+    WebInputOption,
+    WebInputContext,
+    WebInputRoles,
+    WebInputFlow,
+    WebInputRun,
+    WebInputSummary,
+    WebInput,
+):
+    register_model(_web_input_model)
+
+
+def _structure_web_input_page(value: Any, _: Any = None) -> WebInputPage:
+    """A page of web inputs; a page without ``has_next_page`` has more when it has a marker."""
+    if not isinstance(value, dict):
+        raise _ShapeError("expected a JSON object for WebInputPage")
+    items = value.get("web_input_summaries", _ABSENT)
+    if items is _ABSENT:
+        raise KeyError("web_input_summaries")
+    if not isinstance(items, list):
+        raise _ShapeError("expected a list of web input summaries")
+    marker = _optional_str(value.get("marker"))
+    has_next = value.get("has_next_page")
+    if has_next is None:
+        has_next = marker is not None
+    elif not isinstance(has_next, bool):
+        raise _ShapeError("expected has_next_page to be a bool")
+    return WebInputPage(
+        web_inputs=[converter.structure(item, WebInputSummary) for item in items],
+        has_next_page=has_next,
+        marker=marker,
+        raw=value,
+    )
+
+
+converter.register_structure_hook(WebInputPage, _structure_web_input_page)
 
 
 def structure(data: Any, cls: type[M], *, text: str = "", method: str = "", url: str = "") -> M:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from . import _json
+from ._consent import AuthorizationParameters, InactiveReason, parse_authorization_parameters
 
 if TYPE_CHECKING:
     from ._models import Run
@@ -31,6 +34,7 @@ __all__ = [
     "ServerError",
     "TimerNotFoundError",
     "UnprocessableEntityError",
+    "WebInputNotFoundError",
     "UnsupportedTimerError",
     "WaitTimeoutError",
     "is_run_not_found_error",
@@ -112,7 +116,42 @@ class AuthenticationError(APIError):
 
 
 class PermissionDeniedError(APIError):
-    """Raised on 403: the token lacks a scope or the identity lacks a role."""
+    """Raised on 403: the token lacks a scope or the identity lacks a role.
+
+    When the service says what would let the caller through (a Globus Auth requirements
+    error: ``"code": "AuthenticationPolicyRequired"`` or ``"ConsentRequired"`` beside
+    ``authorization_parameters``), ``authorization_parameters`` and ``requirement_code`` hold
+    it; a refused web input answer also names the input in ``web_input_summary`` (raw).
+    """
+
+    def _document(self) -> dict[str, Any]:
+        try:
+            document = _json.loads(self.body) if self.body.strip() else None
+        except (ValueError, RecursionError):
+            return {}
+        return document if isinstance(document, dict) else {}
+
+    @property
+    def authorization_parameters(self) -> AuthorizationParameters | None:
+        """What Globus Auth must be asked for before a retry can succeed, if the body says."""
+        document = self._document()
+        found = parse_authorization_parameters(document.get("authorization_parameters"))
+        error = document.get("error")
+        if found is None and isinstance(error, dict):
+            found = parse_authorization_parameters(error.get("authorization_parameters"))
+        return found
+
+    @property
+    def requirement_code(self) -> str | None:
+        """The requirements error's own code (``"AuthenticationPolicyRequired"``...), if any."""
+        code = self._document().get("code")
+        return code if isinstance(code, str) else None
+
+    @property
+    def web_input_summary(self) -> dict[str, Any] | None:
+        """The web input a refused web-input call was about, as the service described it."""
+        summary = self._document().get("web_input_summary")
+        return summary if isinstance(summary, dict) else None
 
 
 class NotFoundError(APIError):
@@ -129,6 +168,10 @@ class FlowNotFoundError(NotFoundError):
 
 class TimerNotFoundError(NotFoundError):
     """Raised on 404 from an operation addressing one timer, or a timer run not in its history."""
+
+
+class WebInputNotFoundError(NotFoundError):
+    """Raised on 404 from an operation addressing one web input."""
 
 
 class ConflictError(APIError):
@@ -202,10 +245,14 @@ class WaitTimeoutError(GlobusRunsError):
 
 
 class RunInactiveError(GlobusRunsError):
-    """Raised by ``wait_for_run(on_inactive="raise")``; ``run.details`` says why it is paused."""
+    """Raised by ``wait_for_run(on_inactive="raise")``; ``run.details`` says why it is paused.
+
+    ``reason`` is the parsed ``run.inactive_reason`` (code, scopes to consent to...).
+    """
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self.reason: InactiveReason | None = run.inactive_reason
         code = run.details.get("code") if isinstance(run.details, dict) else None
         # Only a plain code is shown: ``details`` may nest too deeply to print.
         shown = f" ({code})" if isinstance(code, str) and code else ""

@@ -9,6 +9,9 @@ from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
+from ._consent import InactiveReason, parse_inactive_reason
+from ._web_input_models import WebInput
+
 __all__ = [
     "BatchResult",
     "Run",
@@ -19,6 +22,8 @@ __all__ = [
     "RunPage",
     "RunEvent",
     "RunLogEvent",
+    "RunNeedsConsentEvent",
+    "RunWaitingForInputEvent",
     "RunRequest",
     "RunStatus",
     "RunStatusEvent",
@@ -104,6 +109,15 @@ class Run:
     details: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     flow_description: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+    #: The web input the run waits for (a person must respond), ``None`` otherwise.
+    blocking_web_input_id: str | None = None
+
+    @property
+    def inactive_reason(self) -> InactiveReason | None:
+        """Why an ``INACTIVE`` run is paused (code, scopes to consent to...); ``None`` otherwise."""
+        if self.status != RunStatus.INACTIVE:
+            return None
+        return parse_inactive_reason(self.details)
 
     @property
     def is_terminal(self) -> bool:
@@ -193,7 +207,37 @@ class RunLogEvent:
     entry: RunLogEntry
 
 
-RunEvent = RunStatusEvent | RunLogEvent
+@attrs.frozen
+class RunWaitingForInputEvent:
+    """``watch_run`` saw the run start waiting for a person to answer a web input.
+
+    ``web_input`` is the input, or ``None`` when the caller may not read it.
+    """
+
+    run: Run
+    web_input_id: str
+    web_input: WebInput | None = None
+
+    @property
+    def title(self) -> str | None:
+        """The question's title, when the input could be read."""
+        return self.web_input.title if self.web_input is not None else None
+
+
+@attrs.frozen
+class RunNeedsConsentEvent:
+    """``watch_run`` saw the run go ``INACTIVE`` until a person consents (or signs in again)."""
+
+    run: Run
+    reason: InactiveReason
+
+    @property
+    def required_scopes(self) -> tuple[str, ...]:
+        """The scopes to consent to."""
+        return self.reason.required_scopes
+
+
+RunEvent = RunStatusEvent | RunLogEvent | RunWaitingForInputEvent | RunNeedsConsentEvent
 
 
 def _as_list(value: Sequence[str] | None) -> list[str] | None:

@@ -7,6 +7,7 @@ import click
 from .._version import __version__
 from ._batch import batch
 from ._demo import demo
+from ._inputs import batch_resume, inputs
 from ._options import root_format_option
 from ._runs import runs
 from ._start import start_run
@@ -38,3 +39,5 @@ cli.add_command(batch)
 cli.add_command(timers)
 cli.add_command(demo)
 runs.add_command(start_run)
+runs.add_command(inputs)
+batch.add_command(batch_resume)

@@ -16,7 +16,7 @@ from rich.constrain import Constrain
 from rich.rule import Rule
 
 from .._errors import APIError
-from .._models import BatchResult, Run, RunLogEvent, RunRequest
+from .._models import BatchResult, Run, RunLogEvent, RunRequest, RunStatusEvent
 from .._transport import asgi_transport
 from ..testing import FakeClock, FakeGlobus
 from ._config import Clients, Settings, open_clients
@@ -88,7 +88,7 @@ async def run_demo(console: Console) -> None:
         async for event in flows.watch_run(started[1].run_id, poll_interval=0.1):
             if isinstance(event, RunLogEvent):
                 console.print(log_line(event.entry))
-            else:
+            elif isinstance(event, RunStatusEvent):
                 new = run_status_text(event.run)
                 console.print("status ", event.previous or "-", " -> ", new, sep="")
 

@@ -11,9 +11,17 @@ from rich.live import Live
 from rich.spinner import Spinner
 
 from .._errors import WaitTimeoutError
-from .._models import Run, RunEvent, RunLogEvent, RunStatus
+from .._models import (
+    Run,
+    RunEvent,
+    RunLogEvent,
+    RunNeedsConsentEvent,
+    RunStatus,
+    RunWaitingForInputEvent,
+)
 from ._config import open_clients
 from ._feedback import WaitDisplay
+from ._inputs import consent_lines
 from ._options import (
     Exit,
     Format,
@@ -41,7 +49,7 @@ from ._output import (
     runs_table,
 )
 
-__all__ = ["report_wait", "runs", "wait_and_report"]
+__all__ = ["report_wait", "runs", "wait_and_report", "waiting_text"]
 
 _ROLES = ["run_owner", "run_manager", "run_monitor", "flow_run_manager", "flow_run_monitor"]
 # Above this many runs, waits show counts and the runs that did not succeed, not every run.
@@ -294,13 +302,31 @@ def delete(ctx: click.Context, run_id: str, output_format: Format) -> None:
 @format_option
 @click.pass_context
 def resume(ctx: click.Context, run_id: str, output_format: Format) -> None:
-    """Resume an INACTIVE run (once what it waited for, such as consent, is given)."""
+    """Resume an INACTIVE run (once what it waited for, such as consent, is given).
+
+    What the run needs (the scopes to consent to, a sign-in) is shown on stderr first. Exit
+    status 3 when the run is still INACTIVE afterwards: its consent is still missing.
+    """
     settings = settings_of(ctx)
 
-    async def main() -> None:
+    async def main() -> int:
         async with open_clients(settings) as clients:
-            resumed = await clients.flows.resume_run(run_id)
+            paused = await clients.flows.get_run(run_id)
+            reason = paused.inactive_reason
+            if reason is not None and reason.needs_consent:
+                notes = make_console(stderr=True)
+                notes.print(f"Run {run_id} needs:", markup=False)
+                for line in consent_lines(reason):
+                    notes.print(f"  {line}", markup=False)
+            resumed = await clients.flows.resume_run(run_id, flow_id=paused.flow_id)
         _show_run(resumed, output_format)
+        if resumed.status == RunStatus.INACTIVE:
+            make_console(stderr=True).print(
+                f"Run {run_id} is still INACTIVE: give what it needs, then resume it again.",
+                markup=False,
+            )
+            return Exit.NOT_ALL_SUCCEEDED
+        return Exit.OK
 
     run(main)
 
@@ -440,12 +466,40 @@ def watch(ctx: click.Context, run_id: str, poll_interval: float, output_format: 
     run(main)
 
 
+def waiting_text(event: RunWaitingForInputEvent | RunNeedsConsentEvent) -> str:
+    """One line saying what a person must do for the run to go on."""
+    if isinstance(event, RunWaitingForInputEvent):
+        return f"waiting for input: {event.title or 'untitled'} ({event.web_input_id})"
+    scopes = ", ".join(event.required_scopes) or "a new sign-in"
+    return f"needs consent: {scopes}"
+
+
 async def _watch_json(run_id: str, events: AsyncIterator[RunEvent]) -> str | None:
     """One JSON line per event; returns the last status seen."""
     status = None
     async for event in events:
         if isinstance(event, RunLogEvent):
             emit_json_line({"event": "log", "run_id": run_id, "entry": event.entry.raw})
+            continue
+        if isinstance(event, RunWaitingForInputEvent):
+            emit_json_line(
+                {
+                    "event": "waiting_for_input",
+                    "run_id": run_id,
+                    "web_input_id": event.web_input_id,
+                    "title": event.title,
+                }
+            )
+            continue
+        if isinstance(event, RunNeedsConsentEvent):
+            emit_json_line(
+                {
+                    "event": "needs_consent",
+                    "run_id": run_id,
+                    "code": event.reason.code,
+                    "required_scopes": list(event.required_scopes),
+                }
+            )
             continue
         status = event.status
         emit_json_line(
@@ -469,6 +523,9 @@ async def _watch_live(run_id: str, events: AsyncIterator[RunEvent]) -> str | Non
         async for event in events:
             if isinstance(event, RunLogEvent):
                 live.console.print(log_line(event.entry))
+                continue
+            if isinstance(event, RunWaitingForInputEvent | RunNeedsConsentEvent):
+                live.console.print(waiting_text(event), markup=False)
                 continue
             status = event.status
             new = run_status_text(event.run)

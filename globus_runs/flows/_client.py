@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
+from .._consent import ConsentGroup, group_by_consent
 from .._converter import structure
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._models import (
@@ -20,9 +21,11 @@ from .._models import (
 )
 from .._paging import MarkerPager
 from .._service import ServiceClient
+from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 from .._wire import ApiRequest
 from . import _requests as rq
 from . import _waiting
+from . import _web_inputs as wi
 from ._starts import request_tag, start_exactly_once
 from ._stops import flows_stops
 from ._wait_progress import ProgressCallback
@@ -433,6 +436,7 @@ class FlowsClient(ServiceClient):
         *,
         poll_interval: float = 5.0,
         timeout: float | None = None,
+        on_inactive: InactivePolicy = "wait",
         on_progress: ProgressCallback | None = None,
     ) -> list[Run]:
         """Wait for many runs to be terminal; return their final states in input order.
@@ -441,9 +445,12 @@ class FlowsClient(ServiceClient):
         completed since the previous poll (``GET /runs`` filtered by flow id, status and
         completion time), so a thousand runs cost a few requests per interval. Runs given as
         :class:`Run` objects (as ``batch_run_flows`` returns them) need no first look-up; bare
-        ids are fetched once. INACTIVE runs are waited for. The first listing is immediate.
-        Past ``timeout``, :class:`WaitTimeoutError` carries ``last_runs``. Failures end the wait
-        as in :meth:`wait_for_run`.
+        ids are fetched once. The first listing is immediate. INACTIVE runs are waited for
+        (``on_inactive="wait"``), counted as finished (``"return"``; each one's
+        ``inactive_reason`` says why it paused) or raised as :class:`RunInactiveError`
+        (``"raise"``); those policies also list the flows' INACTIVE runs on each poll. Past
+        ``timeout``, :class:`WaitTimeoutError` carries ``last_runs``. Failures end the wait as
+        in :meth:`wait_for_run`.
 
         ``on_progress``, when given, is called after each successful poll (the first look-up
         of bare ids included) with a :class:`WaitProgress`: how many runs have ended, out of
@@ -456,7 +463,12 @@ class FlowsClient(ServiceClient):
             finished = await flows.wait_for_runs(started, poll_interval=10)
         """
         return await _waiting.wait_for_runs(
-            self, run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=on_progress
+            self,
+            run_ids,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            on_inactive=on_inactive,
+            on_progress=on_progress,
         )
 
     def watch_run(
@@ -466,6 +478,9 @@ class FlowsClient(ServiceClient):
 
         Yields :class:`RunLogEvent` for each new log entry (each once, oldest first) and
         :class:`RunStatusEvent` for each status change; the last event is the terminal status.
+        A run that starts waiting for a person yields :class:`RunWaitingForInputEvent` (once
+        per web input, with the input when the caller may read it) and a run that goes
+        ``INACTIVE`` for consent :class:`RunNeedsConsentEvent` (with the scopes to consent to).
         Failures end the iteration as they end :meth:`wait_for_run`.
 
         Example::
@@ -595,6 +610,175 @@ class FlowsClient(ServiceClient):
             stops=self._stops(),
         )
 
+    async def _resume(self, item: str | Run) -> Run:
+        if isinstance(item, Run):
+            return await self.resume_run(item.run_id, flow_id=item.flow_id)
+        return await self.resume_run(item)
+
+    async def batch_resume_runs(
+        self, run_ids: Iterable[str | Run], *, concurrency: int | None = None
+    ) -> list[BatchResult[Run]]:
+        """Resume many ``INACTIVE`` runs; one :class:`BatchResult` per item, in input order.
+
+        Items are run ids or :class:`Run` objects; a ``Run`` needs no look-up of its flow
+        (an id costs one ``GET /runs/{id}`` first). A run whose consent is still missing may
+        come back ``INACTIVE``: check ``result.value.status``.
+
+        Example::
+
+            for group in await flows.list_consent_groups(filter_flow_id=flow_id):
+                await consent_to(group.required_scopes)  # your login step
+                results = await flows.batch_resume_runs(group.runs)
+        """
+        return await run_batch(
+            run_ids,
+            self._resume,
+            concurrency=self._concurrency(concurrency),
+            stops=self._resume_stops(),
+        )
+
+    def stream_resume_runs(
+        self, run_ids: Iterable[str | Run], *, concurrency: int | None = None
+    ) -> AbstractAsyncContextManager[BatchStream[Run]]:
+        """Resume runs from a (possibly lazy) iterable, yielding results as they end.
+
+        Example::
+
+            async with flows.stream_resume_runs(group.runs) as results:
+                still_paused = [r async for r in results if r.ok and r.value.status == "INACTIVE"]
+        """
+        return stream_batch(
+            run_ids,
+            self._resume,
+            concurrency=self._concurrency(concurrency),
+            stops=self._resume_stops(),
+        )
+
+    async def list_consent_groups(
+        self,
+        *,
+        filter_flow_id: StrOrSeq | None = None,
+        filter_label: StrOrSeq | None = None,
+        max_items: int | None = None,
+    ) -> list[ConsentGroup]:
+        """The caller's ``INACTIVE`` runs, grouped by the consent each one needs.
+
+        Consent once per group (its ``required_scopes``), then resume the group's runs with
+        :meth:`batch_resume_runs`. See :func:`group_by_consent` to group runs you already have.
+
+        Example::
+
+            groups = await flows.list_consent_groups(filter_flow_id=flow_id)
+            print([(g.required_scopes, len(g.runs)) for g in groups])
+        """
+        runs = await self.list_all_runs(
+            filter_flow_id=filter_flow_id,
+            filter_label=filter_label,
+            filter_status="INACTIVE",
+            per_page=rq.MAX_PER_PAGE,
+            max_items=max_items,
+        )
+        return group_by_consent(runs)
+
+    # -- web inputs ----------------------------------------------------------------------
+
+    async def list_web_inputs(
+        self,
+        *,
+        filter_roles: StrOrSeq | None = None,
+        filter_states: StrOrSeq | None = None,
+        filter_flow_ids: StrOrSeq | None = None,
+        filter_run_ids: StrOrSeq | None = None,
+        orderby: StrOrSeq | None = None,
+        per_page: int | None = None,
+        marker: str | None = None,
+    ) -> WebInputPage:
+        """One page of the web inputs the caller holds a role on.
+
+        ``filter_roles`` takes ``"viewer"``/``"respondent"``, ``filter_states``
+        ``"open"``/``"closed"``, the id filters at most 10 ids each; ``orderby`` such as
+        ``"created_timestamp DESC"``. Bad values raise :class:`InvalidRequestError` before
+        any request. With ``marker`` only the marker is sent.
+
+        Example::
+
+            page = await flows.list_web_inputs(filter_states="open", filter_roles="respondent")
+            for summary in page.web_inputs:
+                print(summary.id, summary.title)
+        """
+        request = wi.list_web_inputs(
+            filter_roles=filter_roles,
+            filter_states=filter_states,
+            filter_flow_ids=filter_flow_ids,
+            filter_run_ids=filter_run_ids,
+            orderby=orderby,
+            per_page=per_page,
+            marker=marker,
+        )
+        return await self._call(request, WebInputPage)
+
+    def iter_web_inputs(
+        self,
+        *,
+        filter_roles: StrOrSeq | None = None,
+        filter_states: StrOrSeq | None = None,
+        filter_flow_ids: StrOrSeq | None = None,
+        filter_run_ids: StrOrSeq | None = None,
+        orderby: StrOrSeq | None = None,
+        per_page: int | None = None,
+        max_items: int | None = None,
+    ) -> MarkerPager[WebInputPage, WebInputSummary]:
+        """Iterate over every matching web input, following markers page by page.
+
+        Example::
+
+            async for summary in flows.iter_web_inputs(filter_run_ids=[run_id]):
+                print(summary.status, summary.title)
+        """
+        first = wi.list_web_inputs(
+            filter_roles=filter_roles,
+            filter_states=filter_states,
+            filter_flow_ids=filter_flow_ids,
+            filter_run_ids=filter_run_ids,
+            orderby=orderby,
+            per_page=per_page,
+        )
+
+        async def fetch(marker: str | None) -> WebInputPage:
+            request = first if marker is None else wi.next_page(marker)
+            return await self._call(request, WebInputPage)
+
+        return MarkerPager(fetch, _split_web_input_page, max_items=max_items)
+
+    async def get_web_input(self, web_input_id: str) -> WebInput:
+        """The web input ``web_input_id``: its question, options and roles.
+
+        Raises :class:`WebInputNotFoundError` when it does not exist (or the caller holds no
+        role on it), :class:`PermissionDeniedError` with ``authorization_parameters`` when
+        the flow's authentication policy needs a new session.
+
+        Example::
+
+            web_input = await flows.get_web_input(run.blocking_web_input_id)
+            print(web_input.title, [option.label for option in web_input.options])
+        """
+        return await self._call(wi.get_web_input(web_input_id), WebInput)
+
+    async def respond_to_web_input(self, web_input_id: str, value: Any) -> None:
+        """Answer a web input; for a ``selection`` input ``value`` is an ``option_id``.
+
+        Raises :class:`WebInputNotFoundError` (404), :class:`ConflictError` when it is already
+        closed (409), :class:`PermissionDeniedError` when the caller is not a respondent or
+        must sign in again (403; see its ``authorization_parameters``), and
+        :class:`UnprocessableEntityError` for a value that is not an option (422).
+
+        Example::
+
+            web_input = await flows.get_web_input(web_input_id)
+            await flows.respond_to_web_input(web_input.id, web_input.options[0].option_id)
+        """
+        await self._transport.send(wi.respond_to_web_input(web_input_id, value))
+
     async def _batch(
         self,
         items: Iterable[Any],
@@ -608,9 +792,19 @@ class FlowsClient(ServiceClient):
     def _stops(self) -> Stops[Any]:
         return flows_stops(self.authorizer)
 
+    def _resume_stops(self) -> Stops[Any]:
+        # A resume needs its run's own flow's token: only a rejected fixed token stops them all.
+        return flows_stops(self.authorizer, token_only=True)
+
 
 def _split_run_page(page: RunPage) -> tuple[list[Run], bool, str | None]:
     return page.runs, page.has_next_page, page.marker
+
+
+def _split_web_input_page(
+    page: WebInputPage,
+) -> tuple[list[WebInputSummary], bool, str | None]:
+    return page.web_inputs, page.has_next_page, page.marker
 
 
 def _split_log_page(page: RunLogPage) -> tuple[list[RunLogEntry], bool, str | None]:

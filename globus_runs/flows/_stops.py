@@ -40,10 +40,22 @@ def _keys(item: object) -> tuple[Hashable, ...]:
     return tuple(keys)
 
 
-def flows_stops(authorizer: Authorizer | None) -> Stops[object]:
-    """The :class:`Stops` of a Flows batch whose requests are authorized by ``authorizer``."""
+def flows_stops(authorizer: Authorizer | None, *, token_only: bool = False) -> Stops[object]:
+    """The :class:`Stops` of a Flows batch whose requests are authorized by ``authorizer``.
+
+    ``token_only`` is for items whose resource server cannot be told from the item (a resume
+    needs the run's own flow's token): only a rejected fixed token, sent everywhere, stops them.
+    """
 
     def rule(item: object, error: BaseException) -> tuple[Hashable, str] | None:
+        if token_only:
+            if isinstance(error, AuthenticationError) and authorizer is None:
+                return ("token", _EVERY_SERVER), "the service wants a token and none is sent"
+            if isinstance(error, AuthenticationError) and isinstance(
+                authorizer, AccessTokenAuthorizer
+            ):
+                return ("token", _EVERY_SERVER), "the token was rejected and cannot be renewed"
+            return None
         server = _resource_server(item)
         if server is None:
             return None
@@ -65,4 +77,8 @@ def flows_stops(authorizer: Authorizer | None) -> Stops[object]:
                 return ("flow", server), f"starting runs of flow {server} is forbidden"
         return None
 
-    return Stops(_keys, rule)
+    return Stops(_token_keys if token_only else _keys, rule)
+
+
+def _token_keys(item: object) -> tuple[Hashable, ...]:
+    return (("token", _EVERY_SERVER),)

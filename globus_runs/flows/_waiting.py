@@ -12,13 +12,24 @@ from typing import TYPE_CHECKING, Literal
 import anyio
 
 from .._errors import (
+    APIError,
     ConfigurationError,
     GlobusRunsError,
     NotAttemptedError,
     RunInactiveError,
     WaitTimeoutError,
 )
-from .._models import Run, RunEvent, RunLogEntry, RunLogEvent, RunStatus, RunStatusEvent
+from .._models import (
+    Run,
+    RunEvent,
+    RunLogEntry,
+    RunLogEvent,
+    RunNeedsConsentEvent,
+    RunStatus,
+    RunStatusEvent,
+    RunWaitingForInputEvent,
+)
+from .._web_input_models import WebInput
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
 from ._wait_progress import ProgressCallback, progress_of
@@ -114,7 +125,8 @@ def _run_id_of(item: str | Run) -> str:
 class _ManyRuns:
     """The state of a ``wait_for_runs`` call: what is known of each run, what is still open."""
 
-    def __init__(self, items: Iterable[str | Run]) -> None:
+    def __init__(self, items: Iterable[str | Run], on_inactive: InactivePolicy = "wait") -> None:
+        self.on_inactive = on_inactive
         self.order: list[str] = []
         self.latest: dict[str, Run] = {}
         for item in items:
@@ -125,15 +137,24 @@ class _ManyRuns:
         self.open = {run_id for run_id in self.order if not self._done(run_id)}
         self.since: datetime | None = None
 
+    def _finished(self, run: Run) -> bool:
+        if run.is_terminal:
+            return True
+        if run.status == RunStatus.INACTIVE and self.on_inactive != "wait":
+            if self.on_inactive == "raise":
+                raise RunInactiveError(run)
+            return True
+        return False
+
     def _done(self, run_id: str) -> bool:
         run = self.latest.get(run_id)
-        return run is not None and run.is_terminal
+        return run is not None and self._finished(run)
 
     def saw(self, run: Run) -> None:
         if run.run_id not in self.latest and run.run_id not in self.open:
             return
         self.latest[run.run_id] = run
-        if run.is_terminal:
+        if self._finished(run):
             self.open.discard(run.run_id)
 
     def unknown(self) -> list[str]:
@@ -218,6 +239,20 @@ async def _list_finished(client: FlowsClient, state: _ManyRuns) -> None:
                 latest = min(latest, run.completion_time) if latest else run.completion_time
             first = False
     state.advance_window(latest)
+    if state.on_inactive != "wait":
+        await _list_inactive(client, state, flow_ids)
+
+
+async def _list_inactive(client: FlowsClient, state: _ManyRuns, flow_ids: list[str]) -> None:
+    """List the flows' INACTIVE runs (no time window: a run may pause at any moment)."""
+    for start in range(0, len(flow_ids), _FLOWS_PER_QUERY):
+        listing = client.iter_runs(
+            filter_flow_id=flow_ids[start : start + _FLOWS_PER_QUERY],
+            filter_status=RunStatus.INACTIVE,
+            per_page=_PER_PAGE,
+        )
+        async for run in listing:
+            state.saw(run)
 
 
 async def wait_for_runs(
@@ -226,10 +261,12 @@ async def wait_for_runs(
     *,
     poll_interval: float,
     timeout: float | None,
+    on_inactive: InactivePolicy = "wait",
     on_progress: ProgressCallback | None = None,
 ) -> list[Run]:
     """Wait for many runs with list queries (see ``FlowsClient.wait_for_runs``)."""
-    state = _ManyRuns(run_ids)
+    _check_inactive_policy(on_inactive)
+    state = _ManyRuns(run_ids, on_inactive)
     delays = poll_delays(poll_interval)
     failures = FailedPolls(client.retry)
     failures.begin()
@@ -283,6 +320,7 @@ class RunWatcher:
         self._finished = False
         self._polled = False
         self._failures = FailedPolls(client.retry)
+        self._announced_input: str | None = None
 
     def __aiter__(self) -> RunWatcher:
         return self
@@ -308,6 +346,13 @@ class RunWatcher:
 
     async def _poll(self) -> None:
         run = await self._client.get_run(self._run_id)
+        waiting_on = run.blocking_web_input_id
+        waiting: RunWaitingForInputEvent | None = None
+        if waiting_on is not None and waiting_on != self._announced_input:
+            # Read before anything is queued: a failed read retries the whole poll.
+            waiting = RunWaitingForInputEvent(
+                run, waiting_on, await self._read_web_input(waiting_on)
+            )
         entries = await self._new_entries() if self._include_logs else []
         logs = [RunLogEvent(self._run_id, entry) for entry in entries]
         if run.status == self._status:
@@ -320,8 +365,26 @@ class RunWatcher:
             # A change: the entries that explain it, then the new status.
             self._pending.extend(logs)
             self._pending.append(RunStatusEvent(run, self._status))
+        if run.status == RunStatus.INACTIVE and self._status != RunStatus.INACTIVE:
+            reason = run.inactive_reason
+            if reason is not None and reason.needs_consent:
+                self._pending.append(RunNeedsConsentEvent(run, reason))
+        if waiting is not None:
+            self._pending.append(waiting)
+        self._announced_input = waiting_on
         self._status = run.status
         self._finished = run.is_terminal
+
+    async def _read_web_input(self, web_input_id: str) -> WebInput | None:
+        try:
+            return await self._client.get_web_input(web_input_id)
+        except TRANSIENT_ERRORS:
+            raise
+        except APIError as exc:
+            # A monitor of the run may hold no role on its web input: the event still says
+            # the run waits, without the question.
+            logger.debug("watching run %s: web input %s: %s", self._run_id, web_input_id, exc)
+            return None
 
     async def _new_entries(self) -> list[RunLogEntry]:
         fresh: list[RunLogEntry] = []

@@ -29,6 +29,7 @@ from ._faults import Answer, Fault
 from ._flows_api import flows_routes
 from ._recording import RecordedRequest
 from ._timers_api import timers_app
+from ._web_inputs_api import web_input_routes
 
 if TYPE_CHECKING:
     from ._fake import FakeGlobus
@@ -40,7 +41,7 @@ def build_app(fake: FakeGlobus) -> ASGIApp:
     """The ASGI app serving every emulated service of ``fake``."""
     router = Starlette(
         routes=[
-            Mount("/flows", routes=flows_routes(fake)),
+            Mount("/flows", routes=flows_routes(fake) + web_input_routes(fake)),
             Mount("/timers", app=timers_app(fake)),
             Mount("/auth", routes=auth_routes(fake)),
         ],
@@ -64,7 +65,7 @@ def error_response(err: ApiError) -> JSONResponse:
     if err.message is not None:
         error["message"] = err.message
     return JSONResponse(
-        {"error": error, "debug_id": str(uuid.uuid4())},
+        {**err.extra, "error": error, "debug_id": str(uuid.uuid4())},
         status_code=err.status,
         headers=err.headers,
     )

@@ -59,6 +59,7 @@ def run_document(
             "user_roles": list(roles),
             "label": run.label,
             "tags": list(run.tags),
+            "blocking_web_input_id": state.blocking_web_input_id,
             "activity_notification_policy": run.activity_notification_policy,
             "created_by": run.owner,
             "manage_by": list(run.run_managers),

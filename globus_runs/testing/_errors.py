@@ -23,6 +23,7 @@ class ApiError(Exception):
         *,
         message: str | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
@@ -30,6 +31,9 @@ class ApiError(Exception):
         self.detail = detail
         self.message = message
         self.headers = dict(headers or {})
+        # Top-level fields beside ``error`` (a requirements error's ``code`` and
+        # ``authorization_parameters``, say).
+        self.extra = dict(extra or {})
 
 
 def validation_item(loc: Iterable[str | int], msg: str, type_: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._auth import TokenGrant, TokenRegistry
+from ._auth import TokenGrant, TokenRegistry, flow_scope
 from ._clock import FakeClock
 from ._faults import Faults
 from ._flows import FlowsState
@@ -21,6 +21,7 @@ from ._records import FlowBehavior, FlowRecord, Outcome, RunRecord, StepType
 from ._run_fields import RunRequest
 from ._timer_fields import check_schedule
 from ._timers import TimerRecord, TimersState, TimerType
+from ._web_inputs import WebInputsState, WebInputStep, web_input_step
 from ._wire import identity_urn
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class FakeGlobus:
         self.flows_service = FlowsState()
         self.timers_service = TimersState(self.flows_service)
         self.auth_service = AuthState(self.tokens)
+        self.web_inputs_service = WebInputsState(self.flows_service)
         self.requests: list[RecordedRequest] = []
         self.latency = 0.0
         self.in_flight = 0
@@ -323,6 +325,8 @@ class FakeGlobus:
         description: str = "",
         run_managers: Iterable[str] = (),
         run_monitors: Iterable[str] = (),
+        web_input: Mapping[str, Any] | WebInputStep | None = None,
+        consent_required: bool = False,
     ) -> str:
         """Register a flow whose runs behave as described; returns its id.
 
@@ -331,10 +335,26 @@ class FakeGlobus:
         ``run_monitors`` are principal URNs holding the flow_run_manager /
         flow_run_monitor role on every run of the flow.
 
+        ``web_input`` adds a step that waits for a person (see
+        `globus_runs.testing._web_inputs.web_input_step` for its keys): each run
+        is ACTIVE with ``blocking_web_input_id`` set from ``after`` seconds on,
+        until a respondent answers; the chosen option's ``outcome`` decides how
+        the run ends. With ``consent_required`` a run goes INACTIVE
+        (``ConsentRequired``, naming the flow's scope) ``inactive_after``
+        seconds in (default 0) unless its owner consented (`grant_consent`)
+        before it started; resuming it works only once the resuming identity
+        has consented (before that, the run stays INACTIVE).
+
         Example::
 
             flow_id = fake.add_flow(title="Scan", duration=30, outcome="FAILED", inactive_after=10)
+            approval = fake.add_flow(web_input={"title": "Ship it?", "after": 5})
         """
+        if consent_required and inactive_after is None:
+            inactive_after = 0.0
+        if web_input is not None and inactive_after is not None:
+            raise ValueError("a flow has either a web_input step or goes INACTIVE, not both")
+        step = None if web_input is None else web_input_step(web_input, duration)
         behavior = FlowBehavior(
             duration=duration,
             outcome=outcome,
@@ -358,9 +378,72 @@ class FakeGlobus:
             description=description,
             run_managers=list(run_managers),
             run_monitors=list(run_monitors),
+            web_input=step,
+            consent_required=consent_required,
         )
         self.flows_service.add_flow(flow)
         return flow.flow_id
+
+    def grant_consent(self, *flows_or_scopes: str, identity_id: str | None = None) -> None:
+        """Record that ``identity_id`` (default: ``identity_id``) consented to these scopes
+        (a flow id stands for the flow's own scope). Runs it starts from then on do not stop
+        for consent, and its INACTIVE runs resume when asked.
+
+        Example::
+
+            fake.grant_consent(flow_id)
+            await flows.batch_resume_runs(paused)
+        """
+        urn = identity_urn(identity_id or self.identity_id)
+        for item in flows_or_scopes:
+            scope = flow_scope(item) if item in self.flows_service.flows else item
+            self.flows_service.consents.add((urn, scope))
+
+    def satisfy_policies(self, *policy_ids: str, identity_id: str | None = None) -> None:
+        """Record that ``identity_id``'s session (default: ``identity_id``) meets these
+        authentication policies, so web inputs requiring them no longer answer 403.
+
+        Example::
+
+            fake.satisfy_policies(policy_id)
+        """
+        urn = identity_urn(identity_id or self.identity_id)
+        self.web_inputs_service.satisfied.update((urn, policy) for policy in policy_ids)
+
+    def respond_to_web_input(
+        self,
+        web_input_id: str,
+        value: Any,
+        *,
+        identity_id: str | None = None,
+        after: float = 0.0,
+    ) -> None:
+        """Answer a web input as ``identity_id`` (default: ``identity_id``) would through
+        the API, effective ``after`` clock seconds from now (a person who answers later).
+
+        Raises `ApiError` (``.status`` 403, 404, 409 or 422) as the endpoint would answer.
+
+        Example::
+
+            fake.respond_to_web_input(web_input_id, option_id, after=30)
+        """
+        now = self.clock.now()
+        self.web_inputs_service.respond(
+            identity_urn(identity_id or self.identity_id),
+            web_input_id,
+            {"response": {"value": value}},
+            now,
+            at=now + timedelta(seconds=after),
+        )
+
+    def web_input_of(self, run_id: str) -> str | None:
+        """The id of ``run_id``'s web input (its flow has a web-input step), else ``None``.
+
+        Example::
+
+            web_input_id = fake.web_input_of(run_id)
+        """
+        return self.flows_service.runs[run_id].web_input_id
 
     def add_runs(
         self,

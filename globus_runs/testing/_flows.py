@@ -19,6 +19,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import attrs
+
+from ._auth import flow_scope
 from ._documents import definition_document, run_document
 from ._errors import ApiError, bad_request, forbidden, not_found, state_conflict
 from ._listing import RunView, parse_run_query, read_marker, select_page
@@ -78,6 +81,12 @@ class FlowsState:
         self.flows: dict[str, FlowRecord] = {}
         self.runs: dict[str, RunRecord] = {}
         self._seq = itertools.count()
+        # (principal URN, scope) pairs a person has consented to.
+        self.consents: set[tuple[str, str]] = set()
+
+    def has_consented(self, caller: str, flow: FlowRecord) -> bool:
+        """Whether ``caller`` consented to ``flow``'s scope."""
+        return (caller, flow_scope(flow.flow_id)) in self.consents
 
     def add_flow(self, flow: FlowRecord) -> None:
         """Register ``flow`` (replacing one with the same id)."""
@@ -92,11 +101,14 @@ class FlowsState:
         behavior: FlowBehavior | None = None,
     ) -> RunRecord:
         """Start a run of ``flow`` for ``owner`` at ``start_time``."""
+        behavior = behavior or flow.behavior
+        if flow.consent_required and self.has_consented(owner, flow):
+            behavior = attrs.evolve(behavior, inactive_after=None)
         run = RunRecord(
             run_id=str(uuid.uuid4()),
             seq=next(self._seq),
             flow=flow,
-            behavior=behavior or flow.behavior,
+            behavior=behavior,
             owner=owner,
             body=request.body,
             start_time=start_time,
@@ -105,6 +117,7 @@ class FlowsState:
             run_managers=list(request.run_managers),
             run_monitors=list(request.run_monitors),
             activity_notification_policy=request.activity_notification_policy,
+            web_input_id=None if flow.web_input is None else str(uuid.uuid4()),
         )
         self.runs[run.run_id] = run
         return run
@@ -224,9 +237,14 @@ class FlowsState:
         return self.render(run, now, caller)
 
     def resume_run(self, caller: str, run_id: str, now: datetime) -> dict[str, Any]:
-        """``POST /runs/{run_id}/resume``: an INACTIVE run continues from now."""
+        """``POST /runs/{run_id}/resume``: an INACTIVE run continues from now.
+
+        A run of a flow that needs consent stays INACTIVE while the caller has not consented.
+        """
         run = self._managed_run(caller, run_id)
         self._state_in(run, now, ("INACTIVE",))
+        if run.flow.consent_required and not self.has_consented(caller, run.flow):
+            return self.render(run, now, caller)
         run.resumed_at = now
         return self.render(run, now, caller)
 

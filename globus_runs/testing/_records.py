@@ -69,6 +69,10 @@ class FlowRecord:
     # Principals given the flow_run_manager / flow_run_monitor role on every run.
     run_managers: list[str] = attrs.Factory(list)
     run_monitors: list[str] = attrs.Factory(list)
+    # A web-input step (``_web_inputs.WebInputStep``) every run stops at, or None.
+    web_input: Any = None
+    # Runs go INACTIVE with ConsentRequired until their owner consents to the flow's scope.
+    consent_required: bool = False
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -91,3 +95,6 @@ class RunRecord:
     canceled_at: datetime | None = None
     # The derived log plan, kept by _timeline and rebuilt when the run changes.
     plan_cache: object = attrs.field(default=None, repr=False)
+    # The run's web input (its flow has a web-input step) and when it was answered.
+    web_input_id: str | None = None
+    answered_at: datetime | None = None

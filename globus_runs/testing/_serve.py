@@ -39,9 +39,11 @@ LOOPBACK = "127.0.0.1"
 def add_sample_flows(fake: FakeGlobus) -> list[str]:
     """Register the sample flows a served emulator offers; returns their ids.
 
-    In order: runs that succeed after 3 s, runs that fail after 3 s, and runs
+    In order: runs that succeed after 3 s, runs that fail after 3 s, runs
     that go INACTIVE (ConsentRequired) after 2 s and, once resumed, succeed 4 s
-    later.
+    later, runs that wait for a person to answer a web input 1 s in (Approve:
+    they succeed 2 s later; Reject: they fail), and runs that go INACTIVE at
+    once until the caller consents to the flow's scope (``grant_consent``).
     """
     return [
         fake.add_flow(title="Sample Succeeding Flow", duration=3.0),
@@ -52,6 +54,16 @@ def add_sample_flows(fake: FakeGlobus) -> list[str]:
             failure_description="The sample action failed on purpose",
         ),
         fake.add_flow(title="Sample Inactive Flow", duration=6.0, inactive_after=2.0),
+        fake.add_flow(
+            title="Sample Approval Flow",
+            duration=3.0,
+            web_input={
+                "title": "Approve this sample run?",
+                "text": "The sample run waits here until someone answers.",
+                "after": 1.0,
+            },
+        ),
+        fake.add_flow(title="Sample Consent Flow", duration=3.0, consent_required=True),
     ]
 
 
@@ -89,7 +101,23 @@ def describe_behavior(behavior: FlowBehavior) -> str:
 
 
 def _describe_flow(flow: FlowRecord) -> dict[str, str]:
-    return {"id": flow.flow_id, "title": flow.title, "runs": describe_behavior(flow.behavior)}
+    behavior = flow.behavior
+    if flow.web_input is not None:
+        step = flow.web_input
+        choices = ", ".join(f"{c.label}: {c.outcome}" for c in step.options)
+        runs = (
+            f"waits {step.after:g} s after it starts for a person to answer the web input "
+            f"{step.title!r}; the option chosen decides how it ends ({choices})"
+        )
+    elif flow.consent_required:
+        rest = behavior.duration - (behavior.inactive_after or 0.0)
+        runs = (
+            f"goes INACTIVE ({behavior.inactive_code}) when it starts until its owner consents "
+            f"to the flow's scope; once resumed, succeeds {rest:g} s later"
+        )
+    else:
+        runs = describe_behavior(behavior)
+    return {"id": flow.flow_id, "title": flow.title, "runs": runs}
 
 
 def parse_client(spec: str) -> tuple[str, str]:

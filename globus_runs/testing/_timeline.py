@@ -52,6 +52,7 @@ class RunState:
     status: str
     details: dict[str, Any] | None
     completion_time: datetime | None
+    blocking_web_input_id: str | None = None
 
 
 @attrs.frozen
@@ -202,15 +203,45 @@ def _inactive(run: RunRecord, progress: float) -> _Planned:
         description,
         details,
         status="INACTIVE",
-        run_details={"code": code, "description": description, "details": details},
+        run_details={
+            "code": code,
+            "description": description,
+            # Production runs carry the requirements at the top of ``details``.
+            "authorization_parameters": details["authorization_parameters"],
+            "required_scope": scope,
+            "details": details,
+        },
     )
+
+
+WEB_INPUT_WAITING = "WebInputWaiting"
+
+
+def _waiting_for_input(run: RunRecord, progress: float) -> _Planned:
+    description = f"The Flow run is waiting for a response to web input {run.web_input_id}"
+    details = {"state_name": "WaitForInput", "state_type": "WebInput"}
+    details["web_input_id"] = run.web_input_id or ""
+    return _Planned(progress, WEB_INPUT_WAITING, description, details)
 
 
 def _build(run: RunRecord) -> list[LogEntry]:
     plan = _progress_plan(run)
     start = run.start_time
     pause = run.behavior.inactive_after
-    if pause is None:
+    step = run.flow.web_input
+    if step is not None and run.web_input_id is not None:
+        pause = min(step.after, run.behavior.duration)
+        split = next((i for i in range(1, len(plan)) if plan[i].progress >= pause), len(plan))
+        entries = [_entry(p, start + timedelta(seconds=p.progress)) for p in plan[:split]]
+        entries.append(_entry(_waiting_for_input(run, pause), start + timedelta(seconds=pause)))
+        answered = run.answered_at
+        if answered is not None:
+            responded = _Planned(pause, "WebInputResponded", "A response was received", {})
+            entries.append(_entry(responded, answered))
+            entries.extend(
+                _entry(p, answered + timedelta(seconds=p.progress - pause)) for p in plan[split:]
+            )
+    elif pause is None:
         entries = [_entry(p, start + timedelta(seconds=p.progress)) for p in plan]
     else:
         split = next((i for i in range(1, len(plan)) if plan[i].progress >= pause), len(plan))
@@ -237,13 +268,13 @@ def _build(run: RunRecord) -> list[LogEntry]:
 
 @attrs.frozen
 class _Plan:
-    key: tuple[datetime | None, datetime | None]
+    key: tuple[datetime | None, ...]
     entries: list[LogEntry]
     times: list[datetime]
 
 
 def _plan(run: RunRecord) -> _Plan:
-    key = (run.resumed_at, run.canceled_at)
+    key = (run.resumed_at, run.canceled_at, run.answered_at)
     cached = run.plan_cache
     if isinstance(cached, _Plan) and cached.key == key:
         return cached
@@ -266,4 +297,5 @@ def run_state(run: RunRecord, now: datetime) -> RunState:
         return RunState("ACTIVE", None, None)
     latest = visible[-1]
     completion = latest.time if latest.status in TERMINAL_STATUSES else None
-    return RunState(latest.status, latest.run_details, completion)
+    blocking = run.web_input_id if latest.code == WEB_INPUT_WAITING else None
+    return RunState(latest.status, latest.run_details, completion, blocking)

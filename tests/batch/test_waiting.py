@@ -9,6 +9,7 @@ from globus_runs import (
     FlowsClient,
     RetryPolicy,
     Run,
+    RunEvent,
     RunInactiveError,
     RunLogEvent,
     RunNotFoundError,
@@ -133,7 +134,7 @@ async def test_watch_yields_every_log_entry_once_and_every_status_change_in_orde
 ) -> None:
     flow_id = fake.add_flow(duration=80.0, inactive_after=30.0, steps=3)
     [run_id] = fake.add_runs(flow_id, 1)
-    events: list[RunLogEvent | RunStatusEvent] = []
+    events: list[RunEvent] = []
 
     with anyio.fail_after(10):
         async for event in flows.watch_run(run_id, poll_interval=POLL):

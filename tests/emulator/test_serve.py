@@ -36,7 +36,7 @@ async def test_serve_in_subprocess_announces_a_working_server() -> None:
             "client_ids",
         }
         assert info["token"] == "secret"
-        assert len(info["flow_ids"]) == 3
+        assert len(info["flow_ids"]) == 5  # succeeds, fails, inactive, web input, consent
         flows_url: str = info["flows_url"]
         assert flows_url.startswith("http://127.0.0.1:")
         assert flows_url.endswith("/flows/")
@@ -76,7 +76,7 @@ def test_the_command_prints_exactly_one_json_line() -> None:
     assert rest == ""
 
 
-def test_the_sample_flows_succeed_fail_and_go_inactive() -> None:
+def test_the_sample_flows_succeed_fail_go_inactive_and_wait_for_a_person() -> None:
     with serve_in_subprocess(speed=1000.0) as info:
         headers = {"Authorization": f"Bearer {info['token']}"}
         with httpx.Client(base_url=info["flows_url"], headers=headers) as client:
@@ -87,7 +87,8 @@ def test_the_sample_flows_succeed_fail_and_go_inactive() -> None:
             # At 1000x, three emulated seconds pass in 3 ms; wait well beyond.
             time.sleep(0.05)
             statuses = [client.get(f"runs/{run_id}").json()["status"] for run_id in run_ids]
-    assert statuses == ["SUCCEEDED", "FAILED", "INACTIVE"]
+    # The web-input flow's run waits for an answer; the consent flow's run for consent.
+    assert statuses == ["SUCCEEDED", "FAILED", "INACTIVE", "ACTIVE", "INACTIVE"]
 
 
 def test_serving_on_a_non_loopback_host_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,6 +51,19 @@ def test_the_startup_line_says_what_each_sample_flow_does(line: dict[str, Any]) 
             "runs": "goes INACTIVE (ConsentRequired) 2 s after it starts; "
             "once resumed, succeeds 4 s later",
         },
+        {
+            "id": line["flow_ids"][3],
+            "title": "Sample Approval Flow",
+            "runs": "waits 1 s after it starts for a person to answer the web input "
+            "'Approve this sample run?'; the option chosen decides how it ends "
+            "(Approve: SUCCEEDED, Reject: FAILED)",
+        },
+        {
+            "id": line["flow_ids"][4],
+            "title": "Sample Consent Flow",
+            "runs": "goes INACTIVE (ConsentRequired) when it starts until its owner consents "
+            "to the flow's scope; once resumed, succeeds 3 s later",
+        },
     ]
     assert line["client_ids"] == [CLIENT_ID]
     assert line["flows_url"] == f"http://127.0.0.1:{line['port']}/flows/"
