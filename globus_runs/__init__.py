@@ -28,6 +28,7 @@ from ._errors import (
     RateLimitError,
     ResponseParseError,
     RunInactiveError,
+    RunInputUnavailableError,
     RunNotFoundError,
     ServerError,
     TimerNotFoundError,
@@ -61,6 +62,7 @@ from ._retry import RetryEvent, RetryPolicy
 from ._transport import pooled_http_client
 from ._version import __version__
 from .flows import FlowsClient
+from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 from .timers import TimersClient
 
 __all__ = [
@@ -123,4 +125,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "is_run_not_found_error",
+    "BulkCancelResult",
+    "DEFAULT_CHUNK_SIZE",
+    "RunInputUnavailableError",
 ]
