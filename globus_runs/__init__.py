@@ -59,6 +59,7 @@ from ._models import (
 )
 from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
 from ._retry import RetryEvent, RetryPolicy
+from ._summary import RunSummary, SummaryBuilder, summarize_runs
 from ._transport import pooled_http_client
 from ._version import __version__
 from .flows import FlowsClient
@@ -128,4 +129,7 @@ __all__ = [
     "BulkCancelResult",
     "DEFAULT_CHUNK_SIZE",
     "RunInputUnavailableError",
+    "RunSummary",
+    "SummaryBuilder",
+    "summarize_runs",
 ]
