@@ -7,6 +7,7 @@ import click
 from .._version import __version__
 from ._batch import batch
 from ._demo import demo
+from ._fleet import rerun, summary, tag
 from ._runs import runs
 from ._timers import timers
 
@@ -33,3 +34,6 @@ cli.add_command(runs)
 cli.add_command(batch)
 cli.add_command(timers)
 cli.add_command(demo)
+batch.add_command(tag)
+batch.add_command(rerun)
+runs.add_command(summary)

@@ -11,7 +11,9 @@ import click
 from .._errors import ConflictError
 from .._models import RunRequest
 from .._retry import RetryPolicy
+from ..flows._fleet import DEFAULT_CHUNK_SIZE
 from ._config import open_clients
+from ._fleet import bulk_cancel
 from ._options import Exit, Failure, Format, format_option, run, settings_of, wait_options
 from ._output import emit_json, make_console, outcome_document
 from ._progress import BatchProgress
@@ -193,6 +195,18 @@ def wait(
     help="Cancels in flight at once.",
 )
 @_progress_option
+@click.option(
+    "--bulk", is_flag=True, help="Cancel in a few POST /batch/runs requests, not one per run."
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(1, 1000),
+    default=DEFAULT_CHUNK_SIZE,
+    show_default=True,
+    help="With --bulk: run ids per request.",
+)
+@click.option("--confirm", is_flag=True, help="With --bulk: wait, and report how each run ended.")
+@wait_options
 @format_option
 @click.pass_context
 def cancel(
@@ -200,14 +214,32 @@ def cancel(
     results: Path,
     concurrency: int,
     progress: bool,
+    bulk: bool,
+    chunk_size: int,
+    confirm: bool,
+    timeout: float | None,
+    poll_interval: float,
     output_format: Format,
 ) -> None:
     """Cancel every run recorded in RESULTS (a file written by batch start).
 
     Runs that had already ended are reported as such (409 STATE_CONFLICT) and are not
-    failures. Exit status 3 when another cancel failed.
+    failures. Exit status 3 when another cancel failed. With --bulk the runs are canceled
+    in requests of --chunk-size runs; --confirm then waits (list queries, up to --timeout)
+    and reports which runs ended canceled and which had already ended.
     """
     settings = settings_of(ctx)
+    if bulk:
+        bulk_cancel(
+            settings,
+            results,
+            chunk_size=chunk_size,
+            confirm=confirm,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            output_format=output_format,
+        )
+        return
     started = recorded_runs(_records(results))
     line_of = {found.run_id: line for line, found in started}
 
