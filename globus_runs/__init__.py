@@ -60,6 +60,7 @@ from ._models import (
 from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
 from ._retry import RetryEvent, RetryPolicy
 from ._summary import RunSummary, SummaryBuilder, summarize_runs
+from ._telemetry import RequestEvent, configure_telemetry
 from ._transport import pooled_http_client
 from ._version import __version__
 from .flows import FlowsClient
@@ -132,4 +133,6 @@ __all__ = [
     "RunSummary",
     "SummaryBuilder",
     "summarize_runs",
+    "RequestEvent",
+    "configure_telemetry",
 ]

@@ -49,7 +49,12 @@ class RunSummary:
     failure_codes: list[tuple[str, int]]
 
     def to_dict(self) -> dict[str, Any]:
-        """The summary as a JSON-ready dict (failure codes as ``{"code", "count"}`` objects)."""
+        """The summary as a JSON-ready dict (failure codes as ``{"code", "count"}`` objects).
+
+        Example::
+
+            print(json.dumps(summarize_runs(runs).to_dict(), indent=2))
+        """
         return {
             "total": self.total,
             "by_status": dict(self.by_status),
@@ -93,7 +98,12 @@ class SummaryBuilder:
         self._durations: list[float] = []
 
     def add(self, run: Run) -> None:
-        """Count one run."""
+        """Count one run.
+
+        Example::
+
+            builder.add(await flows.get_run(run_id))
+        """
         if not isinstance(run, Run):
             raise InvalidRequestError(f"expected a Run, got {type(run).__name__}")
         self._total += 1
@@ -109,7 +119,12 @@ class SummaryBuilder:
             self._codes[error.code if error is not None and error.code else "(no code)"] += 1
 
     def result(self) -> RunSummary:
-        """The summary of the runs added so far."""
+        """The summary of the runs added so far.
+
+        Example::
+
+            summary = builder.result()
+        """
         durations = sorted(self._durations)
         median = statistics.median(durations) if durations else None
         p95 = durations[math.ceil(0.95 * len(durations)) - 1] if durations else None

@@ -20,6 +20,7 @@ from .._models import (
 )
 from .._paging import MarkerPager
 from .._service import ServiceClient
+from .._telemetry import parent_span
 from .._wire import ApiRequest
 from . import _fleet, _waiting
 from . import _requests as rq
@@ -99,7 +100,8 @@ class FlowsClient(ServiceClient):
         )
         if tag is None:
             return await self._call(request, Run)
-        return await start_exactly_once(self, request, flow_id=flow_id, label=label, tag=tag)
+        with parent_span("globus_runs.start_exactly_once", {"globus_runs.flow_id": flow_id}):
+            return await start_exactly_once(self, request, flow_id=flow_id, label=label, tag=tag)
 
     async def validate_run(
         self,
@@ -415,9 +417,10 @@ class FlowsClient(ServiceClient):
             if run.status != "SUCCEEDED":
                 print(run.error)
         """
-        return await _waiting.wait_for_run(
-            self, run_id, poll_interval=poll_interval, timeout=timeout, on_inactive=on_inactive
-        )
+        with parent_span("globus_runs.wait_for_run", {"globus_runs.run_id": run_id}):
+            return await _waiting.wait_for_run(
+                self, run_id, poll_interval=poll_interval, timeout=timeout, on_inactive=on_inactive
+            )
 
     async def wait_for_runs(
         self,
@@ -440,9 +443,10 @@ class FlowsClient(ServiceClient):
             started = [r.unwrap() for r in await flows.batch_run_flows(requests)]
             finished = await flows.wait_for_runs(started, poll_interval=10)
         """
-        return await _waiting.wait_for_runs(
-            self, run_ids, poll_interval=poll_interval, timeout=timeout
-        )
+        with parent_span("globus_runs.wait_for_runs"):
+            return await _waiting.wait_for_runs(
+                self, run_ids, poll_interval=poll_interval, timeout=timeout
+            )
 
     def watch_run(
         self, run_id: str, *, poll_interval: float = 2.0, include_logs: bool = True
