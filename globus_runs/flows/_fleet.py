@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import attrs
 
 from .._auth import FLOWS_RESOURCE_SERVER
@@ -23,7 +24,7 @@ from .._errors import (
     RunNotFoundError,
     WaitTimeoutError,
 )
-from .._models import BatchResult, Run
+from .._models import BatchResult, Run, RunStatus
 from .._wire import ApiRequest, id_segment, json_body
 from ._starts import REQUEST_TAG_PREFIX
 
@@ -47,6 +48,7 @@ DEFAULT_CHUNK_SIZE = 500
 RERUN_TAG_PREFIX = "rerun-of:"
 
 _SECTIONS = ("set", "add", "remove")
+_FLOWS_PER_QUERY = 20
 _FIELDS = ("tags", "run_managers", "run_monitors")
 
 
@@ -177,15 +179,21 @@ async def bulk_cancel_runs(
     refused = [run_id for chunk in chunks if not chunk.ok for run_id in chunk.input]
     if not confirm:
         return BulkCancelResult(chunks, refused)
-    accepted = {run_id for chunk in chunks if chunk.ok for run_id in chunk.input}
-    # Runs given as Run objects carry their flow and start time: waiting for them needs list
-    # queries only. Bare ids are looked up once first.
+    accepted = [run_id for chunk in chunks if chunk.ok for run_id in chunk.input]
+    deadline = None if timeout is None else anyio.current_time() + timeout
+    # Runs given as Run objects carry their flow and start time: one listing at once finds
+    # those already ended, and waiting for the rest needs list queries only. Bare ids are
+    # looked up once (by wait_for_runs) first.
     known = {run.run_id: run for run in given if isinstance(run, Run)}
-    waiting = [known.get(run_id, run_id) for run_id in accepted]
-    try:
-        final = await client.wait_for_runs(waiting, poll_interval=poll_interval, timeout=timeout)
-    except WaitTimeoutError as exc:
-        final = exc.last_runs
+    found = await _list_ended([known[run_id] for run_id in accepted if run_id in known], client)
+    waiting = [known.get(run_id, run_id) for run_id in accepted if run_id not in found]
+    final = list(found.values())
+    if waiting:
+        left = None if deadline is None else max(0.0, deadline - anyio.current_time())
+        try:
+            final += await client.wait_for_runs(waiting, poll_interval=poll_interval, timeout=left)
+        except WaitTimeoutError as exc:
+            final += exc.last_runs
     canceled = [run for run in final if run.is_terminal and run.was_canceled]
     ended = [run for run in final if run.is_terminal and not run.was_canceled]
     seen = {run.run_id for run in canceled + ended}
@@ -194,6 +202,28 @@ async def bulk_cancel_runs(
     for group in (canceled, ended, unfinished):
         group.sort(key=lambda run: order.get(run.run_id, 0))
     return BulkCancelResult(chunks, refused, True, canceled, ended, unfinished)
+
+
+async def _list_ended(runs: list[Run], client: FlowsClient) -> dict[str, Run]:
+    """Those of ``runs`` that have ended, found by listing the ended runs of their flows."""
+    wanted = {run.run_id for run in runs}
+    if not wanted:
+        return {}
+    starts = [run.start_time for run in runs if run.start_time is not None]
+    since = min(starts) if len(starts) == len(runs) else None
+    flow_ids = sorted({run.flow_id for run in runs})
+    found: dict[str, Run] = {}
+    for start in range(0, len(flow_ids), _FLOWS_PER_QUERY):
+        listing = client.iter_runs(
+            filter_flow_id=flow_ids[start : start + _FLOWS_PER_QUERY],
+            filter_status=sorted(RunStatus.TERMINAL),
+            filter_completion_time=(since, None) if since is not None else None,
+            per_page=50,
+        )
+        async for run in listing:
+            if run.run_id in wanted:
+                found[run.run_id] = run
+    return found
 
 
 def _ids(runs: Iterable[str | Run]) -> Iterable[str]:

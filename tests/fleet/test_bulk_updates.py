@@ -171,3 +171,16 @@ async def test_confirmation_sorts_canceled_from_already_ended_runs(
         ("POST", "/batch/runs"),
         ("GET", "/runs"),
     }
+
+
+async def test_confirmation_of_bare_ids_looks_each_run_up_once(
+    fake: FakeGlobus, flows: FlowsClient
+) -> None:
+    flow_id = fake.add_flow(duration=LONG)
+    run_ids = fake.add_runs(flow_id, 3)
+
+    outcome = await flows.bulk_cancel_runs(run_ids, confirm=True, poll_interval=0.001)
+
+    assert sorted(run.run_id for run in outcome.canceled) == sorted(run_ids)
+    looked_up = sorted(r.path for r in fake.requests if r.path.startswith("/runs/"))
+    assert looked_up == sorted(f"/runs/{run_id}" for run_id in run_ids)
