@@ -77,12 +77,12 @@ def update_runs_request(
     ``{field: values}``; ``cancel`` adds ``"set": {"status": "cancel"}``."""
     document: dict[str, Any] = {"filters": {"run_ids": list(run_ids)}}
     for section in _SECTIONS:
-        fields = {
+        fields: dict[str, Any] = {
             name: _strings(values, f"{section}_{name}")
             for name, values in changes.get(section, {}).items()
         }
         if section == "set" and cancel:
-            fields["status"] = "cancel"  # type: ignore[assignment]
+            fields["status"] = "cancel"
         if fields:
             document[section] = fields
     if len(document) == 1:
