@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 
 from . import (
+    bench_fleet,
     bench_import,
     bench_overhead,
     bench_stream_memory,
@@ -27,7 +28,7 @@ from . import (
 from ._common import machine, versions
 
 HERE = Path(__file__).resolve().parent
-CASES = ("overhead", "throughput", "wait_for_runs", "stream_memory", "import")
+CASES = ("overhead", "throughput", "wait_for_runs", "stream_memory", "import", "fleet")
 
 
 def _wait_for_runs(quick: bool, compare: str | None) -> dict[str, Any]:
@@ -50,12 +51,17 @@ def _import(quick: bool, compare: str | None) -> dict[str, Any]:
     return bench_import.main(quick=quick)
 
 
+def _fleet(quick: bool, compare: str | None) -> dict[str, Any]:
+    return bench_fleet.main(quick=quick)
+
+
 RUNNERS: dict[str, Callable[[bool, str | None], dict[str, Any]]] = {
     "overhead": _overhead,
     "throughput": _throughput,
     "wait_for_runs": _wait_for_runs,
     "stream_memory": _stream_memory,
     "import": _import,
+    "fleet": _fleet,
 }
 
 
@@ -178,6 +184,19 @@ def summary(results: dict[str, Any]) -> str:
             f"| import | `-X importtime` ms: globus_runs / httpx | "
             f"{i['importtime_globus_runs_ms']} / {i['importtime_httpx_ms']} "
             f"({i['ratio_globus_runs_over_httpx']}x) | |"
+        )
+    if "fleet" in results:
+        b, t = results["fleet"]["bulk_cancel"], results["fleet"]["telemetry"]
+        rows.append(
+            f"| cancel {b['runs']} runs, {b['latency_s'] * 1000:g} ms service | requests and s: "
+            f"update_runs / per-run batch_cancel_runs | {b['update_runs']['requests']} in "
+            f"{b['update_runs']['seconds']} s / {b['batch_cancel_runs']['requests']} in "
+            f"{b['batch_cancel_runs']['seconds']} s | |"
+        )
+        rows.append(
+            f"| telemetry, get_run on the lean path | CPU us per request: off / hook / "
+            f"OpenTelemetry | {t['off_us']:g} / {t['request_hook_us']:g} / "
+            f"{t['opentelemetry_us']:g} | |"
         )
     return "\n".join(rows)
 

@@ -36,6 +36,7 @@ from ._errors import (
     RateLimitError,
     ResponseParseError,
     RunInactiveError,
+    RunInputUnavailableError,
     RunNotFoundError,
     ServerError,
     TimerNotFoundError,
@@ -69,6 +70,8 @@ from ._models import (
 )
 from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
 from ._retry import RetryEvent, RetryPolicy
+from ._summary import RunSummary, SummaryBuilder, summarize_runs
+from ._telemetry import RequestEvent, configure_telemetry
 from ._transport import pooled_http_client
 from ._version import __version__
 from ._web_input_models import (
@@ -83,6 +86,7 @@ from ._web_input_models import (
     WebInputSummary,
 )
 from .flows import FlowsClient, WaitProgress
+from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 from .timers import TimersClient
 
 __all__ = [
@@ -164,4 +168,12 @@ __all__ = [
     "WebInputSummary",
     "group_by_consent",
     "parse_inactive_reason",
+    "BulkCancelResult",
+    "DEFAULT_CHUNK_SIZE",
+    "RunInputUnavailableError",
+    "RunSummary",
+    "SummaryBuilder",
+    "summarize_runs",
+    "RequestEvent",
+    "configure_telemetry",
 ]

@@ -23,6 +23,7 @@ from ._errors import (
 )
 from ._models import BatchResult
 from ._retry import rate_limit_listener
+from ._telemetry import parent_span
 
 __all__ = [
     "BatchStream",
@@ -226,12 +227,27 @@ async def run_batch(
             results[index] = await _attempt(index, item, operation, throttle, stops)
 
     try:
-        async with anyio.create_task_group() as tg:
-            for _ in range(min(concurrency, len(inputs))):
-                tg.start_soon(worker)
+        with parent_span(
+            "globus_runs.batch", _span_attributes(operation, concurrency, len(inputs))
+        ):
+            async with anyio.create_task_group() as tg:
+                for _ in range(min(concurrency, len(inputs))):
+                    tg.start_soon(worker)
     except BaseExceptionGroup as group:
         raise _unwrapped(group) from None
     return [result for result in results if result is not None]
+
+
+def _span_attributes(
+    operation: Callable[..., object], concurrency: int, size: int | None = None
+) -> dict[str, object]:
+    attributes: dict[str, object] = {
+        "globus_runs.batch.operation": getattr(operation, "__name__", "operation").strip("_"),
+        "globus_runs.batch.concurrency": concurrency,
+    }
+    if size is not None:
+        attributes["globus_runs.batch.size"] = size
+    return attributes
 
 
 class BatchStream(Generic[T]):
@@ -298,14 +314,15 @@ async def stream_batch(
                 await out.send(await _attempt(index, item, operation, throttle, stops))
 
     try:
-        async with anyio.create_task_group() as tg, receive:
-            async with send:
-                for _ in range(concurrency):
-                    tg.start_soon(worker, send.clone())
-            try:
-                yield BatchStream(receive)
-            finally:
-                tg.cancel_scope.cancel()
+        with parent_span("globus_runs.batch", _span_attributes(operation, concurrency)):
+            async with anyio.create_task_group() as tg, receive:
+                async with send:
+                    for _ in range(concurrency):
+                        tg.start_soon(worker, send.clone())
+                try:
+                    yield BatchStream(receive)
+                finally:
+                    tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise _unwrapped(group) from None
     if feed.error is not None:

@@ -298,3 +298,14 @@ def is_run_not_found_error(err: BaseException) -> bool:
             run = None
     """
     return isinstance(err, RunNotFoundError)
+
+
+class RunInputUnavailableError(GlobusRunsError):
+    """Raised by ``get_run_input`` when a run's log does not start with its input.
+
+    The input is the ``details.input`` of the run's first log entry (``FlowStarted``).
+    """
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"the input of run {run_id} is not available: {reason}")

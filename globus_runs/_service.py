@@ -9,6 +9,7 @@ from typing import Self
 from ._auth import Authorizer, as_authorizer
 from ._errors import ConfigurationError
 from ._retry import RetryPolicy
+from ._telemetry import RequestHook
 from ._transport import AsyncBaseTransport, AsyncClient, Transport
 from ._wire import check_base_url
 
@@ -73,6 +74,22 @@ class ServiceClient:
     def authorizer(self) -> Authorizer | None:
         """The authorizer giving this client's ``Authorization`` headers."""
         return self._transport.authorizer
+
+    def add_request_hook(self, hook: RequestHook) -> None:
+        """Call ``hook(event)`` after every HTTP attempt of this client (retries included).
+
+        ``event`` is a :class:`RequestEvent` (method, URL with query secrets redacted,
+        attempt, status code or error, duration); ``hook`` may be a coroutine function. An
+        error raised by a hook is logged, never raised. Retries are also reported by
+        ``RetryPolicy(on_retry=...)``.
+
+        Example::
+
+            flows.add_request_hook(lambda event: metrics.observe(event.duration))
+        """
+        if not callable(hook):
+            raise ConfigurationError("a request hook must be callable")
+        self._transport.observer.hooks.append(hook)
 
     async def aclose(self) -> None:
         """Close the connection pool if this client created it (a shared one stays open).

@@ -37,6 +37,7 @@ from ._errors import (
     ResponseParseError,
 )
 from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
+from ._telemetry import RequestObserver
 from ._version import __version__
 from ._wire import ApiRequest, error_from_response
 
@@ -358,6 +359,8 @@ class Transport:
             self._request_timeout = self._timeout
         self.http_client = http_client
         self._direct = _DirectRoute.of(http_client, base_url, self._timeout)
+        #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
+        self.observer = RequestObserver()
 
     def shares_pool_with(self, other: Transport) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
@@ -386,10 +389,12 @@ class Transport:
             if self.authorizer is not None:
                 header = await self.authorizer.get_authorization_header(request.resource_server)
             try:
-                if self._direct is not None:
-                    status, headers, content = await self._direct.send(request, url, header)
+                send = self._send_once if self._direct is None else self._direct.send
+                if self.observer.active():
+                    answer = await self.observer.send(send, request, url, header, retry_number)
+                    status, headers, content = answer
                 else:
-                    status, headers, content = await self._send_once(request, url, header)
+                    status, headers, content = await send(request, url, header)
             except NetworkError as exc:
                 error: GlobusRunsError = exc
             else:

@@ -7,6 +7,7 @@ import click
 from .._version import __version__
 from ._batch import batch
 from ._demo import demo
+from ._fleet import rerun, summary, tag
 from ._inputs import batch_resume, inputs
 from ._options import root_format_option
 from ._runs import runs
@@ -41,3 +42,6 @@ cli.add_command(demo)
 runs.add_command(start_run)
 runs.add_command(inputs)
 batch.add_command(batch_resume)
+batch.add_command(tag)
+batch.add_command(rerun)
+runs.add_command(summary)

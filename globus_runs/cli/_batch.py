@@ -11,9 +11,11 @@ import click
 from .._errors import ConflictError
 from .._models import RunRequest
 from .._retry import RetryPolicy
+from ..flows._fleet import DEFAULT_CHUNK_SIZE
 from ._config import open_clients
 from ._failures import FailureTally
 from ._feedback import WaitDisplay
+from ._fleet import bulk_cancel
 from ._options import Exit, Failure, Format, format_option, run, settings_of, wait_options
 from ._output import emit_json, make_console, outcome_document
 from ._progress import BatchProgress
@@ -234,6 +236,18 @@ def wait(
     help="Cancels in flight at once.",
 )
 @_progress_option
+@click.option(
+    "--bulk", is_flag=True, help="Cancel in a few POST /batch/runs requests, not one per run."
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(1, 1000),
+    default=DEFAULT_CHUNK_SIZE,
+    show_default=True,
+    help="With --bulk: run ids per request.",
+)
+@click.option("--confirm", is_flag=True, help="With --bulk: wait, and report how each run ended.")
+@wait_options
 @format_option
 @click.pass_context
 def cancel(
@@ -241,6 +255,11 @@ def cancel(
     results: Path,
     concurrency: int,
     progress: bool,
+    bulk: bool,
+    chunk_size: int,
+    confirm: bool,
+    timeout: float | None,
+    poll_interval: float,
     output_format: Format,
 ) -> None:
     """Cancel every run recorded in RESULTS (a file written by batch start).
@@ -249,9 +268,22 @@ def cancel(
     answers 409 STATE_CONFLICT) is not a failure: it counts as "already ended" in the
     progress bar, the summary and the JSON records ("outcome": "already_ended", "ok":
     true), and leaves the exit status 0. Exit status 3 when another cancel failed (the
-    failures are counted by kind at the end), 130 when interrupted.
+    failures are counted by kind at the end), 130 when interrupted. With --bulk the runs
+    are canceled in requests of --chunk-size runs; --confirm then waits (list queries, up
+    to --timeout) and reports which runs ended canceled and which had already ended.
     """
     settings = settings_of(ctx)
+    if bulk:
+        bulk_cancel(
+            settings,
+            results,
+            chunk_size=chunk_size,
+            confirm=confirm,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            output_format=output_format,
+        )
+        return
     started = recorded_runs(_records(results))
     line_of = {found.run_id: line for line, found in started}
     tally = FailureTally()

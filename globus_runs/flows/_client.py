@@ -21,10 +21,11 @@ from .._models import (
 )
 from .._paging import MarkerPager
 from .._service import ServiceClient
+from .._telemetry import parent_span
 from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 from .._wire import ApiRequest
+from . import _fleet, _waiting
 from . import _requests as rq
-from . import _waiting
 from . import _web_inputs as wi
 from ._starts import request_tag, start_exactly_once
 from ._stops import flows_stops
@@ -104,7 +105,8 @@ class FlowsClient(ServiceClient):
         )
         if tag is None:
             return await self._call(request, Run)
-        return await start_exactly_once(self, request, flow_id=flow_id, label=label, tag=tag)
+        with parent_span("globus_runs.start_exactly_once", {"globus_runs.flow_id": flow_id}):
+            return await start_exactly_once(self, request, flow_id=flow_id, label=label, tag=tag)
 
     async def validate_run(
         self,
@@ -426,9 +428,10 @@ class FlowsClient(ServiceClient):
             if run.status != "SUCCEEDED":
                 print(run.error)
         """
-        return await _waiting.wait_for_run(
-            self, run_id, poll_interval=poll_interval, timeout=timeout, on_inactive=on_inactive
-        )
+        with parent_span("globus_runs.wait_for_run", {"globus_runs.run_id": run_id}):
+            return await _waiting.wait_for_run(
+                self, run_id, poll_interval=poll_interval, timeout=timeout, on_inactive=on_inactive
+            )
 
     async def wait_for_runs(
         self,
@@ -462,14 +465,15 @@ class FlowsClient(ServiceClient):
             started = [r.unwrap() for r in await flows.batch_run_flows(requests)]
             finished = await flows.wait_for_runs(started, poll_interval=10)
         """
-        return await _waiting.wait_for_runs(
-            self,
-            run_ids,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            on_inactive=on_inactive,
-            on_progress=on_progress,
-        )
+        with parent_span("globus_runs.wait_for_runs"):
+            return await _waiting.wait_for_runs(
+                self,
+                run_ids,
+                poll_interval=poll_interval,
+                timeout=timeout,
+                on_inactive=on_inactive,
+                on_progress=on_progress,
+            )
 
     def watch_run(
         self, run_id: str, *, poll_interval: float = 2.0, include_logs: bool = True
@@ -795,6 +799,131 @@ class FlowsClient(ServiceClient):
     def _resume_stops(self) -> Stops[Any]:
         # A resume needs its run's own flow's token: only a rejected fixed token stops them all.
         return flows_stops(self.authorizer, token_only=True)
+
+    # -- fleet operations ----------------------------------------------------------------
+
+    async def update_runs(
+        self,
+        run_ids: Iterable[str | Run],
+        *,
+        set_tags: Sequence[str] | None = None,
+        add_tags: Sequence[str] | None = None,
+        remove_tags: Sequence[str] | None = None,
+        set_run_managers: Sequence[str] | None = None,
+        add_run_managers: Sequence[str] | None = None,
+        remove_run_managers: Sequence[str] | None = None,
+        set_run_monitors: Sequence[str] | None = None,
+        add_run_monitors: Sequence[str] | None = None,
+        remove_run_monitors: Sequence[str] | None = None,
+        cancel: bool = False,
+        chunk_size: int = _fleet.DEFAULT_CHUNK_SIZE,
+        concurrency: int | None = None,
+    ) -> list[BatchResult[list[str]]]:
+        """Change many runs with ``POST /batch/runs``, ``chunk_size`` run ids per request.
+
+        ``set_*`` replaces a list, ``add_*`` and ``remove_*`` edit it; ``cancel=True`` also
+        cancels the runs. Ids are validated (UUIDs) and de-duplicated before any request. The
+        chunks (default :data:`DEFAULT_CHUNK_SIZE`, 500 ids) are sent as a batch, at most
+        ``concurrency`` at a time, pausing on 429; the result has one :class:`BatchResult`
+        per chunk, in order, whose ``input`` is the chunk's ids. A chunk is all or nothing:
+        one run the caller may not manage refuses it (:class:`PermissionDeniedError`).
+
+        Example::
+
+            results = await flows.update_runs(run_ids, add_tags=["checked"], remove_tags=["new"])
+            refused = [run_id for r in results if not r.ok for run_id in r.input]
+        """
+        changes = {
+            "set": {
+                "tags": set_tags,
+                "run_managers": set_run_managers,
+                "run_monitors": set_run_monitors,
+            },
+            "add": {
+                "tags": add_tags,
+                "run_managers": add_run_managers,
+                "run_monitors": add_run_monitors,
+            },
+            "remove": {
+                "tags": remove_tags,
+                "run_managers": remove_run_managers,
+                "run_monitors": remove_run_monitors,
+            },
+        }
+        given = {
+            section: {name: value for name, value in fields.items() if value is not None}
+            for section, fields in changes.items()
+        }
+        return await _fleet.update_runs(
+            self, run_ids, given, cancel=cancel, chunk_size=chunk_size, concurrency=concurrency
+        )
+
+    async def bulk_cancel_runs(
+        self,
+        runs: Iterable[str | Run],
+        *,
+        chunk_size: int = _fleet.DEFAULT_CHUNK_SIZE,
+        concurrency: int | None = None,
+        confirm: bool = False,
+        poll_interval: float = 5.0,
+        timeout: float | None = None,
+    ) -> _fleet.BulkCancelResult:
+        """Cancel many runs in a few ``POST /batch/runs`` requests (see :meth:`update_runs`).
+
+        With ``confirm=True`` the runs of accepted chunks are then waited for with list
+        queries (as :meth:`wait_for_runs`; give :class:`Run` objects rather than ids to skip
+        a first look-up of each), for at most ``timeout`` seconds, and sorted into
+        ``canceled``, ``ended`` (finished before the cancel) and ``unfinished``.
+
+        Example::
+
+            outcome = await flows.bulk_cancel_runs(runs, confirm=True, timeout=300)
+            print(len(outcome.canceled), "canceled;", len(outcome.ended), "had ended")
+        """
+        return await _fleet.bulk_cancel_runs(
+            self,
+            runs,
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            confirm=confirm,
+            poll_interval=poll_interval,
+            timeout=timeout,
+        )
+
+    async def get_run_input(self, run_id: str) -> dict[str, Any]:
+        """The input ``run_id`` was started with (``details.input`` of its ``FlowStarted`` log
+        entry); raises :class:`RunInputUnavailableError` when the log does not hold it.
+
+        Example::
+
+            body = await flows.get_run_input(run_id)
+        """
+        return await _fleet.get_run_input(self, run_id)
+
+    async def rerun_runs(
+        self,
+        runs: Iterable[str | Run],
+        *,
+        label: str | None = None,
+        extra_tags: Sequence[str] = (),
+        concurrency: int | None = None,
+    ) -> list[BatchResult[Run]]:
+        """Start each run again: same flow, same input; one :class:`BatchResult` per input.
+
+        The new run keeps the old label (unless ``label`` is given), managers, monitors and
+        tags, plus ``extra_tags`` and ``rerun-of:<old run id>``. Runs given as ids are fetched
+        first; the input comes from each run's log (:meth:`get_run_input`). Starts follow the
+        client's :class:`RetryPolicy`: with ``exactly_once_starts=True`` each rerun is
+        started exactly once even when an answer is lost.
+
+        Example::
+
+            failed = await flows.list_all_runs(filter_flow_id=flow_id, filter_status="FAILED")
+            results = await flows.rerun_runs(failed, extra_tags=["retry-1"])
+        """
+        return await _fleet.rerun_runs(
+            self, runs, label=label, extra_tags=extra_tags, concurrency=concurrency
+        )
 
 
 def _split_run_page(page: RunPage) -> tuple[list[Run], bool, str | None]:

@@ -24,6 +24,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth_api import auth_routes
+from ._batch_runs import batch_runs_routes
 from ._errors import ApiError
 from ._faults import Answer, Fault
 from ._flows_api import flows_routes
@@ -41,7 +42,10 @@ def build_app(fake: FakeGlobus) -> ASGIApp:
     """The ASGI app serving every emulated service of ``fake``."""
     router = Starlette(
         routes=[
-            Mount("/flows", routes=flows_routes(fake) + web_input_routes(fake)),
+            Mount(
+                "/flows",
+                routes=[*flows_routes(fake), *web_input_routes(fake), *batch_runs_routes(fake)],
+            ),
             Mount("/timers", app=timers_app(fake)),
             Mount("/auth", routes=auth_routes(fake)),
         ],
