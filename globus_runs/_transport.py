@@ -89,8 +89,9 @@ _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _REDACTED = "<redacted>"
 
 #: Told of an ambiguous failure of a request that is not idempotent (a run start): returns
-#: True when a look-up proved the request had no effect, so sending it again is safe.
-Recheck = Callable[[GlobusRunsError], Awaitable[bool]]
+#: True when a look-up proved the request had no effect (sending it again is safe), False when
+#: it must not be sent again, None when the look-up failed; raises to end the call.
+Recheck = Callable[[GlobusRunsError], Awaitable[bool | None]]
 
 
 class _InProcessTransport(httpx.ASGITransport):
@@ -443,14 +444,15 @@ class Transport:
         """Send ``request``, retrying as the policy allows; return the 2xx answer or raise.
 
         ``recheck`` is for a request that is not idempotent: after an ambiguous failure (a
-        5xx, a lost connection, a timeout) it is awaited, and only when it returns True (the
-        request provably had no effect) is the request sent again, as an idempotent one
-        would be. It may end the call by raising.
+        5xx, a lost connection, a timeout) it is awaited (see :meth:`settle`), and only when
+        it returns True (the request provably had no effect) is the request sent again, as an
+        idempotent one would be. It may end the call by raising.
         """
         url = self.url_for(request)
         policy = self.retry
         started = anyio.current_time()
         retry_number = 0
+        look_ups = 0  # retries spent repeating a failed look-up of recheck, not the request
         renewed = False
         while True:
             header = None
@@ -491,13 +493,17 @@ class Transport:
                         continue
             retry_number += 1
             idempotent = request.idempotent
-            if (
-                recheck is not None
-                and not idempotent
-                and not policy.is_retryable(error, idempotent=False)
-                and policy.is_retryable(error, idempotent=True)
-            ):
-                idempotent = await recheck(error)
+            if recheck is not None and not idempotent and _ambiguous(error):
+                reached, idempotent = await self.settle(
+                    request,
+                    error,
+                    recheck,
+                    retry_number=retry_number,
+                    started=started,
+                    attempts=retry_number - look_ups,
+                )
+                look_ups += reached - retry_number
+                retry_number = reached
             delay = self._retry_delay(error, retry_number, started, idempotent=idempotent)
             if isinstance(error, APIError) and error.http_status == 429:
                 listener = rate_limit_listener.get()
@@ -507,33 +513,74 @@ class Transport:
                     pause = error.retry_after if error.retry_after is not None else delay or 1.0
                     listener(min(pause, policy.retry_after_max))
             if delay is None:
-                error.attempts = retry_number
+                error.attempts = retry_number - look_ups
                 raise error
-            logger.debug(
-                "%s %s: retry %d of %d in %.2fs after %s",
-                request.method,
-                url,
-                retry_number,
-                policy.max_retries,
-                delay,
-                type(error).__name__,
-            )
-            if policy.on_retry is not None:
-                outcome = policy.on_retry(
-                    RetryEvent(request.method, url, retry_number, delay, error)
-                )
-                if inspect.isawaitable(outcome):
-                    await outcome
-            await anyio.sleep(delay)
+            await self._pause(request, url, error, retry_number, delay)
+
+    async def settle(
+        self,
+        request: ApiRequest,
+        error: GlobusRunsError,
+        recheck: Recheck,
+        *,
+        retry_number: int = 1,
+        started: float | None = None,
+        attempts: int = 1,
+    ) -> tuple[int, bool]:
+        """After an ambiguous ``error`` of ``request``, ask ``recheck`` whether it had an effect.
+
+        A look-up that fails (``recheck`` returns None) is tried again on this transport's
+        schedule: each try is a retry, within ``max_retries`` and ``max_elapsed``, and never
+        past the caller's deadline; when none is left, ``error`` is raised (its ``attempts``
+        set to ``attempts``, the times the request was sent). ``recheck`` may end
+        the call by raising. Returns the retry number reached and whether the request provably
+        had no effect (so sending it again is safe).
+        """
+        url = self.url_for(request)
+        if started is None:
+            started = anyio.current_time()
+        while True:
+            verdict = await recheck(error)
+            if verdict is not None:
+                return retry_number, verdict
+            delay = self._retry_delay(error, retry_number, started, idempotent=None)
+            if delay is None:
+                error.attempts = attempts
+                raise error
+            await self._pause(request, url, error, retry_number, delay)
+            retry_number += 1
+
+    async def _pause(
+        self, request: ApiRequest, url: str, error: GlobusRunsError, retry_number: int, delay: float
+    ) -> None:
+        """Log the coming retry, tell ``on_retry`` about it, and wait ``delay`` seconds."""
+        policy = self.retry
+        logger.debug(
+            "%s %s: retry %d of %d in %.2fs after %s",
+            request.method,
+            url,
+            retry_number,
+            policy.max_retries,
+            delay,
+            type(error).__name__,
+        )
+        if policy.on_retry is not None:
+            outcome = policy.on_retry(RetryEvent(request.method, url, retry_number, delay, error))
+            if inspect.isawaitable(outcome):
+                await outcome
+        await anyio.sleep(delay)
 
     def _retry_delay(
-        self, error: GlobusRunsError, retry_number: int, started: float, *, idempotent: bool
+        self, error: GlobusRunsError, retry_number: int, started: float, *, idempotent: bool | None
     ) -> float | None:
-        """Seconds to wait before retrying, or None when ``error`` must be raised now."""
+        """Seconds to wait before retrying, or None when ``error`` must be raised now.
+
+        ``idempotent=None`` waits whatever the error (a look-up, not the request, is repeated).
+        """
         policy = self.retry
         if retry_number > policy.max_retries:
             return None
-        if not policy.is_retryable(error, idempotent=idempotent):
+        if idempotent is not None and not policy.is_retryable(error, idempotent=idempotent):
             return None
         delay = policy.delay_for(error, retry_number)
         if delay is None:
@@ -573,6 +620,14 @@ class Transport:
         except Exception as exc:  # whatever the transport raises: see network_error
             error = network_error(exc, request.method, url, _secrets_of(authorization, request))
             raise error from error.__cause__
+
+
+def _ambiguous(error: GlobusRunsError) -> bool:
+    """Whether the request may or may not have had an effect: a 5xx, or no complete answer
+    without proof that the request never left."""
+    if isinstance(error, APIError):
+        return error.http_status >= 500
+    return isinstance(error, NetworkError) and not isinstance(error, ConnectError)
 
 
 def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:

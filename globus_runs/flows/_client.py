@@ -20,6 +20,7 @@ from .._models import (
 )
 from .._paging import MarkerPager
 from .._service import ServiceClient
+from .._transport import Recheck
 from .._wire import ApiRequest
 from . import _requests as rq
 from . import _waiting
@@ -48,14 +49,16 @@ class FlowsClient(ServiceClient):
 
     _host = "flows.automate.globus.org"
 
-    async def _call(self, request: ApiRequest, cls: type[M]) -> M:
-        response = await self._transport.send(request)
+    async def _call(
+        self, request: ApiRequest, cls: type[M], *, recheck: Recheck | None = None
+    ) -> M:
+        response = await self._transport.send(request, recheck=recheck)
         try:
             return structure(response.json(), cls, method=response.method, url=response.url)
         except ResponseParseError as exc:
             # The body's text is only needed for the error: decoded here, not on every answer.
             if not exc.text:
-                exc.text = response.content.decode("utf-8", "replace")
+                exc.text = response.text()
             raise
 
     # -- starting runs -------------------------------------------------------------------
