@@ -42,6 +42,7 @@ from ._pool_errors import (
     WriteError,
     WriteTimeout,
 )
+from ._trio_tls import TLSStream
 
 __all__ = ["Answer", "H1Pool", "encode_request"]
 
@@ -435,9 +436,9 @@ class _TrioConnection:
         stream: Any = tcp
         try:
             if tls is not None:
-                stream = trio.SSLStream(tcp, tls, server_hostname=host, https_compatible=True)
+                stream = TLSStream(tcp, tls, server_hostname=host)
                 await stream.do_handshake()
-        except trio.BrokenResourceError as exc:  # the TLS handshake failed: say why
+        except trio.BrokenResourceError as exc:  # the connection failed during the handshake
             tcp.socket.close()
             raise ConnectError(f"{host}:{port}: {exc.__cause__ or exc!r}") from exc
         except BaseException:
@@ -489,17 +490,12 @@ class _TrioConnection:
         return self._buffered() or _socket_readable(self._sock.fileno())
 
     def _buffered(self) -> bool:
-        """Bytes already received but not read: TLS records trio holds past the answer.
+        """Bytes already received but not read: TLS records held past the answer.
 
-        ``trio.SSLStream`` decrypts one record per read and keeps the rest in its memory BIO,
+        The TLS stream decrypts one record per read and keeps the rest in its memory BIO,
         where the socket no longer shows them.
         """
-        incoming = getattr(self._stream, "_incoming", None)
-        ssl_object = getattr(self._stream, "_ssl_object", None)
-        return bool(
-            (incoming is not None and incoming.pending)
-            or (ssl_object is not None and ssl_object.pending())
-        )
+        return isinstance(self._stream, TLSStream) and self._stream.buffered()
 
     def abort(self) -> None:
         self.reusable = False
