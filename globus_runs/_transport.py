@@ -184,6 +184,20 @@ class Response:
             return text
         return _redact(text, _secrets_of(self.authorization, self.request))
 
+    def redact(self, error: ResponseParseError) -> ResponseParseError:
+        """``error`` (raised reading this answer) with the request's secrets redacted from its
+        message and text; its cause is dropped when that quoted one."""
+        if self.request is None:
+            return error
+        secrets = _secrets_of(self.authorization, self.request)
+        message, text = _redact(error.message, secrets), _redact(error.text, secrets)
+        if (message, text) != (error.message, error.text):
+            error.message, error.text = message, text
+            error.args = (message,)
+            error.__cause__ = None
+            error.__suppress_context__ = True
+        return error
+
     def json(self) -> Any:
         """Decode the body, raising :class:`ResponseParseError` when it is not JSON."""
         try:

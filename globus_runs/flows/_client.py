@@ -59,6 +59,7 @@ class FlowsClient(ServiceClient):
             # The body's text is only needed for the error: decoded here, not on every answer.
             if not exc.text:
                 exc.text = response.text()
+            response.redact(exc)
             raise
 
     # -- starting runs -------------------------------------------------------------------

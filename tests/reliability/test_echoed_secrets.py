@@ -22,6 +22,7 @@ from globus_runs import (
     ClientCredentialsAuthorizer,
     FlowsClient,
     RefreshTokenAuthorizer,
+    ResponseParseError,
     RetryPolicy,
 )
 
@@ -140,9 +141,26 @@ async def test_an_echoed_token_in_a_2xx_that_is_not_json_is_redacted(
         base_url="https://flows.automate.globus.org",
         transport=httpx.MockTransport(echo),
     )
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - the class is checked below
+    with pytest.raises(ResponseParseError) as caught:
         await flows.get_run("r1")
     await flows.aclose()
-    assert type(caught.value).__name__ == "ResponseParseError"
     assert TOKEN not in shown(caught.value, caplog)
     assert "you sent <redacted>" in str(caught.value)
+
+
+async def test_an_echoed_token_in_a_2xx_of_the_wrong_shape_is_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"run_id": request.headers["authorization"]})
+
+    flows = FlowsClient(
+        authorizer=TOKEN,
+        base_url="https://flows.automate.globus.org",
+        transport=httpx.MockTransport(echo),
+    )
+    with pytest.raises(ResponseParseError) as caught:
+        await flows.get_run("r1")
+    await flows.aclose()
+    assert TOKEN not in shown(caught.value, caplog)
+    assert caught.value.text == '{"run_id":"<redacted>"}'
