@@ -157,11 +157,12 @@ def _json_escaped(value: str) -> str:
     return bytes(_json.dumps(value)).decode("utf-8")[1:-1]
 
 
-def _refuse_header(authorizer: Authorizer | None, header: str) -> InvalidRequestError:
+def _refuse_header(authorizer: Authorizer | None) -> InvalidRequestError:
     """The error for an ``Authorization`` header that cannot be sent; never quotes it."""
     return InvalidRequestError(
-        f"the Authorization header from {type(authorizer).__name__} cannot be sent: the token "
-        "holds a line break, a control character or a character outside ASCII"
+        f"the Authorization header from {type(authorizer).__name__} cannot be sent: it is not "
+        "a str, or the token holds a line break, a control character or a character outside "
+        "ASCII"
     )
 
 
@@ -474,8 +475,10 @@ class Transport:
                 header = await self.authorizer.get_authorization_header(request.resource_server)
                 # Checked here, once for every way out: a line break in a header would be
                 # refused by the connection with an error quoting it, or split the request.
-                if header is not None and not (header.isascii() and header.isprintable()):
-                    raise _refuse_header(self.authorizer, header)
+                if header is not None and not (
+                    isinstance(header, str) and header.isascii() and header.isprintable()
+                ):
+                    raise _refuse_header(self.authorizer)
             try:
                 if self._direct is not None:
                     status, headers, content = await self._direct.send(request, url, header)

@@ -111,3 +111,18 @@ async def test_an_unsendable_credential_is_refused_before_the_token_endpoint(
 
 def test_a_valid_token_is_accepted() -> None:
     assert repr(AccessTokenAuthorizer("tok-1")) == "AccessTokenAuthorizer(token=<redacted>)"
+
+
+async def test_a_header_that_is_not_a_str_is_refused(fake: FakeGlobus) -> None:
+    class BytesAuthorizer:
+        async def get_authorization_header(self, resource_server: str) -> Any:
+            return b"Bearer tok-SECRET"
+
+        async def handle_unauthorized(self, resource_server: str, rejected: str | None) -> bool:
+            return False
+
+    async with fake.flows_client(authorizer=BytesAuthorizer()) as flows:
+        with pytest.raises(InvalidRequestError) as caught:
+            await flows.get_run("r1")
+    assert_refused(caught.value, "BytesAuthorizer")
+    assert fake.requests == []
