@@ -484,9 +484,7 @@ class Transport:
                     status, headers, content = await self._direct.send(request, url, header)
                 else:
                     status, headers, content = await self._send_once(request, url, header)
-            except GlobusRunsError as exc:
-                if not isinstance(exc, NetworkError):
-                    raise
+            except NetworkError as exc:
                 error: GlobusRunsError = exc
             else:
                 if 200 <= status < 300:

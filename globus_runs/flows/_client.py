@@ -79,7 +79,8 @@ class FlowsClient(ServiceClient):
         """Start a run of ``flow_id`` with input ``body``; returns the new run.
 
         The request uses a token for the flow's own resource server. It is retried only when
-        it provably never reached the service (connection failures) or on 429, so a run is
+        it provably never reached the service (a connection failure reported by the library's
+        own pool or httpx's own transport) or on 429, so a run is
         never started twice by a blind retry. With ``RetryPolicy(exactly_once_starts=True)``
         the run is tagged ``globus-runs-request:<uuid>`` and, after an ambiguous failure, looked
         up before the request is sent again, so it is started exactly once. A missing flow
