@@ -87,6 +87,7 @@ DEFAULT_HEADERS: tuple[tuple[str, str], ...] = (
 _DEFAULT_POOL = 100
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _REDACTED = "<redacted>"
+_MIN_SECRET = 8
 
 #: Told of an ambiguous failure of a request that is not idempotent (a run start): returns
 #: True when a look-up proved the request had no effect (sending it again is safe), False when
@@ -139,7 +140,9 @@ def _secrets_of(authorization: str | None, request: ApiRequest) -> list[str]:
             except (binascii.Error, UnicodeDecodeError):
                 continue
             found += (pair, pair.partition(":")[2])
-    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+    # Under 8 characters a value is no secret worth the name (a test's "t"), and replacing it
+    # everywhere would garble the message; a header value ("Bearer t") is long enough.
+    return sorted({secret for secret in found if len(secret) >= _MIN_SECRET}, key=len, reverse=True)
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:

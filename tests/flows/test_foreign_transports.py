@@ -22,6 +22,7 @@ from globus_runs import (
     FlowsClient,
     NetworkError,
     RetryPolicy,
+    pooled_http_client,
 )
 from globus_runs import _pool_errors as pool_errors
 
@@ -163,3 +164,21 @@ async def test_a_foreign_exception_quoting_the_token_is_redacted_and_not_chained
     assert str(caught.value).endswith("ClientResponseError: server said: <redacted>")
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+async def test_a_pooled_client_through_httpx_keeps_the_proof() -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.method)
+
+    with refused_port() as port:
+        async with pooled_http_client(4) as http:
+            http.event_hooks = {"request": [hook]}  # so requests go through httpx
+            flows = FlowsClient(
+                authorizer=TOKEN, base_url=f"http://127.0.0.1:{port}", http_client=http, retry=FAST
+            )
+            with pytest.raises(ConnectError) as caught:
+                await flows.run_flow(FLOW_ID, {})
+    assert caught.value.attempts == 3
+    assert seen == ["POST", "POST", "POST"]

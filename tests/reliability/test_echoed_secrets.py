@@ -164,3 +164,20 @@ async def test_an_echoed_token_in_a_2xx_of_the_wrong_shape_is_redacted(
     await flows.aclose()
     assert TOKEN not in shown(caught.value, caplog)
     assert caught.value.text == '{"run_id":"<redacted>"}'
+
+
+async def test_a_token_too_short_to_be_a_secret_does_not_garble_the_message() -> None:
+    def not_found(request: httpx.Request) -> httpx.Response:
+        echoed = request.headers["authorization"]
+        return httpx.Response(404, json={"error": {"code": "NOT_FOUND", "detail": echoed}})
+
+    flows = FlowsClient(
+        authorizer="t",
+        base_url="https://flows.automate.globus.org",
+        transport=httpx.MockTransport(not_found),
+    )
+    with pytest.raises(APIError) as caught:
+        await flows.get_run("r1")
+    await flows.aclose()
+    assert caught.value.message == "<redacted>"  # the header as sent, not every "t"
+    assert caught.value.code == "NOT_FOUND"
