@@ -241,6 +241,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
         # One TLS context for the pool's life: building one loads the CA bundle.
         self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
         self._h1: H1Pool | None = None  # bound to the event loop (or trio run) it was made in
+        self._closed = False
 
     @property
     def pool(self) -> H1Pool | None:
@@ -262,6 +263,8 @@ class PoolTransport(httpx.AsyncBaseTransport):
         """
         h1 = self._h1
         if h1 is None or not h1.is_current():
+            if self._closed:
+                raise pool_errors.ConnectError("the connection pool is closed")
             from ._h1 import H1Pool
 
             if h1 is not None:
@@ -296,7 +299,9 @@ class PoolTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        h1, self._h1 = self._h1, None
+        """Close every connection; later requests fail with a connect error."""
+        self._closed = True
+        h1 = self._h1
         if h1 is not None:
             if h1.is_current():
                 await h1.aclose()

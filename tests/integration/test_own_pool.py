@@ -285,3 +285,11 @@ def test_a_client_used_in_a_second_trio_run_closes_the_first_runs_connections(
     second = _pool(flows)
     anyio.run(flows.aclose, backend="trio")
     assert second.connections == 0
+
+
+async def test_a_closed_pool_opens_no_new_connection() -> None:
+    flows = FlowsClient(authorizer="t", retry=RetryPolicy.disabled())
+    await flows.aclose()
+    with pytest.raises(ConnectError, match="the connection pool is closed"):
+        await flows.get_run("r1")
+    assert _transport_of(flows._transport.http_client).pool is None
