@@ -157,7 +157,10 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def _json_escaped(value: str) -> str:
-    return bytes(_json.dumps(value)).decode("utf-8")[1:-1]
+    try:
+        return bytes(_json.dumps(value)).decode("utf-8")[1:-1]
+    except (TypeError, ValueError):  # a lone surrogate: a value no JSON answer could hold
+        return ""
 
 
 def _refuse_header(authorizer: Authorizer | None) -> InvalidRequestError:
