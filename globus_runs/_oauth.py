@@ -188,6 +188,7 @@ class _RenewingAuthorizer:
         self._auth_url = check_base_url(auth_url or AUTH_URL)
         self._http_client = http_client
         self._http: Transport | None = None  # opened at the first renewal
+        self._renewing = 0  # renewals in flight on self._http
         #: How many times tokens were fetched from the token endpoint.
         self.renewals = 0
 
@@ -244,10 +245,17 @@ class _RenewingAuthorizer:
 
     async def _fetch_tokens(self) -> None:
         request = self._token_request()
+        transport = self._transport()
+        self._renewing += 1
         try:
-            response = await self._transport().send(request)
+            response = await transport.send(request)
         except APIError as error:
             raise _oauth_error(error) from None
+        finally:
+            self._renewing -= 1
+            if self._http is not transport and not self._renewing:
+                # aclose() came while this renewal was in flight: the pool closes now.
+                await transport.aclose()
         try:
             document = response.json()
         except ResponseParseError:
@@ -309,8 +317,8 @@ class _RenewingAuthorizer:
             await authorizer.aclose()
         """
         http, self._http = self._http, None
-        if http is not None:
-            await http.aclose()
+        if http is not None and not self._renewing:
+            await http.aclose()  # else the renewal in flight closes it when it ends
 
     async def __aenter__(self) -> Self:
         return self

@@ -7,9 +7,14 @@ client the authorizer was given to, and opened again by a later renewal. A given
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -101,3 +106,62 @@ async def test_a_given_http_client_is_left_open(
         await authorizer.aclose()
         assert not http.is_closed
         assert (await authorizer.handle_unauthorized(FLOWS, None)) is True  # still usable
+
+
+class _GatedTokenEndpoint(BaseHTTPRequestHandler):
+    """Grants a Flows token, but only once ``gate`` is set; ``arrived`` says a request came."""
+
+    protocol_version = "HTTP/1.1"
+    arrived: threading.Event
+    gate: threading.Event
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.arrived.set()
+        self.gate.wait(30)
+        grant = {"access_token": "granted-token", "resource_server": FLOWS, "expires_in": 3600}
+        body = json.dumps(grant).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+async def test_closing_during_a_renewal_lets_it_finish_then_closes_the_pool() -> None:
+    arrived, gate = threading.Event(), threading.Event()
+    handler = type("Gated", (_GatedTokenEndpoint,), {"arrived": arrived, "gate": gate})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        authorizer = ClientCredentialsAuthorizer(
+            "client",
+            "client-secret",
+            [FLOWS_ALL],
+            auth_url=f"http://127.0.0.1:{server.server_port}",
+        )
+        headers: list[str | None] = []
+        async with anyio.create_task_group() as group:
+
+            async def renew() -> None:
+                headers.append(await authorizer.get_authorization_header(FLOWS))
+
+            group.start_soon(renew)
+            await anyio.to_thread.run_sync(arrived.wait, 30)
+            in_flight = pool_of(authorizer)
+            await authorizer.aclose()  # the renewal is under way: its pool stays open for it
+            assert authorizer._http is None
+            assert not in_flight.http_client.is_closed
+            gate.set()
+        assert headers == ["Bearer granted-token"]
+        assert in_flight.http_client.is_closed  # closed by the renewal as it ended
+        assert authorizer.renewals == 1
+    finally:
+        gate.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
