@@ -1,11 +1,13 @@
-"""A lean HTTP/1.1 connection pool on asyncio protocols: the network path of a client's own pool.
+"""The library's one HTTP/1.1 implementation: a lean connection pool, on asyncio and on trio.
 
-A client that creates its own connection pool sends every request through this module when it
-runs on asyncio (on trio, through httpcore's pools). It does what this library's requests
-need and nothing else: a request whose headers and body are already bytes goes out in one
-write, and the answer is parsed as it arrives in the protocol's ``data_received``, so a request
-costs one wait on the event loop and no other task switch. Under a batch of a hundred requests
-in flight that is what keeps a latency-bound service's round trips from stretching.
+Every request of a client that makes its own connection pool, or that shares a
+``pooled_http_client()``, goes through this module: straight from the transport, or through
+``httpx.AsyncClient`` and the httpx transport over the same pool (``_transport.PoolTransport``).
+It does what this library's requests need and nothing else: a request whose headers and body
+are already bytes goes out in one write, and the answer is parsed as it arrives (in the
+protocol's ``data_received`` on asyncio, from a trio stream's reads on trio), so a request
+costs one wait on the event loop and no other task switch. Under a batch of a hundred
+requests in flight that is what keeps a latency-bound service's round trips from stretching.
 
 Framing follows RFC 9112: interim ``1xx`` answers are skipped, ``204``/``304`` and answers to
 ``HEAD`` have no body, ``Transfer-Encoding: chunked`` (trailers read and dropped) takes
@@ -14,8 +16,7 @@ other transfer coding is refused, and an answer with neither is read until the s
 closes. A connection is reused only after a complete answer that allows it (HTTP/1.1 without
 ``Connection: close``; HTTP/1.0 with ``keep-alive``) and with no stray bytes after it.
 
-Failures are raised as httpcore's exception classes, so the transport maps them the same way
-on either path.
+Failures are raised as the pool's own exception classes (``globus_runs._pool_errors``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,19 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import httpcore
+
+from ._pool_errors import (
+    ConnectError,
+    ConnectTimeout,
+    LocalProtocolError,
+    PoolTimeout,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    WriteError,
+    WriteTimeout,
+)
+from ._trio_tls import TLSStream
 
 __all__ = ["Answer", "H1Pool", "encode_request"]
 
@@ -58,11 +71,11 @@ def encode_request(
 ) -> bytes:
     """One request as bytes; refuses a line break or NUL in any part (header injection)."""
     if _bad_byte(method) or _bad_byte(target) or b" " in target or b" " in method:
-        raise httpcore.LocalProtocolError("invalid request line")
+        raise LocalProtocolError("invalid request line")
     lines = [method, b" ", target, b" HTTP/1.1\r\n"]
     for name, value in headers:
         if _bad_byte(name) or _bad_byte(value) or b":" in name or not name:
-            raise httpcore.LocalProtocolError(f"invalid header {name[:40]!r}")
+            raise LocalProtocolError(f"invalid header {name[:40]!r}")
         lines += (name, b": ", value, b"\r\n")
     lines.append(b"\r\n")
     if body:
@@ -81,19 +94,19 @@ def _parse_head(head: bytes) -> tuple[bytes, int, list[tuple[bytes, bytes]]]:
         or not code.isdigit()
         or rest[3:4] not in (b"", b" ")
     ):
-        raise httpcore.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
+        raise RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
     headers: list[tuple[bytes, bytes]] = []
     for line in lines[1:]:
         if line[:1] in (b" ", b"\t"):
             # An obsolete folded line continues the previous header's value.
             if not headers:
-                raise httpcore.RemoteProtocolError("header block starts with a folded line")
+                raise RemoteProtocolError("header block starts with a folded line")
             name, value = headers[-1]
             headers[-1] = (name, value + b" " + line.strip())
             continue
         name, colon, value = line.partition(b":")
         if not colon or not name or name != name.strip():
-            raise httpcore.RemoteProtocolError(f"malformed header line {line[:80]!r}")
+            raise RemoteProtocolError(f"malformed header line {line[:80]!r}")
         headers.append((name, value.strip(b" \t")))
     return version, int(code), headers
 
@@ -139,8 +152,8 @@ class _Parser:
         if self._state == _UNTIL_CLOSE and exc is None:
             return self.answer()
         if self._state == _HEAD and not self._buffer:
-            raise httpcore.RemoteProtocolError("server disconnected without sending an answer")
-        raise httpcore.RemoteProtocolError(
+            raise RemoteProtocolError("server disconnected without sending an answer")
+        raise RemoteProtocolError(
             "server disconnected in the middle of the answer"
             + (f": {exc}" if exc is not None else "")
         )
@@ -154,15 +167,15 @@ class _Parser:
                 end = buffer.find(b"\r\n\r\n")
                 if end < 0:
                     if len(buffer) > _MAX_HEAD:
-                        raise httpcore.RemoteProtocolError("answer head is too large")
+                        raise RemoteProtocolError("answer head is too large")
                     return False
                 if end > _MAX_HEAD:
-                    raise httpcore.RemoteProtocolError("answer head is too large")
+                    raise RemoteProtocolError("answer head is too large")
                 version, status, headers = _parse_head(bytes(buffer[:end]))
                 del buffer[: end + 4]
                 if 100 <= status < 200:
                     if status == 101:
-                        raise httpcore.RemoteProtocolError("unexpected 101 Switching Protocols")
+                        raise RemoteProtocolError("unexpected 101 Switching Protocols")
                     continue  # an interim answer: the real one follows
                 self._status, self._headers = status, headers
                 self._frame(version)
@@ -176,11 +189,11 @@ class _Parser:
                 end = buffer.find(b"\r\n")
                 if end < 0:
                     if len(buffer) > _MAX_LINE:
-                        raise httpcore.RemoteProtocolError("chunk size line is too long")
+                        raise RemoteProtocolError("chunk size line is too long")
                     return False
                 size = bytes(buffer[:end]).partition(b";")[0].strip(b" \t")
                 if not size or len(size) > 16 or not _HEX.issuperset(size):
-                    raise httpcore.RemoteProtocolError(f"malformed chunk size {size[:20]!r}")
+                    raise RemoteProtocolError(f"malformed chunk size {size[:20]!r}")
                 del buffer[: end + 2]
                 self._remaining = int(size, 16)
                 self._state = _CHUNK_DATA if self._remaining else _TRAILERS
@@ -188,7 +201,7 @@ class _Parser:
                 if len(buffer) < self._remaining + 2:
                     return False
                 if buffer[self._remaining : self._remaining + 2] != b"\r\n":
-                    raise httpcore.RemoteProtocolError("chunk not followed by CRLF")
+                    raise RemoteProtocolError("chunk not followed by CRLF")
                 self._body.append(bytes(buffer[: self._remaining]))
                 del buffer[: self._remaining + 2]
                 self._state = _CHUNK_SIZE
@@ -196,7 +209,7 @@ class _Parser:
                 end = buffer.find(b"\r\n")
                 if end < 0:
                     if len(buffer) > _MAX_HEAD:
-                        raise httpcore.RemoteProtocolError("trailers are too large")
+                        raise RemoteProtocolError("trailers are too large")
                     return False
                 del buffer[: end + 2]
                 if end == 0:
@@ -223,7 +236,7 @@ class _Parser:
         if codings:
             if codings != [b"chunked"]:
                 # As h11: the only transfer coding servers use, and the only one undone here.
-                raise httpcore.RemoteProtocolError(
+                raise RemoteProtocolError(
                     f"unsupported Transfer-Encoding {b', '.join(codings)[:40]!r}"
                 )
             if version != b"HTTP/1.1" or _tokens(headers, b"content-length"):
@@ -234,10 +247,10 @@ class _Parser:
         lengths = set(_tokens(headers, b"content-length"))
         if lengths:
             if len(lengths) != 1:
-                raise httpcore.RemoteProtocolError("conflicting Content-Length headers")
+                raise RemoteProtocolError("conflicting Content-Length headers")
             (length,) = lengths
             if not length.isdigit() or len(length) > 18:
-                raise httpcore.RemoteProtocolError(f"malformed Content-Length {length[:20]!r}")
+                raise RemoteProtocolError(f"malformed Content-Length {length[:20]!r}")
             self._remaining = int(length)
             self._state = _LENGTH
             return
@@ -284,7 +297,7 @@ class _Connection(asyncio.Protocol):
         parser = self._parser
         try:
             done = parser.feed(data)
-        except httpcore.RemoteProtocolError as exc:
+        except RemoteProtocolError as exc:
             self._fail(exc)
             return
         if done:
@@ -302,11 +315,11 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
             try:
                 waiter.set_result(self._parser.at_eof(exc))
-            except httpcore.RemoteProtocolError as error:
+            except RemoteProtocolError as error:
                 waiter.set_exception(error)
         drained = self._drained
         if drained is not None and not drained.done():
-            drained.set_exception(httpcore.WriteError(f"connection lost while sending: {exc}"))
+            drained.set_exception(WriteError(f"connection lost while sending: {exc}"))
         self.pool.forget(self)
 
     def pause_writing(self) -> None:
@@ -324,7 +337,7 @@ class _Connection(asyncio.Protocol):
         """Write ``data`` and wait for the whole answer; close the connection on any failure."""
         transport = self.transport
         if transport is None or self.closed:
-            raise httpcore.ReadError("connection closed before the request was sent")
+            raise ReadError("connection closed before the request was sent")
         self._parser = _Parser(method)
         self.reusable = False
         loop = self.loop
@@ -359,7 +372,7 @@ class _Connection(asyncio.Protocol):
             with anyio.fail_after(timeout):
                 await drained
         except TimeoutError:
-            raise httpcore.WriteTimeout("timed out sending the request") from None
+            raise WriteTimeout("timed out sending the request") from None
         finally:
             self._drained = None
 
@@ -370,7 +383,7 @@ class _Connection(asyncio.Protocol):
             return
         quiet = self.loop.time() - self._last_data
         if quiet >= timeout:
-            waiter.set_exception(httpcore.ReadTimeout("timed out waiting for the answer"))
+            waiter.set_exception(ReadTimeout("timed out waiting for the answer"))
             self.abort()
         else:
             self._timer = self.loop.call_later(timeout - quiet, self._check_timeout)
@@ -423,11 +436,11 @@ class _TrioConnection:
         stream: Any = tcp
         try:
             if tls is not None:
-                stream = trio.SSLStream(tcp, tls, server_hostname=host, https_compatible=True)
+                stream = TLSStream(tcp, tls, server_hostname=host)
                 await stream.do_handshake()
-        except trio.BrokenResourceError as exc:  # the TLS handshake failed: say why
+        except trio.BrokenResourceError as exc:  # the connection failed during the handshake
             tcp.socket.close()
-            raise httpcore.ConnectError(f"{host}:{port}: {exc.__cause__ or exc!r}") from exc
+            raise ConnectError(f"{host}:{port}: {exc.__cause__ or exc!r}") from exc
         except BaseException:
             tcp.socket.close()
             raise
@@ -438,7 +451,7 @@ class _TrioConnection:
         import trio
 
         if self.closed:
-            raise httpcore.ReadError("connection closed before the request was sent")
+            raise ReadError("connection closed before the request was sent")
         parser = _Parser(method)
         self.reusable = False
         stream = self._stream
@@ -462,11 +475,11 @@ class _TrioConnection:
         except TimeoutError:
             self.abort()
             if writing:
-                raise httpcore.WriteTimeout("timed out sending the request") from None
-            raise httpcore.ReadTimeout("timed out waiting for the answer") from None
+                raise WriteTimeout("timed out sending the request") from None
+            raise ReadTimeout("timed out waiting for the answer") from None
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self.abort()
-            error = httpcore.WriteError if writing else httpcore.RemoteProtocolError
+            error = WriteError if writing else RemoteProtocolError
             raise error(f"connection lost: {exc!r}") from exc
         except BaseException:
             self.abort()
@@ -477,17 +490,12 @@ class _TrioConnection:
         return self._buffered() or _socket_readable(self._sock.fileno())
 
     def _buffered(self) -> bool:
-        """Bytes already received but not read: TLS records trio holds past the answer.
+        """Bytes already received but not read: TLS records held past the answer.
 
-        ``trio.SSLStream`` decrypts one record per read and keeps the rest in its memory BIO,
+        The TLS stream decrypts one record per read and keeps the rest in its memory BIO,
         where the socket no longer shows them.
         """
-        incoming = getattr(self._stream, "_incoming", None)
-        ssl_object = getattr(self._stream, "_ssl_object", None)
-        return bool(
-            (incoming is not None and incoming.pending)
-            or (ssl_object is not None and ssl_object.pending())
-        )
+        return isinstance(self._stream, TLSStream) and self._stream.buffered()
 
     def abort(self) -> None:
         self.reusable = False
@@ -521,12 +529,12 @@ def _socket_readable(fileno: int) -> bool:
 
 def event_loop_identity() -> Any:
     """The running asyncio loop, or on trio the run's token: a pool belongs to one of them."""
-    loop = asyncio._get_running_loop()
-    if loop is not None:
-        return loop
-    import trio
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: trio (anyio's only other backend)
+        import trio
 
-    return trio.lowlevel.current_trio_token()
+        return trio.lowlevel.current_trio_token()
 
 
 class H1Pool:
@@ -567,14 +575,14 @@ class H1Pool:
     def is_current(self) -> bool:
         """Whether this pool belongs to the running event loop (or trio run).
 
-        On every request: no exception raised, no import, on either backend.
+        On every request: asks only the backend this pool was made on, so nothing is raised
+        unless the backend changed (then this pool is replaced once), and nothing is imported.
         """
-        running = asyncio._get_running_loop()
-        if running is not None or self._trio_token is None:
-            return running is self.loop
         try:
+            if self._trio_token is None:
+                return asyncio.get_running_loop() is self.loop
             return self._trio_token() is self.identity
-        except RuntimeError:  # not in a trio run either
+        except RuntimeError:  # no loop (or trio run) of that kind is running
             return False
 
     @property
@@ -638,7 +646,7 @@ class H1Pool:
         deadline = None if pool_timeout is None else self._now() + pool_timeout
         while True:
             if self._closed:
-                raise httpcore.ConnectError("the connection pool is closed")
+                raise ConnectError("the connection pool is closed")
             connection = self._take_idle(origin)
             if connection is not None:
                 return connection
@@ -656,9 +664,7 @@ class H1Pool:
         except TimeoutError:
             if turn.is_set():
                 self._wake()  # the turn came with the timeout: it goes to the next waiter
-            raise httpcore.PoolTimeout(
-                "timed out waiting for a free connection in the pool"
-            ) from None
+            raise PoolTimeout("timed out waiting for a free connection in the pool") from None
         except BaseException:
             if turn.is_set():
                 self._wake()  # the turn this waiter was given goes to the next one
@@ -678,7 +684,7 @@ class H1Pool:
         self._connecting -= 1
         if self._closed:
             connection.abort()
-            raise httpcore.ConnectError("the connection pool is closed")
+            raise ConnectError("the connection pool is closed")
         self._open.add(connection)
         return connection
 
@@ -713,10 +719,10 @@ class H1Pool:
                 )
                 return connection
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+            raise ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except (OSError, ValueError) as exc:
             # ValueError: a host name the resolver or TLS refuses (an empty or overlong label).
-            raise httpcore.ConnectError(f"{host}:{port}: {exc}") from exc
+            raise ConnectError(f"{host}:{port}: {exc}") from exc
 
     def _release(self, connection: Connection) -> None:
         """Return a connection after its request: idle when reusable, else closed."""

@@ -3,6 +3,12 @@
 One renewal is in flight at a time however many requests wait on it: requests that find
 the token missing or about to expire, or that were answered 401, queue on one lock, and
 all but the first find the fresh token already there.
+
+An authorizer given no ``http_client`` opens a connection pool of its own at its first
+renewal and closes it in :meth:`~_RenewingAuthorizer.aclose`: called by ``async with``, and
+by every service client the authorizer was given to when that client closes. It stays
+usable after that (the next renewal opens a new pool), so one authorizer may serve clients
+of different lifetimes. A given ``http_client`` is never closed.
 """
 
 from __future__ import annotations
@@ -12,14 +18,21 @@ import inspect
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import anyio
 import attrs
 
 from . import _json
-from ._errors import APIError, APITimeoutError, ConfigurationError, ResponseParseError
+from ._errors import (
+    APIError,
+    APITimeoutError,
+    ConfigurationError,
+    InvalidRequestError,
+    ResponseParseError,
+)
 from ._retry import RetryPolicy
 from ._transport import AsyncClient, Transport
 from ._wire import ApiRequest, check_base_url
@@ -131,8 +144,14 @@ def _basic(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-def _token_request(form: Mapping[str, str], authorization: str | None) -> ApiRequest:
-    """A form-encoded request to the token endpoint, with Basic client auth when given."""
+def _token_request(
+    form: Mapping[str, str], authorization: str | None, secrets: tuple[str, ...]
+) -> ApiRequest:
+    """A form-encoded request to the token endpoint, with Basic client auth when given.
+
+    ``secrets`` (a client secret, a refresh token) are redacted from any error built from
+    the answer, however the server echoes them.
+    """
     headers = (("Authorization", authorization),) if authorization is not None else ()
     return ApiRequest(
         "POST",
@@ -141,7 +160,13 @@ def _token_request(form: Mapping[str, str], authorization: str | None) -> ApiReq
         body=urlencode(form).encode(),
         content_type="application/x-www-form-urlencoded",
         headers=headers,
+        secrets=secrets,
     )
+
+
+def _sendable(value: str) -> bool:
+    """Whether a credential can be sent as it is: no line break or other control character."""
+    return value.isascii() and value.isprintable()
 
 
 class _RenewingAuthorizer:
@@ -160,17 +185,32 @@ class _RenewingAuthorizer:
         self._tokens: dict[str, _Token] = {}
         self._lock: anyio.Lock | None = None
         self._clock = clock or time.time
-        self._http = Transport(
-            base_url=check_base_url(auth_url or AUTH_URL),
-            authorizer=None,
-            http_client=http_client,
-            transport=None,
-            timeout=30.0,
-            retry=RetryPolicy(max_retries=3),
-            concurrency=1,
-        )
+        self._auth_url = check_base_url(auth_url or AUTH_URL)
+        self._http_client = http_client
+        self._http: Transport | None = None  # opened at the first renewal
+        self._renewing = 0  # renewals in flight on self._http
         #: How many times tokens were fetched from the token endpoint.
         self.renewals = 0
+
+    def _transport(self) -> Transport:
+        if self._http is None:
+            self._http = Transport(
+                base_url=self._auth_url,
+                authorizer=None,
+                http_client=self._http_client,
+                transport=None,
+                timeout=30.0,
+                retry=RetryPolicy(max_retries=3),
+                concurrency=1,
+            )
+        return self._http
+
+    def _refuse(self, what: str) -> InvalidRequestError:
+        """The error for a credential that cannot be sent; names the authorizer, not the value."""
+        return InvalidRequestError(
+            f"{type(self).__name__}: the {what} holds a line break, a control character or a "
+            "character outside ASCII"
+        )
 
     def _token_request(self) -> ApiRequest:
         raise NotImplementedError
@@ -200,14 +240,22 @@ class _RenewingAuthorizer:
             raise APITimeoutError(
                 f"renewing the token took more than {_SHIELDED_RENEWAL_LIMIT:.0f}s",
                 method="POST",
-                url=self._http.base_url + _TOKEN_PATH,
+                url=self._auth_url + _TOKEN_PATH,
             )
 
     async def _fetch_tokens(self) -> None:
+        request = self._token_request()
+        transport = self._transport()
+        self._renewing += 1
         try:
-            response = await self._http.send(self._token_request())
+            response = await transport.send(request)
         except APIError as error:
             raise _oauth_error(error) from None
+        finally:
+            self._renewing -= 1
+            if self._http is not transport and not self._renewing:
+                # aclose() came while this renewal was in flight: the pool closes now.
+                await transport.aclose()
         try:
             document = response.json()
         except ResponseParseError:
@@ -261,13 +309,27 @@ class _RenewingAuthorizer:
             return resource_server in self._tokens
 
     async def aclose(self) -> None:
-        """Close the connection pool this authorizer created (a shared one stays open).
+        """Close the connection pool this authorizer opened (a given ``http_client`` stays
+        open). The authorizer stays usable: a later renewal opens a new pool.
 
         Example::
 
             await authorizer.aclose()
         """
-        await self._http.aclose()
+        http, self._http = self._http, None
+        if http is not None and not self._renewing:
+            await http.aclose()  # else the renewal in flight closes it when it ends
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 class ClientCredentialsAuthorizer(_RenewingAuthorizer):
@@ -299,12 +361,15 @@ class ClientCredentialsAuthorizer(_RenewingAuthorizer):
             raise ConfigurationError("client_id and client_secret are required")
         super().__init__(auth_url=auth_url, http_client=http_client, clock=clock)
         self.client_id = client_id
+        self._client_secret = client_secret
         self._authorization = _basic(client_id, client_secret)
         self.scopes = [scopes] if isinstance(scopes, str) else list(scopes)
 
     def _token_request(self) -> ApiRequest:
+        if not (_sendable(self.client_id) and _sendable(self._client_secret)):
+            raise self._refuse("client id or secret")
         form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
-        return _token_request(form, self._authorization)
+        return _token_request(form, self._authorization, (self._client_secret,))
 
     def __repr__(self) -> str:
         return f"ClientCredentialsAuthorizer(client_id={self.client_id!r}, scopes={self.scopes!r})"
@@ -343,14 +408,20 @@ class RefreshTokenAuthorizer(_RenewingAuthorizer):
         super().__init__(auth_url=auth_url, http_client=http_client, clock=clock)
         self.client_id = client_id
         self._refresh_token = refresh_token
+        self._client_secret = client_secret or ""
         self._authorization = _basic(client_id, client_secret) if client_secret else None
         self._on_refresh = on_refresh
 
     def _token_request(self) -> ApiRequest:
+        if not _sendable(self._refresh_token):
+            raise self._refuse("refresh token")
+        if not (_sendable(self.client_id) and _sendable(self._client_secret)):
+            raise self._refuse("client id or secret")
         form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
         if self._authorization is None:
             form["client_id"] = self.client_id  # a native client names itself in the form
-        return _token_request(form, self._authorization)
+        secrets = (self._refresh_token, self._client_secret)
+        return _token_request(form, self._authorization, secrets)
 
     # A rotating refresh token is spent once the request reaches Globus Auth: abandoning the
     # answer would lose its only replacement.

@@ -8,6 +8,7 @@ from typing import Self
 
 from ._auth import Authorizer, as_authorizer
 from ._errors import ConfigurationError
+from ._oauth import _RenewingAuthorizer
 from ._retry import RetryPolicy
 from ._telemetry import RequestHook
 from ._transport import AsyncBaseTransport, AsyncClient, Transport
@@ -92,7 +93,8 @@ class ServiceClient:
         self._transport.observer.hooks.append(hook)
 
     async def aclose(self) -> None:
-        """Close the connection pool if this client created it (a shared one stays open).
+        """Close the connection pool if this client created it (a shared one stays open), and
+        the pool a renewing authorizer given to this client opened for itself (it stays usable).
 
         Example::
 
@@ -102,7 +104,12 @@ class ServiceClient:
             finally:
                 await flows.aclose()
         """
-        await self._transport.aclose()
+        try:
+            await self._transport.aclose()
+        finally:
+            authorizer = self._transport.authorizer
+            if isinstance(authorizer, _RenewingAuthorizer):
+                await authorizer.aclose()
 
     async def __aenter__(self) -> Self:
         return self

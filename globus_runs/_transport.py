@@ -1,30 +1,45 @@
 """The transport core shared by every service client; the only module that imports httpx.
 
 It sends an :class:`~globus_runs._wire.ApiRequest`, asks the authorizer for a header on every
-attempt, retries what the :class:`RetryPolicy` allows (never sleeping past the caller's
-deadline) and turns every failure into a :class:`GlobusRunsError`.
+attempt, retries what the :class:`RetryPolicy` allows (within its ``max_elapsed``, never
+sleeping past the caller's deadline) and turns every failure into a :class:`GlobusRunsError`.
 
-Two ways out: a client on a :class:`ShardedPool` (its own, or a :func:`pooled_http_client`)
-sends through :class:`_DirectRoute`, straight to the pool's own HTTP/1.1 connections
-(``globus_runs._h1``); any other ``httpx.AsyncClient`` (passed in, the emulator's in-process
-transport, a proxy from the environment) through ``httpx.AsyncClient.send``.
+The network path. The library has one HTTP/1.1 implementation, the connection pool of
+``globus_runs._h1``. A client that makes its own pool, and every :func:`pooled_http_client`, is
+an ``httpx.AsyncClient`` on a :class:`PoolTransport`: an httpx transport over one such pool.
+The library's own requests skip ``httpx.AsyncClient`` and go straight to that pool
+(:class:`_DirectRoute`); requests other code sends through the same ``httpx.AsyncClient`` (a
+shared ``pooled_http_client``, or a client with event hooks) reach the same connections
+through :meth:`PoolTransport.handle_async_request`. Any other ``httpx.AsyncClient`` (passed
+in, the emulator's in-process transport, or ours when a proxy from the environment applies)
+is used through ``httpx.AsyncClient.send``.
+
+Either way, :func:`network_error` is the one place a failure to get an answer becomes a
+library error, :data:`DEFAULT_HEADERS` the one place the default headers are set, and
+:meth:`Transport.send` the one place an error is built from an answer (with every secret the
+library sent redacted from it).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import inspect
 import logging
 import urllib.request
+import weakref
 import zlib
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import anyio
 import attrs
+import httpcore
 import httpx
 
 from . import _json
+from . import _pool_errors as pool_errors
 from ._auth import Authorizer
 from ._errors import (
     APIError,
@@ -33,6 +48,7 @@ from ._errors import (
     ConnectError,
     ConnectTimeoutError,
     GlobusRunsError,
+    InvalidRequestError,
     NetworkError,
     ResponseParseError,
 )
@@ -42,29 +58,42 @@ from ._version import __version__
 from ._wire import ApiRequest, error_from_response
 
 if TYPE_CHECKING:
-    from ._h1 import Answer, Origin
+    from ._h1 import Answer, H1Pool, Origin
 
 __all__ = [
+    "DEFAULT_HEADERS",
     "AsyncBaseTransport",
     "AsyncClient",
+    "PoolTransport",
+    "Recheck",
     "Response",
-    "ShardedPool",
     "Transport",
     "asgi_transport",
+    "network_error",
     "pooled_http_client",
 ]
 
 AsyncClient = httpx.AsyncClient
 AsyncBaseTransport = httpx.AsyncBaseTransport
 
-P = TypeVar("P")
-
 logger = logging.getLogger("globus_runs")
 
 USER_AGENT = f"globus-runs/{__version__} httpx/{httpx.__version__}"
+#: The headers every request carries, whichever way it is sent.
+DEFAULT_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Accept", "application/json"),
+    ("Accept-Encoding", "gzip, deflate"),
+    ("User-Agent", USER_AGENT),
+)
 _DEFAULT_POOL = 100
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-_SHARD_SIZE = 4
+_REDACTED = "<redacted>"
+_MIN_SECRET = 8
+
+#: Told of an ambiguous failure of a request that is not idempotent (a run start): returns
+#: True when a look-up proved the request had no effect (sending it again is safe), False when
+#: it must not be sent again, None when the look-up failed; raises to end the call.
+Recheck = Callable[[GlobusRunsError], Awaitable[bool | None]]
 
 
 class _InProcessTransport(httpx.ASGITransport):
@@ -94,6 +123,56 @@ def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
     return _InProcessTransport(app=app)
 
 
+def _secrets_of(authorization: str | None, request: ApiRequest) -> list[str]:
+    """Every secret value ``request`` carried, longest first (so a header goes before its token).
+
+    The ``Authorization`` header and its credentials, decoded too when they are Basic ones,
+    and the request's own :attr:`~ApiRequest.secrets`.
+    """
+    found = list(request.secrets)
+    headers = [authorization] if authorization is not None else []
+    headers += [value for name, value in request.headers if name.lower() == "authorization"]
+    for header in headers:
+        scheme, _, credentials = header.partition(" ")
+        found += (header, credentials)
+        if scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(credentials, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            found += (pair, pair.partition(":")[2])
+    # Under 8 characters a value is no secret worth the name (a test's "t"), and replacing it
+    # everywhere would garble the message; a header value ("Bearer t") is long enough.
+    return sorted({secret for secret in found if len(secret) >= _MIN_SECRET}, key=len, reverse=True)
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret replaced, as sent and as a server may echo it (URL-encoded,
+    or escaped in a JSON string)."""
+    for secret in secrets:
+        forms = {secret, quote_plus(secret), quote(secret, safe=""), _json_escaped(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            if form and form in text:
+                text = text.replace(form, _REDACTED)
+    return text
+
+
+def _json_escaped(value: str) -> str:
+    try:
+        return bytes(_json.dumps(value)).decode("utf-8")[1:-1]
+    except (TypeError, ValueError):  # a lone surrogate: a value no JSON answer could hold
+        return ""
+
+
+def _refuse_header(authorizer: Authorizer | None) -> InvalidRequestError:
+    """The error for an ``Authorization`` header that cannot be sent; never quotes it."""
+    return InvalidRequestError(
+        f"the Authorization header from {type(authorizer).__name__} cannot be sent: it is not "
+        "a str, or the token holds a line break, a control character or a character outside "
+        "ASCII"
+    )
+
+
 @attrs.frozen
 class Response:
     """A 2xx answer, read in full."""
@@ -102,6 +181,30 @@ class Response:
     content: bytes
     method: str
     url: str
+    # What was sent, to redact from the body when it has to be shown in an error.
+    authorization: str | None = attrs.field(default=None, repr=False)
+    request: ApiRequest | None = attrs.field(default=None, repr=False, eq=False)
+
+    def text(self) -> str:
+        """The body as text, with every secret the request carried redacted (for errors)."""
+        text = self.content.decode("utf-8", "replace")
+        if self.request is None:
+            return text
+        return _redact(text, _secrets_of(self.authorization, self.request))
+
+    def redact(self, error: ResponseParseError) -> ResponseParseError:
+        """``error`` (raised reading this answer) with the request's secrets redacted from its
+        message and text; its cause is dropped when that quoted one."""
+        if self.request is None:
+            return error
+        secrets = _secrets_of(self.authorization, self.request)
+        message, text = _redact(error.message, secrets), _redact(error.text, secrets)
+        if (message, text) != (error.message, error.text):
+            error.message, error.text = message, text
+            error.args = (message,)
+            error.__cause__ = None
+            error.__suppress_context__ = True
+        return error
 
     def json(self) -> Any:
         """Decode the body, raising :class:`ResponseParseError` when it is not JSON."""
@@ -109,90 +212,45 @@ class Response:
             return _json.loads(self.content)
         except ValueError:
             raise ResponseParseError(
-                "answer is not valid JSON",
-                text=self.content.decode("utf-8", "replace"),
-                method=self.method,
-                url=self.url,
+                "answer is not valid JSON", text=self.text(), method=self.method, url=self.url
             ) from None
 
 
-class _Releasing(httpx.AsyncByteStream):
-    """A response body that calls ``release`` once, when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._stream.__aiter__()
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+_TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
+    pool_errors.PoolTimeout: httpx.PoolTimeout,
+    pool_errors.ConnectTimeout: httpx.ConnectTimeout,
+    pool_errors.ConnectError: httpx.ConnectError,
+    pool_errors.ReadTimeout: httpx.ReadTimeout,
+    pool_errors.WriteTimeout: httpx.WriteTimeout,
+    pool_errors.ReadError: httpx.ReadError,
+    pool_errors.WriteError: httpx.WriteError,
+    pool_errors.RemoteProtocolError: httpx.RemoteProtocolError,
+    pool_errors.LocalProtocolError: httpx.LocalProtocolError,
+    pool_errors.PoolError: httpx.TransportError,
+}
 
 
-class _Shards(Generic[P]):
-    """Small pools of ``size`` connections each, opened as needed, and their requests in flight.
+class PoolTransport(httpx.AsyncBaseTransport):
+    """The connection pool of a client that makes its own, or of :func:`pooled_http_client`.
 
-    :meth:`pick` gives the first pool with a free connection (so light traffic keeps reusing
-    the same few connections) and opens a new one only when all are busy. The counts only
-    steer that choice: a count left high by a response never closed makes that pool look
-    busy, it blocks nothing.
+    One :class:`~globus_runs._h1.H1Pool` of ``max_connections``, made on first use for the
+    running event loop (or trio run), serves both ways in: :meth:`send_direct`, the path a
+    :class:`Transport` takes when it can, and :meth:`handle_async_request`, for requests that
+    come through ``httpx.AsyncClient`` (their failures raised as httpx's exceptions, chained
+    to the pool's own).
     """
 
-    def __init__(self, factory: Callable[[], P], *, size: int, most: int) -> None:
-        self._factory = factory
-        self._size = size
-        self._most = most
-        self.pools: list[P] = []
-        self.busy: list[int] = []
-
-    def pick(self) -> int:
-        size = self._size
-        for index, busy in enumerate(self.busy):
-            if busy < size:
-                return index
-        if len(self.pools) < self._most:
-            self.pools.append(self._factory())
-            self.busy.append(0)
-            return len(self.pools) - 1
-        # More requests than connections: queue in the least busy pool, as one pool would.
-        return self.busy.index(min(self.busy))
-
-
-class ShardedPool(httpx.AsyncBaseTransport):
-    """The connection pool of a client that makes its own (or of :func:`pooled_http_client`).
-
-    httpx's pool (httpcore's) walks all of its connections, some twice over, every time a request
-    starts or ends, so its CPU cost per request grows with the number of connections: past a
-    few dozen it costs more than everything else a request does, and a batch at concurrency
-    64 crawls. So this pool is made of parts that stay cheap at any concurrency:
-
-    - :meth:`send_direct`, the path a :class:`Transport` takes when it can (its own pool, no
-      proxy): one :class:`~globus_runs._h1.H1Pool` of ``max_connections``;
-    - :meth:`handle_async_request`, for requests that come through ``httpx.AsyncClient``:
-      small httpx pools of ``shard_size`` connections ("shards"), opened as needed.
-
-    Each part is created on first use, so building a client costs no pool and no import.
-    """
-
-    def __init__(self, max_connections: int, *, shard_size: int = _SHARD_SIZE) -> None:
+    def __init__(self, max_connections: int) -> None:
         self.max_connections = max_connections
-        most = -(-max_connections // shard_size)
-        self._limits = httpx.Limits(
-            max_connections=shard_size, max_keepalive_connections=shard_size
-        )
-        # One TLS context for every part: building one loads the CA bundle.
+        # One TLS context for the pool's life: building one loads the CA bundle.
         self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
-        self._shards = _Shards(self._new_shard, size=shard_size, most=most)
-        self._h1: Any = None  # an H1Pool, bound to the event loop (or trio run) it was made in
+        self._h1: H1Pool | None = None  # bound to the event loop (or trio run) it was made in
+        self._closed = False
 
-    def _new_shard(self) -> httpx.AsyncHTTPTransport:
-        return httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self._limits)
+    @property
+    def pool(self) -> H1Pool | None:
+        """The pool of the event loop (or trio run) that last used this transport, if any."""
+        return self._h1
 
     async def send_direct(
         self,
@@ -203,49 +261,56 @@ class ShardedPool(httpx.AsyncBaseTransport):
         body: bytes | None,
         timeouts: dict[str, float | None],
     ) -> Answer:
-        """Send one request; return status, headers and the whole body.
+        """Send one request; return status, headers and the whole (still encoded) body.
 
-        ``headers`` must include ``Host``. Raises the ``httpcore`` exceptions (the caller maps
-        them with :func:`_network_error`).
+        ``headers`` must include ``Host``. Raises the pool's exceptions (``_pool_errors``).
         """
         h1 = self._h1
         if h1 is None or not h1.is_current():
+            if self._closed:
+                raise pool_errors.ConnectError("the connection pool is closed")
             from ._h1 import H1Pool
 
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended
             h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
-        answer: Answer = await h1.send(origin, method, target, headers, body, timeouts)
-        return answer
+        return await h1.send(origin, method, target, headers, body, timeouts)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        shards = self._shards
-        index = shards.pick()
-        busy = shards.busy
-        busy[index] += 1
-
-        def release() -> None:
-            busy[index] -= 1
-
+        url = request.url
+        scheme = url.scheme
+        if scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=request)
+        port = url.port if url.port is not None else (443 if scheme == "https" else 80)
+        body = await request.aread()
         try:
-            response = await shards.pools[index].handle_async_request(request)
-        except BaseException:
-            release()
-            raise
-        if isinstance(response.stream, httpx.AsyncByteStream):
-            response.stream = _Releasing(response.stream, release)
-        else:  # pragma: no cover - httpx's async transport always answers with an async stream
-            release()
-        return response
+            status, headers, content = await self.send_direct(
+                (scheme.encode("ascii"), url.host, port),
+                request.method.encode("ascii"),
+                url.raw_path,
+                list(request.headers.raw),
+                body,
+                request.extensions.get("timeout", {}),
+            )
+        except pool_errors.PoolError as exc:
+            error = next(_TO_HTTPX[cls] for cls in type(exc).__mro__ if cls in _TO_HTTPX)
+            raise error(str(exc), request=request) from exc
+        return httpx.Response(
+            status,
+            headers=headers,
+            stream=httpx.ByteStream(content),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
 
     async def aclose(self) -> None:
-        if self._h1 is not None:
-            if self._h1.is_current():
-                await self._h1.aclose()
+        """Close every connection; later requests fail with a connect error."""
+        self._closed = True
+        h1 = self._h1
+        if h1 is not None:
+            if h1.is_current():
+                await h1.aclose()
             else:
-                self._h1.abandon()
-        for shard in self._shards.pools:
-            await shard.aclose()
+                h1.abandon()
 
 
 def _environment_proxy(url: str | None) -> bool:
@@ -263,6 +328,45 @@ def _environment_proxy(url: str | None) -> bool:
     return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
+@attrs.frozen
+class _Made:
+    """What this module knows of an ``httpx.AsyncClient`` it made."""
+
+    max_connections: int | None  # None on a transport of the caller's
+    pool: PoolTransport | None
+
+
+# The clients this module made, and how: read by the transports that use them, so nothing of
+# httpx.AsyncClient's insides is ever looked at.
+_MADE: weakref.WeakKeyDictionary[httpx.AsyncClient, _Made] = weakref.WeakKeyDictionary()
+
+
+def _make_client(
+    max_connections: int,
+    *,
+    timeout: httpx.Timeout,
+    transport: httpx.AsyncBaseTransport | None,
+    own_pool: bool,
+    headers: Iterable[tuple[str, str]] | None = None,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient``: on a new :class:`PoolTransport` when ``own_pool``, else on
+    ``transport`` (or, when that is None, httpx's own pool with the proxies of the environment).
+    """
+    pool = PoolTransport(max_connections) if own_pool else None
+    client = httpx.AsyncClient(
+        transport=pool if pool is not None else transport,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        timeout=timeout,
+        follow_redirects=False,
+        headers=list(headers) if headers is not None else None,
+    )
+    known = pool is not None or transport is None
+    _MADE[client] = _Made(max_connections if known else None, pool)
+    return client
+
+
 def pooled_http_client(
     max_connections: int = _DEFAULT_POOL,
     *,
@@ -274,8 +378,9 @@ def pooled_http_client(
     Pass it as ``http_client=`` to any number of ``FlowsClient`` / ``TimersClient`` objects (a
     FastAPI app opens one for its whole life): their requests then take the same lean path as
     those of a client with a pool of its own, and batches are bounded by ``max_connections``.
-    A plain ``httpx.AsyncClient`` works as well, through httpx's own pool. As with any client
-    passed in, closing it is the caller's business (``async with``).
+    Requests other code sends through it use the same connections. A plain
+    ``httpx.AsyncClient`` works as well, through httpx's own pool. As with any client passed
+    in, closing it is the caller's business (``async with``).
 
     ``transport`` replaces the pool, e.g. with ``FakeGlobus.transport()`` in tests. When a
     proxy is set in the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``), the client
@@ -293,26 +398,18 @@ def pooled_http_client(
         or max_connections < 1
     ):
         raise ConfigurationError("max_connections must be a positive int")
-    if transport is None and not _environment_proxy(None):
-        transport = ShardedPool(max_connections)
-    return httpx.AsyncClient(
-        transport=transport,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
+    return _make_client(
+        max_connections,
         timeout=httpx.Timeout(timeout),
-        follow_redirects=False,
+        transport=transport,
+        own_pool=transport is None and not _environment_proxy(None),
     )
 
 
 def _pool_size(client: httpx.AsyncClient) -> int | None:
-    """The connection limit of a client's default transport, when it can be read."""
-    transport = getattr(client, "_transport", None)
-    if isinstance(transport, ShardedPool):
-        return transport.max_connections
-    pool = getattr(transport, "_pool", None)
-    size = getattr(pool, "_max_connections", None)
-    return size if isinstance(size, int) else None
+    """The connection limit of a client this module made on a pool it knows; else None."""
+    made = _MADE.get(client)
+    return made.max_connections if made is not None else None
 
 
 class Transport:
@@ -334,29 +431,24 @@ class Transport:
         self.retry = retry
         self._timeout = httpx.Timeout(timeout)
         self._owns_client = http_client is None
-        base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if http_client is None:
-            pool = max(concurrency, _DEFAULT_POOL)
-            if transport is None and not _environment_proxy(base_url):
-                transport = ShardedPool(pool)
-            # Without a transport (a proxy in the environment applies), httpx's own pool with
-            # the proxy routes httpx builds from the environment.
-            http_client = httpx.AsyncClient(
-                transport=transport,
-                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            # Without a transport and under a proxy from the environment: httpx's own pool,
+            # with the proxy routes httpx builds from the environment.
+            http_client = _make_client(
+                max(concurrency, _DEFAULT_POOL),
                 timeout=self._timeout,
-                follow_redirects=False,
-                headers=base_headers,
+                transport=transport,
+                own_pool=transport is None and not _environment_proxy(base_url),
+                headers=DEFAULT_HEADERS,
             )
-            self.pool_size: int | None = pool if _pool_size(http_client) is not None else None
             # Our own client already carries the headers and the timeout: httpx merges
             # per-request headers one by one, at a cost that shows on every request.
             self._request_headers: dict[str, str] = {}
             self._request_timeout: httpx.Timeout | None = None
         else:
-            self.pool_size = _pool_size(http_client)
-            self._request_headers = base_headers
+            self._request_headers = dict(DEFAULT_HEADERS)
             self._request_timeout = self._timeout
+        self.pool_size = _pool_size(http_client)
         self.http_client = http_client
         self._direct = _DirectRoute.of(http_client, base_url, self._timeout)
         #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
@@ -377,17 +469,30 @@ class Transport:
             url = f"{url}?{urlencode(request.params, quote_via=quote, safe=',:')}"
         return url
 
-    async def send(self, request: ApiRequest) -> Response:
-        """Send ``request``, retrying as the policy allows; return the 2xx answer or raise."""
+    async def send(self, request: ApiRequest, *, recheck: Recheck | None = None) -> Response:
+        """Send ``request``, retrying as the policy allows; return the 2xx answer or raise.
+
+        ``recheck`` is for a request that is not idempotent: after an ambiguous failure (a
+        5xx, a lost connection, a timeout) it is awaited (see :meth:`settle`), and only when
+        it returns True (the request provably had no effect) is the request sent again, as an
+        idempotent one would be. It may end the call by raising.
+        """
         url = self.url_for(request)
         policy = self.retry
         started = anyio.current_time()
         retry_number = 0
+        look_ups = 0  # retries spent repeating a failed look-up of recheck, not the request
         renewed = False
         while True:
             header = None
             if self.authorizer is not None:
                 header = await self.authorizer.get_authorization_header(request.resource_server)
+                # Checked here, once for every way out: a line break in a header would be
+                # refused by the connection with an error quoting it, or split the request.
+                if header is not None and not (
+                    isinstance(header, str) and header.isascii() and header.isprintable()
+                ):
+                    raise _refuse_header(self.authorizer)
             try:
                 send = self._send_once if self._direct is None else self._direct.send
                 if self.observer.active():
@@ -399,11 +504,15 @@ class Transport:
                 error: GlobusRunsError = exc
             else:
                 if 200 <= status < 300:
-                    return Response(status, content, request.method, url)
+                    return Response(status, content, request.method, url, header, request)
+                secrets = _secrets_of(header, request)
                 error = error_from_response(
                     status,
-                    content.decode("utf-8", "replace"),
-                    headers=_header_map(headers),
+                    _redact(content.decode("utf-8", "replace"), secrets),
+                    headers={
+                        name: _redact(value, secrets)
+                        for name, value in _header_map(headers).items()
+                    },
                     method=request.method,
                     url=url,
                     not_found=request.not_found,
@@ -414,7 +523,19 @@ class Transport:
                         logger.debug("%s %s: token rejected, retrying once", request.method, url)
                         continue
             retry_number += 1
-            delay = self._retry_delay(request, error, retry_number, started)
+            idempotent = request.idempotent
+            if recheck is not None and not idempotent and _ambiguous(error):
+                reached, idempotent = await self.settle(
+                    request,
+                    error,
+                    recheck,
+                    retry_number=retry_number,
+                    started=started,
+                    attempts=retry_number - look_ups,
+                )
+                look_ups += reached - retry_number
+                retry_number = reached
+            delay = self._retry_delay(error, retry_number, started, idempotent=idempotent)
             if isinstance(error, APIError) and error.http_status == 429:
                 listener = rate_limit_listener.get()
                 if listener is not None:
@@ -423,33 +544,74 @@ class Transport:
                     pause = error.retry_after if error.retry_after is not None else delay or 1.0
                     listener(min(pause, policy.retry_after_max))
             if delay is None:
-                error.attempts = retry_number
+                error.attempts = retry_number - look_ups
                 raise error
-            logger.debug(
-                "%s %s: retry %d of %d in %.2fs after %s",
-                request.method,
-                url,
-                retry_number,
-                policy.max_retries,
-                delay,
-                type(error).__name__,
-            )
-            if policy.on_retry is not None:
-                outcome = policy.on_retry(
-                    RetryEvent(request.method, url, retry_number, delay, error)
-                )
-                if inspect.isawaitable(outcome):
-                    await outcome
-            await anyio.sleep(delay)
+            await self._pause(request, url, error, retry_number, delay)
+
+    async def settle(
+        self,
+        request: ApiRequest,
+        error: GlobusRunsError,
+        recheck: Recheck,
+        *,
+        retry_number: int = 1,
+        started: float | None = None,
+        attempts: int = 1,
+    ) -> tuple[int, bool]:
+        """After an ambiguous ``error`` of ``request``, ask ``recheck`` whether it had an effect.
+
+        A look-up that fails (``recheck`` returns None) is tried again on this transport's
+        schedule: each try is a retry, within ``max_retries`` and ``max_elapsed``, and never
+        past the caller's deadline; when none is left, ``error`` is raised (its ``attempts``
+        set to ``attempts``, the times the request was sent). ``recheck`` may end
+        the call by raising. Returns the retry number reached and whether the request provably
+        had no effect (so sending it again is safe).
+        """
+        url = self.url_for(request)
+        if started is None:
+            started = anyio.current_time()
+        while True:
+            verdict = await recheck(error)
+            if verdict is not None:
+                return retry_number, verdict
+            delay = self._retry_delay(error, retry_number, started, idempotent=None)
+            if delay is None:
+                error.attempts = attempts
+                raise error
+            await self._pause(request, url, error, retry_number, delay)
+            retry_number += 1
+
+    async def _pause(
+        self, request: ApiRequest, url: str, error: GlobusRunsError, retry_number: int, delay: float
+    ) -> None:
+        """Log the coming retry, tell ``on_retry`` about it, and wait ``delay`` seconds."""
+        policy = self.retry
+        logger.debug(
+            "%s %s: retry %d of %d in %.2fs after %s",
+            request.method,
+            url,
+            retry_number,
+            policy.max_retries,
+            delay,
+            type(error).__name__,
+        )
+        if policy.on_retry is not None:
+            outcome = policy.on_retry(RetryEvent(request.method, url, retry_number, delay, error))
+            if inspect.isawaitable(outcome):
+                await outcome
+        await anyio.sleep(delay)
 
     def _retry_delay(
-        self, request: ApiRequest, error: GlobusRunsError, retry_number: int, started: float
+        self, error: GlobusRunsError, retry_number: int, started: float, *, idempotent: bool | None
     ) -> float | None:
-        """Seconds to wait before retrying, or None when ``error`` must be raised now."""
+        """Seconds to wait before retrying, or None when ``error`` must be raised now.
+
+        ``idempotent=None`` waits whatever the error (a look-up, not the request, is repeated).
+        """
         policy = self.retry
         if retry_number > policy.max_retries:
             return None
-        if not policy.is_retryable(error, idempotent=request.idempotent):
+        if idempotent is not None and not policy.is_retryable(error, idempotent=idempotent):
             return None
         delay = policy.delay_for(error, retry_number)
         if delay is None:
@@ -486,27 +648,81 @@ class Transport:
                 )
             answer = await self.http_client.send(built, follow_redirects=False)
             return answer.status_code, answer.headers.raw, answer.content
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise ConnectTimeoutError(
-                f"timed out connecting: {type(exc).__name__}", method=request.method, url=url
-            ) from exc
-        except httpx.ConnectError as exc:
-            raise ConnectError(f"could not connect: {exc}", method=request.method, url=url) from exc
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(
-                f"timed out waiting for the answer: {type(exc).__name__}",
-                method=request.method,
-                url=url,
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise NetworkError(
-                f"connection failed: {type(exc).__name__}: {exc}", method=request.method, url=url
-            ) from exc
+        except Exception as exc:  # whatever the transport raises: see network_error
+            error = network_error(exc, request.method, url, _secrets_of(authorization, request))
+            raise error from error.__cause__
+
+
+def _ambiguous(error: GlobusRunsError) -> bool:
+    """Whether the request may or may not have had an effect: a 5xx, or no complete answer
+    without proof that the request never left."""
+    if isinstance(error, APIError):
+        return error.http_status >= 500
+    return isinstance(error, NetworkError) and not isinstance(error, ConnectError)
 
 
 def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """The headers of an answer by lower-cased name (the last of repeated ones)."""
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
+
+
+# The causes that prove an httpx connect error happened before the request left: httpx's own
+# transport (httpcore) and PoolTransport chain their connect errors to these.
+_NEVER_SENT = (
+    pool_errors.ConnectError,
+    httpcore.ConnectError,
+    httpcore.ConnectTimeout,
+    httpcore.PoolTimeout,
+)
+_HTTPX_CONNECT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def network_error(
+    exc: Exception, method: str, url: str, secrets: Iterable[str] = ()
+) -> GlobusRunsError:
+    """The library's error for a failure to get an answer, however the request was sent.
+
+    A :class:`ConnectError` only when the request provably never left: the library's own pool
+    failed to connect, or httpx's own transport did (an httpx connect error caused by
+    httpcore's). Any other transport's connect error may come after the request was read,
+    so it is a plain :class:`NetworkError` (an :class:`APITimeoutError` for a timeout). An
+    exception that is neither httpx's nor the pool's (a foreign transport's own) is a
+    :class:`NetworkError` too; a request that cannot be encoded is an
+    :class:`InvalidRequestError`; a :class:`GlobusRunsError` is returned as it is.
+
+    ``secrets`` are redacted from the message; ``__cause__`` is set to ``exc`` only when its
+    text holds none of them (raise the result ``from`` its ``__cause__``).
+    """
+    if isinstance(exc, GlobusRunsError):
+        return exc
+    name = type(exc).__name__
+    detail = _redact(str(exc), secrets)
+    timeout = isinstance(exc, httpx.TimeoutException | pool_errors.Timeout)
+    error: GlobusRunsError
+    if isinstance(exc, pool_errors.ConnectError) or (
+        isinstance(exc, _HTTPX_CONNECT) and isinstance(exc.__cause__, _NEVER_SENT)
+    ):
+        if timeout:
+            error = ConnectTimeoutError(f"timed out connecting: {name}", method=method, url=url)
+        else:
+            error = ConnectError(f"could not connect: {detail}", method=method, url=url)
+    elif isinstance(exc, _HTTPX_CONNECT):
+        # httpx-aiohttp, for one, reports a server that hung up after reading the request
+        # as ConnectTimeout: from a transport we do not know, it proves nothing.
+        message = f"{name} from a transport that cannot tell whether the request was sent"
+        cls = APITimeoutError if timeout else NetworkError
+        error = cls(f"{message}: {detail}", method=method, url=url)
+    elif isinstance(exc, httpx.LocalProtocolError | pool_errors.LocalProtocolError):
+        error = InvalidRequestError(f"{method} {url}: the request cannot be sent: {detail}")
+    elif timeout:
+        error = APITimeoutError(f"timed out waiting for the answer: {name}", method=method, url=url)
+    elif isinstance(exc, httpx.HTTPError | pool_errors.PoolError):
+        error = NetworkError(f"connection failed: {name}: {detail}", method=method, url=url)
+    else:
+        error = NetworkError(f"the transport failed: {name}: {detail}", method=method, url=url)
+    # Chained only when its text holds no secret: a traceback would show it again.
+    error.__cause__ = exc if detail == str(exc) else None
+    return error
 
 
 def _decode_body(content: bytes, encoding: bytes, method: str, url: str) -> bytes:
@@ -536,23 +752,16 @@ def _decode_body(content: bytes, encoding: bytes, method: str, url: str) -> byte
 
 
 class _DirectRoute:
-    """Sends requests straight to the :class:`ShardedPool` of a client we created.
+    """Sends requests straight to the :class:`PoolTransport` of a client this module made.
 
     ``httpx.AsyncClient.send`` parses the URL again, merges headers and cookies, runs the auth and
     redirect machinery and wraps the body in decoders on every request, none of which this
     library uses (it sends its own headers, follows no redirects, keeps no cookies): for a batch
     that is more CPU than the connection pool itself. This route builds the request from parts
-    prepared once, sends it on the pool's own connections and maps their errors (httpcore's
-    exception classes) as the client maps httpx's.
+    prepared once and sends it on the pool's connections.
     """
 
-    def __init__(
-        self,
-        pool: ShardedPool,
-        base_url: str,
-        timeout: httpx.Timeout,
-        headers: list[tuple[bytes, bytes]],
-    ) -> None:
+    def __init__(self, pool: PoolTransport, base_url: str, timeout: httpx.Timeout) -> None:
         parts = urlsplit(base_url)
         self._pool = pool
         scheme = parts.scheme
@@ -560,39 +769,34 @@ class _DirectRoute:
         self._origin: Origin = (scheme.encode("ascii"), parts.hostname or "", port)
         self._base_length = len(base_url)
         self._prefix = parts.path.encode("ascii")
-        self._headers = [(b"Host", parts.netloc.rpartition("@")[2].encode("ascii")), *headers]
+        host = (b"Host", parts.netloc.rpartition("@")[2].encode("ascii"))
+        self._headers = [host, *((n.encode(), v.encode()) for n, v in DEFAULT_HEADERS)]
         self._timeouts = timeout.as_dict()
 
     @classmethod
     def of(
         cls, client: httpx.AsyncClient, base_url: str, timeout: httpx.Timeout
     ) -> _DirectRoute | None:
-        """The route for ``client`` when it is on a :class:`ShardedPool`, else None.
+        """The route for ``client`` when this module made it on a :class:`PoolTransport`.
 
-        None also when httpx would send ``base_url`` elsewhere (a proxy configured in the
-        environment), when the client has hooks or auth of its own, or for a URL that is not
-        plain ASCII: those requests go through ``httpx.AsyncClient``.
+        None for any other client, when the client has hooks, auth or cookies of its own (they
+        must see every request), or for a URL that is not plain ASCII: those requests go through
+        ``httpx.AsyncClient``. (A client made with a transport has no proxy routes.)
         """
-        pool = getattr(client, "_transport", None)
-        route = getattr(client, "_transport_for_url", None)
-        if not isinstance(pool, ShardedPool) or route is None:
+        made = _MADE.get(client)
+        if made is None or made.pool is None:
             return None
         if client.auth is not None or any(client.event_hooks.values()) or client.cookies:
             return None
-        if not base_url.isascii() or route(httpx.URL(base_url)) is not pool:
+        if not base_url.isascii():
             return None
-        headers = [
-            (b"Accept", b"application/json"),
-            (b"Accept-Encoding", b"gzip, deflate"),
-            (b"User-Agent", USER_AGENT.encode("ascii")),
-        ]
-        return cls(pool, base_url, timeout, headers)
+        return cls(made.pool, base_url, timeout)
 
     async def send(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once; return the answer with its body decoded, or raise a :class:`NetworkError`."""
         headers = self._headers.copy()
         if authorization is not None:
-            headers.append((b"Authorization", authorization.encode("utf-8")))
+            headers.append((b"Authorization", authorization.encode("ascii")))
         body = request.body
         if body is not None:
             headers.append((b"Content-Type", request.content_type.encode("utf-8")))
@@ -607,36 +811,10 @@ class _DirectRoute:
                 self._origin, request.method.encode("ascii"), target, headers, body, self._timeouts
             )
         except Exception as exc:
-            raise _network_error(exc, request.method, url) from exc
+            error = network_error(exc, request.method, url, _secrets_of(authorization, request))
+            raise error from error.__cause__
         for header, header_value in answer_headers:
             if header.lower() == b"content-encoding":
                 for coding in reversed(header_value.split(b",")):
                     content = _decode_body(content, coding, request.method, url)
         return status, answer_headers, content
-
-
-def _network_error(exc: Exception, method: str, url: str) -> Exception:
-    """The :class:`NetworkError` for an ``httpcore`` exception; any other ``exc`` as it is."""
-    import httpcore
-
-    if isinstance(exc, httpcore.ConnectTimeout | httpcore.PoolTimeout):
-        return ConnectTimeoutError(
-            f"timed out connecting: {type(exc).__name__}", method=method, url=url
-        )
-    if isinstance(exc, httpcore.ConnectError):
-        return ConnectError(f"could not connect: {exc}", method=method, url=url)
-    if isinstance(exc, httpcore.TimeoutException):
-        return APITimeoutError(
-            f"timed out waiting for the answer: {type(exc).__name__}", method=method, url=url
-        )
-    if isinstance(
-        exc,
-        httpcore.NetworkError
-        | httpcore.ProtocolError
-        | httpcore.ProxyError
-        | httpcore.UnsupportedProtocol,
-    ):
-        return NetworkError(
-            f"connection failed: {type(exc).__name__}: {exc}", method=method, url=url
-        )
-    return exc

@@ -71,6 +71,9 @@ class ApiRequest:
     idempotent: bool = True
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    #: Values sent in the body or ``headers`` that must never appear in an error or a log (a
+    #: client secret, a refresh token): redacted from whatever the server echoes back.
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
 
 
 def id_segment(value: object, what: str = "id") -> str:

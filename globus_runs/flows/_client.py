@@ -22,6 +22,7 @@ from .._models import (
 from .._paging import MarkerPager
 from .._service import ServiceClient
 from .._telemetry import parent_span
+from .._transport import Recheck
 from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 from .._wire import ApiRequest
 from . import _fleet, _waiting
@@ -54,14 +55,17 @@ class FlowsClient(ServiceClient):
 
     _host = "flows.automate.globus.org"
 
-    async def _call(self, request: ApiRequest, cls: type[M]) -> M:
-        response = await self._transport.send(request)
+    async def _call(
+        self, request: ApiRequest, cls: type[M], *, recheck: Recheck | None = None
+    ) -> M:
+        response = await self._transport.send(request, recheck=recheck)
         try:
             return structure(response.json(), cls, method=response.method, url=response.url)
         except ResponseParseError as exc:
             # The body's text is only needed for the error: decoded here, not on every answer.
             if not exc.text:
-                exc.text = response.content.decode("utf-8", "replace")
+                exc.text = response.text()
+            response.redact(exc)
             raise
 
     # -- starting runs -------------------------------------------------------------------
@@ -81,7 +85,8 @@ class FlowsClient(ServiceClient):
         """Start a run of ``flow_id`` with input ``body``; returns the new run.
 
         The request uses a token for the flow's own resource server. It is retried only when
-        it provably never reached the service (connection failures) or on 429, so a run is
+        it provably never reached the service (a connection failure reported by the library's
+        own pool or httpx's own transport) or on 429, so a run is
         never started twice by a blind retry. With ``RetryPolicy(exactly_once_starts=True)``
         the run is tagged ``globus-runs-request:<uuid>`` and, after an ambiguous failure, looked
         up before the request is sent again, so it is started exactly once. A missing flow

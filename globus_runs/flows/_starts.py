@@ -1,10 +1,13 @@
 """Starting a run exactly once, even when the answer to the start request is lost.
 
 Each start request carries a tag with a fresh request id. After an ambiguous failure (a 5xx,
-a read timeout, a dropped connection, an unreadable answer) the run is looked up by flow,
-recent start time, label and that tag; only when it is provably absent is the request sent
-again. If the look-up itself fails, the original error is raised: re-sending then could
-start a second run.
+a read timeout, a dropped connection, a connection error a foreign transport cannot vouch
+for, an unreadable answer) the run is looked up by flow, recent start time, label and that
+tag; only when it is provably absent is the request sent again. All of it runs in the
+transport's one retry loop (``Transport.send`` and ``Transport.settle``): every resend and
+every repeated look-up is a retry, within the policy's ``max_retries`` and ``max_elapsed``
+and never past the caller's deadline. If the look-up keeps failing, the original error is
+raised: re-sending then could start a second run.
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import anyio
-
-from .._errors import ConnectError, NetworkError, ResponseParseError, ServerError
+from .._errors import GlobusRunsError, ResponseParseError
 from .._models import Run
 from .._wire import ApiRequest
 
@@ -56,24 +57,12 @@ async def find_started(
     return None
 
 
-async def _look_up(
-    client: FlowsClient, flow_id: str, label: str | None, tag: str, since: datetime
-) -> Run | None:
-    """`find_started`, tried again after a transient failure (an unreadable page, say).
+class _Started(Exception):
+    """Ends the start's retry loop: the look-up found the run."""
 
-    The look-up only reads, so repeating it is safe; giving up early would leave a run the
-    caller is told failed.
-    """
-    policy = client.retry
-    attempt = 0
-    while True:
-        try:
-            return await find_started(client, flow_id, label, tag, since)
-        except (ServerError, NetworkError, ResponseParseError):
-            attempt += 1
-            if attempt > policy.max_retries:
-                raise
-            await anyio.sleep(policy.backoff(attempt))
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.run_id)
+        self.run = run
 
 
 async def start_exactly_once(
@@ -85,26 +74,25 @@ async def start_exactly_once(
     tag: str,
 ) -> Run:
     """Send the start request ``send`` (tagged with ``tag``) until one run exists."""
-    policy = client.retry
     since = datetime.now(UTC) - _LOOKBACK
-    attempt = 0
-    while True:
+
+    async def recheck(error: GlobusRunsError) -> bool | None:
         try:
-            return await client._call(send, Run)
-        except (ServerError, NetworkError, ResponseParseError) as exc:
-            if isinstance(exc, ConnectError):
-                raise  # never reached the service, and the transport already retried it
-            attempt += 1
-            try:
-                found = await _look_up(client, flow_id, label, tag, since)
-            except Exception:
-                logger.debug("start of a %s run: look-up failed after %s", flow_id, exc)
-                raise exc from None
-            if found is not None:
-                logger.debug("start of a %s run: found it after %s", flow_id, type(exc).__name__)
-                return found
-            # An unreadable 2xx means the run was created: never send the request again.
-            if isinstance(exc, ResponseParseError) or attempt > policy.max_retries:
-                raise
-            logger.debug("start of a %s run: not started, sending again (%d)", flow_id, attempt)
-            await anyio.sleep(policy.backoff(attempt))
+            found = await find_started(client, flow_id, label, tag, since)
+        except GlobusRunsError as failure:
+            logger.debug("start of a %s run: look-up failed (%s)", flow_id, type(failure).__name__)
+            return None
+        if found is not None:
+            logger.debug("start of a %s run: found it after %s", flow_id, type(error).__name__)
+            raise _Started(found)
+        # An unreadable 2xx means the run was created: never send the request again.
+        return not isinstance(error, ResponseParseError)
+
+    try:
+        try:
+            return await client._call(send, Run, recheck=recheck)
+        except ResponseParseError as exc:
+            await client._transport.settle(send, exc, recheck)
+            raise
+    except _Started as started:
+        return started.run

@@ -140,7 +140,7 @@ class TimersClient(ServiceClient):
 
     async def _timer(self, request: ApiRequest) -> Timer:
         document, response = await self._json(request)
-        return timer_from_document(document, text=response.content.decode("utf-8", "replace"))
+        return timer_from_document(document, text=response.text())
 
     # -- a timer's runs ------------------------------------------------------------------
 
@@ -325,7 +325,7 @@ class TimersClient(ServiceClient):
             tags=tags,
         )
         document, response = await self._json(request)
-        text = response.content.decode("utf-8", "replace")
+        text = response.text()
         if not isinstance(document, dict) or "timer" not in document:
             raise ResponseParseError("unexpected answer: no 'timer' object", text=text)
         return timer_from_document(document["timer"], text=text)
@@ -352,7 +352,7 @@ class TimersClient(ServiceClient):
         document, response = await self._json(
             rq.list_timers(filter_status=filter_status, filter_name=filter_name)
         )
-        text = response.content.decode("utf-8", "replace")
+        text = response.text()
         jobs = document.get("jobs") if isinstance(document, dict) else None
         if not isinstance(jobs, list):
             raise ResponseParseError("unexpected answer: no 'jobs' list", text=text)

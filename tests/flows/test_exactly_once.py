@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 
-from globus_runs import FlowsClient, RetryPolicy, ServerError
+from globus_runs import FlowsClient, RetryEvent, RetryPolicy, ServerError
 from globus_runs._transport import asgi_transport
 from globus_runs.flows._starts import REQUEST_TAG_PREFIX
 from globus_runs.testing import FakeClock, FakeGlobus
@@ -103,3 +105,85 @@ async def test_exactly_once_gives_up_after_max_retries(fake: FakeGlobus) -> None
             await flows.run_flow(flow_id, {})
     assert len(fake.runs) == 0
     assert lossy.starts == 3
+
+
+async def test_exactly_once_does_not_resend_past_max_elapsed(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 10, process=False)
+    policy = RetryPolicy(backoff_initial=10.0, max_elapsed=5.0, exactly_once_starts=True)
+    async with FlowsClient(
+        authorizer=fake.token,
+        base_url=fake.flows_url,
+        transport=asgi_transport(lossy),
+        retry=policy,
+    ) as flows:
+        with pytest.raises(ServerError) as caught:
+            await flows.run_flow(flow_id, {})
+    assert caught.value.attempts == 1
+    assert lossy.starts == 1
+    assert [r.method for r in fake.requests] == ["GET"]  # looked up once, then gave up
+
+
+async def test_exactly_once_does_not_resend_past_the_callers_deadline(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 10, process=False)
+    policy = RetryPolicy(backoff_initial=10.0, max_elapsed=None, exactly_once_starts=True)
+    async with FlowsClient(
+        authorizer=fake.token,
+        base_url=fake.flows_url,
+        transport=asgi_transport(lossy),
+        retry=policy,
+    ) as flows:
+        with anyio.fail_after(5.0), pytest.raises(ServerError):
+            await flows.run_flow(flow_id, {})
+    assert lossy.starts == 1
+
+
+async def test_exactly_once_resends_are_retries_of_the_policy(fake: FakeGlobus) -> None:
+    flow_id = fake.add_flow()
+    lossy = LoseAnswers(fake.app, 10, process=False)
+    events: list[RetryEvent] = []
+    async with _client(
+        fake, lossy, exactly_once_starts=True, max_retries=2, on_retry=events.append
+    ) as flows:
+        with pytest.raises(ServerError) as caught:
+            await flows.run_flow(flow_id, {})
+    assert caught.value.attempts == 3
+    assert [(e.method, e.attempt, type(e.error)) for e in events] == [
+        ("POST", 1, ServerError),
+        ("POST", 2, ServerError),
+    ]
+    assert [r.method for r in fake.requests] == ["GET", "GET", "GET"]
+
+
+async def test_exactly_once_looks_up_after_a_foreign_transports_connect_error(
+    fake: FakeGlobus,
+) -> None:
+    flow_id = fake.add_flow()
+    inner = asgi_transport(fake.app)
+
+    class HangsUpAfterReading(httpx.AsyncBaseTransport):
+        """Starts the run, then reports the lost answer as ConnectTimeout (as httpx-aiohttp)."""
+
+        def __init__(self) -> None:
+            self.starts = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            answer = await inner.handle_async_request(request)
+            if request.url.path.endswith("/run"):
+                self.starts += 1
+                await answer.aread()
+                raise httpx.ConnectTimeout("timed out", request=request)
+            return answer
+
+    transport = HangsUpAfterReading()
+    async with FlowsClient(
+        authorizer=fake.token,
+        base_url=fake.flows_url,
+        transport=transport,
+        retry=RetryPolicy(**FAST, exactly_once_starts=True),
+    ) as flows:
+        run = await flows.run_flow(flow_id, {"x": 1})
+    assert list(fake.runs) == [run.run_id]
+    assert transport.starts == 1
+    assert [r.method for r in fake.requests] == ["POST", "GET"]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 
 import anyio
+import httpcore
 import httpx
 import pytest
 
@@ -132,9 +133,16 @@ async def test_run_flow_is_not_retried_after_a_read_timeout() -> None:
     assert len(script.requests) == 1
 
 
+def httpcore_connect_error() -> httpx.ConnectError:
+    """A connect error as httpx's own transport raises it: caused by httpcore's."""
+    error = httpx.ConnectError("refused")
+    error.__cause__ = httpcore.ConnectError("refused")
+    return error
+
+
 async def test_run_flow_is_retried_after_a_connect_error_and_a_429() -> None:
     script = Script(
-        httpx.ConnectError("refused"),
+        httpcore_connect_error(),
         error_json(429, "RATE_LIMITED"),
         httpx.Response(201, json=RUN_DOC),
     )
@@ -152,7 +160,7 @@ async def test_get_run_is_retried_after_a_dropped_connection() -> None:
 
 
 async def test_network_failures_become_typed_errors() -> None:
-    script = Script(*[httpx.ConnectError("refused")] * 4)
+    script = Script(*[httpcore_connect_error() for _ in range(4)])
     async with client(script) as flows:
         with pytest.raises(ConnectError) as info:
             await flows.get_run(RUN_ID)

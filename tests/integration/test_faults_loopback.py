@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -17,6 +16,7 @@ from globus_runs import (
     ResponseParseError,
     RetryPolicy,
 )
+from globus_runs import _pool_errors as pool_errors
 from globus_runs.testing import FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -66,7 +66,7 @@ async def test_reset_before_drops_the_connection_and_starts_no_run(
     with pytest.raises(NetworkError) as caught:
         await flows.run_flow(flow_id, {})
     assert isinstance(
-        caught.value.__cause__, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)
+        caught.value.__cause__, (httpx.RemoteProtocolError, pool_errors.RemoteProtocolError)
     )
     assert len(fake.runs) == 0
 
@@ -78,7 +78,7 @@ async def test_reset_after_drops_the_connection_after_starting_the_run(
     with pytest.raises(NetworkError) as caught:
         await flows.run_flow(flow_id, {})
     assert isinstance(
-        caught.value.__cause__, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)
+        caught.value.__cause__, (httpx.RemoteProtocolError, pool_errors.RemoteProtocolError)
     )
     assert len(fake.runs) == 1
 

@@ -21,11 +21,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import httpcore
 import pytest
 import trustme
 
 from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPolicy, ServerError
+from globus_runs import _pool_errors as errors
 from globus_runs._h1 import H1Pool, Origin, _Connection, _socket_readable, encode_request
 
 pytestmark = pytest.mark.anyio
@@ -244,7 +244,7 @@ async def test_a_server_closing_early_is_a_protocol_error_and_the_pool_recovers(
     script = Script(await close_after(sent), answer(b"fine"))
     async with script.running() as origin:
         h1 = pool()
-        with pytest.raises(httpcore.RemoteProtocolError, match=message):
+        with pytest.raises(errors.RemoteProtocolError, match=message):
             await h1.request(origin, b"GET", get(), TIMEOUTS)
         assert h1.connections == 0
         assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"fine"
@@ -284,7 +284,7 @@ async def test_malformed_answers_are_protocol_errors(sent: bytes) -> None:
     script = Script(hold)
     async with script.running() as origin:
         h1 = pool()
-        with pytest.raises(httpcore.RemoteProtocolError):
+        with pytest.raises(errors.RemoteProtocolError):
             await h1.request(origin, b"GET", get(), TIMEOUTS)
         assert h1.connections == 0
         await h1.aclose()
@@ -308,7 +308,7 @@ async def test_a_silent_server_is_a_read_timeout_and_the_connection_is_dropped()
     script = Script(hang, answer(b"fine"))
     async with script.running() as origin:
         h1 = pool()
-        with pytest.raises(httpcore.ReadTimeout):
+        with pytest.raises(errors.ReadTimeout):
             await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 0.1})
         assert h1.connections == 0
         assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"fine"
@@ -375,7 +375,7 @@ async def test_waiting_past_the_pool_timeout_is_a_pool_timeout() -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(h1.request, origin, b"GET", get(), TIMEOUTS)
             await anyio.sleep(0.05)
-            with pytest.raises(httpcore.PoolTimeout):
+            with pytest.raises(errors.PoolTimeout):
                 await h1.request(origin, b"GET", get(), {**TIMEOUTS, "pool": 0.05})
             tg.cancel_scope.cancel()
         assert h1.connections == 0
@@ -454,7 +454,7 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         h1 = pool()
-        with pytest.raises(httpcore.ConnectError):
+        with pytest.raises(errors.ConnectError):
             await h1.request((b"http", "127.0.0.1", port), b"GET", get(), TIMEOUTS)
         assert h1.connections == 0
 
@@ -466,13 +466,13 @@ async def test_closing_the_pool_fails_requests_in_flight_and_refuses_new_ones() 
         async with anyio.create_task_group() as tg:
 
             async def in_flight() -> None:
-                with pytest.raises(httpcore.RemoteProtocolError):
+                with pytest.raises(errors.RemoteProtocolError):
                     await h1.request(origin, b"GET", get(), TIMEOUTS)
 
             tg.start_soon(in_flight)
             await anyio.sleep(0.05)
             await h1.aclose()
-        with pytest.raises(httpcore.ConnectError, match="closed"):
+        with pytest.raises(errors.ConnectError, match="closed"):
             await h1.request(origin, b"GET", get(), TIMEOUTS)
 
 
@@ -490,7 +490,7 @@ async def test_closing_the_pool_fails_requests_in_flight_and_refuses_new_ones() 
 def test_requests_with_line_breaks_are_refused(
     method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    with pytest.raises(httpcore.LocalProtocolError):
+    with pytest.raises(errors.LocalProtocolError):
         encode_request(method, target, headers, None)
 
 
@@ -507,7 +507,7 @@ async def test_https_with_a_trusted_certificate() -> None:
             assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == RUN
         await h1.aclose()
         untrusted = H1Pool(4, ssl.create_default_context())
-        with pytest.raises(httpcore.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(errors.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await untrusted.request(origin, b"GET", get(), TIMEOUTS)
     assert script.connections == 1  # kept alive; the untrusting client never got past TLS
 
@@ -716,7 +716,7 @@ async def test_http_1_0_with_transfer_encoding_is_never_reused() -> None:
 async def test_a_host_name_the_resolver_refuses_is_a_connect_error() -> None:
     h1 = pool()
     for host in ("a" * 64 + ".localhost", "a..localhost"):
-        with pytest.raises(httpcore.ConnectError):
+        with pytest.raises(errors.ConnectError):
             await h1.request((b"http", host, 9), b"GET", get(), TIMEOUTS)
     assert h1.connections == 0
 

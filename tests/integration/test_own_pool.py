@@ -1,7 +1,8 @@
-"""The connection pool a client makes for itself.
+"""The connection pool a client makes for itself, and the one of ``pooled_http_client()``.
 
-Its requests go through the pool's own HTTP/1.1 connections (``globus_runs._h1``); requests
-that come through ``httpx.AsyncClient`` through small httpx pools ("shards"), opened as needed.
+The library's requests go straight to the pool's HTTP/1.1 connections (``globus_runs._h1``);
+requests that come through ``httpx.AsyncClient`` reach the same connections through its httpx
+transport (``PoolTransport``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from globus_runs import (
     TimersClient,
     pooled_http_client,
 )
-from globus_runs._transport import ShardedPool, _pool_size
+from globus_runs import _pool_errors as pool_errors
+from globus_runs._h1 import H1Pool
+from globus_runs._transport import _MADE, PoolTransport, _pool_size
 from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -48,32 +51,25 @@ def refused_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def _pool(flows: FlowsClient) -> ShardedPool:
-    pool = flows._transport.http_client._transport
-    assert isinstance(pool, ShardedPool)
+def _transport_of(http: httpx.AsyncClient) -> PoolTransport:
+    pool = _MADE[http].pool
+    assert isinstance(pool, PoolTransport)
     return pool
 
 
-def test_first_free_shard_then_a_new_one_then_the_least_busy() -> None:
-    pool = ShardedPool(10, shard_size=4)
-    shards = pool._shards
-    assert shards.pick() == 0
-    shards.busy[0] = 4
-    assert shards.pick() == 1
-    shards.busy[1] = 3
-    assert shards.pick() == 1
-    shards.busy[1] = 4
-    assert shards.pick() == 2
-    # Three shards of four hold the ten connections: no fourth one.
-    shards.busy[:] = [6, 5, 4]
-    assert shards.pick() == 2
-    assert len(shards.pools) == 3
+def _h1(http: httpx.AsyncClient) -> H1Pool:
+    h1 = _transport_of(http).pool
+    assert h1 is not None
+    return h1
 
 
-def test_building_a_pool_opens_nothing() -> None:
-    pool = ShardedPool(100)
-    assert pool._shards.pools == []
-    assert pool._h1 is None
+def _pool(flows: FlowsClient) -> H1Pool:
+    return _h1(flows._transport.http_client)
+
+
+def test_building_a_client_opens_no_pool() -> None:
+    flows = FlowsClient(authorizer="t")
+    assert _transport_of(flows._transport.http_client).pool is None
 
 
 async def test_a_batch_opens_connections_for_its_concurrency_and_releases_them(
@@ -88,10 +84,8 @@ async def test_a_batch_opens_connections_for_its_concurrency_and_releases_them(
         pool = _pool(flows)
         assert all(result.ok for result in results)
         assert fake.max_in_flight == 24
-        assert pool._shards.pools == []  # httpx.AsyncClient's path is not taken
-        assert pool._h1 is not None
-        assert pool._h1.connections == 24
-        assert pool._h1.idle == 24
+        assert pool.connections == 24
+        assert pool.idle == 24
 
 
 async def test_sequential_requests_reuse_one_connection(
@@ -101,9 +95,7 @@ async def test_sequential_requests_reuse_one_connection(
     async with FlowsClient(authorizer=info["token"], base_url=info["flows_url"]) as flows:
         for run_id in run_ids[:5]:
             await flows.get_run(run_id)
-        pool = _pool(flows)
-        assert pool._h1 is not None
-        assert pool._h1.connections == 1
+        assert _pool(flows).connections == 1
 
 
 async def test_a_cancelled_batch_leaves_nothing_busy_and_the_client_works(
@@ -115,9 +107,7 @@ async def test_a_cancelled_batch_leaves_nothing_busy_and_the_client_works(
     ) as flows:
         with anyio.move_on_after(0.03):
             await flows.batch_get_runs(run_ids)
-        pool = _pool(flows)
-        h1 = pool._h1
-        assert h1 is not None
+        h1 = _pool(flows)
         # The cancelled requests' connections were dropped, the others are idle.
         assert h1.connections == h1.idle
         assert not h1._waiters
@@ -133,9 +123,7 @@ async def test_a_failed_connection_is_released() -> None:
         ) as flows:
             with pytest.raises(ConnectError):
                 await flows.get_run("00000000-0000-4000-8000-000000000001")
-            pool = _pool(flows)
-            assert pool._h1 is not None
-            assert pool._h1.connections == 0
+            assert _pool(flows).connections == 0
 
 
 async def test_the_pool_size_is_known_to_clients_sharing_it() -> None:
@@ -143,13 +131,13 @@ async def test_the_pool_size_is_known_to_clients_sharing_it() -> None:
         flows = timers.flows
         assert _pool_size(flows._transport.http_client) == 100
         assert flows._transport.http_client is timers._transport.http_client
-    async with httpx.AsyncClient(transport=ShardedPool(7)) as http:
-        assert _pool_size(http) == 7
+    async with httpx.AsyncClient() as http:
+        assert _pool_size(http) is None  # a client of the caller's: its insides are not read
 
 
-async def test_a_pooled_http_client_shares_a_sharded_pool_and_bounds_batches() -> None:
+async def test_a_pooled_http_client_is_on_the_pool_and_bounds_batches() -> None:
     async with pooled_http_client(32) as http:
-        assert isinstance(http._transport, ShardedPool)
+        assert _transport_of(http).max_connections == 32
         assert _pool_size(http) == 32
         flows = FlowsClient(authorizer="t", http_client=http, concurrency=64)
         assert flows._concurrency(None) == 32
@@ -174,10 +162,7 @@ async def test_clients_on_one_pooled_http_client_share_its_connections(
                 authorizer=info["token"], base_url=info["flows_url"], http_client=http
             ) as flows:
                 assert (await flows.get_run(run_ids[0])).run_id == run_ids[0]
-        pool = http._transport
-        assert isinstance(pool, ShardedPool)
-        assert pool._h1 is not None
-        assert pool._h1.connections == 1
+        assert _h1(http).connections == 1
     assert http.is_closed
 
 
@@ -221,7 +206,7 @@ async def test_a_proxy_from_the_environment_keeps_requests_on_httpx(
         no_proxies.setenv(name, value)
     async with FlowsClient(authorizer="t", concurrency=150) as flows:
         assert (flows._transport._direct is not None) is direct
-        assert isinstance(flows._transport.http_client._transport, ShardedPool) is direct
+        assert (_MADE[flows._transport.http_client].pool is not None) is direct
         assert flows._concurrency(None) == 150  # the pool is sized to the concurrency either way
 
 
@@ -230,11 +215,11 @@ async def test_a_pooled_http_client_under_a_proxy_is_plain_httpx(
 ) -> None:
     no_proxies.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     async with pooled_http_client(12) as http:
-        assert not isinstance(http._transport, ShardedPool)
+        assert _MADE[http].pool is None
         assert _pool_size(http) == 12
 
 
-async def test_a_client_with_hooks_on_the_pool_goes_through_httpx_and_its_shards(
+async def test_a_pooled_client_with_hooks_goes_through_httpx_to_the_same_connections(
     server: tuple[FakeGlobus, dict[str, Any], list[str]],
 ) -> None:
     _, info, run_ids = server
@@ -243,18 +228,41 @@ async def test_a_client_with_hooks_on_the_pool_goes_through_httpx_and_its_shards
     async def hook(request: httpx.Request) -> None:
         seen.append(request.url.path)
 
-    pool = ShardedPool(8, shard_size=2)
-    async with httpx.AsyncClient(transport=pool, event_hooks={"request": [hook]}) as http:
+    async with pooled_http_client(4) as http:
+        http.event_hooks = {"request": [hook]}
         flows = FlowsClient(
-            authorizer=info["token"], base_url=info["flows_url"], http_client=http, concurrency=4
+            authorizer=info["token"], base_url=info["flows_url"], http_client=http, concurrency=8
         )
         assert flows._transport._direct is None  # the hook must see every request
         results = await flows.batch_get_runs(run_ids[:8])
-        assert all(result.ok for result in results)
-        assert len(seen) == 8
-        assert len(pool._shards.pools) == 2
-        assert pool._shards.busy == [0, 0]
-        assert pool._h1 is None
+        assert [result.value.run_id for result in results if result.value] == run_ids[:8]
+        prefix = httpx.URL(info["flows_url"]).path.rstrip("/")
+        assert sorted(seen) == sorted(f"{prefix}/runs/{run_id}" for run_id in run_ids[:8])
+        assert 1 <= _h1(http).connections == _h1(http).idle <= 4
+
+
+async def test_other_code_on_a_pooled_client_shares_the_librarys_connections(
+    server: tuple[FakeGlobus, dict[str, Any], list[str]],
+) -> None:
+    _, info, run_ids = server
+    async with pooled_http_client(8) as http:
+        flows = FlowsClient(authorizer=info["token"], base_url=info["flows_url"], http_client=http)
+        assert (await flows.get_run(run_ids[0])).run_id == run_ids[0]
+        answer = await http.get(
+            f"{info['flows_url'].rstrip('/')}/runs/{run_ids[1]}",
+            headers={"Authorization": f"Bearer {info['token']}"},
+        )
+        assert answer.status_code == 200
+        assert answer.json()["run_id"] == run_ids[1]
+        assert _h1(http).connections == 1  # the same keep-alive connection, both ways in
+
+
+async def test_a_pooled_client_raises_httpx_errors_chained_to_the_pools() -> None:
+    with refused_port() as port:
+        async with pooled_http_client(2) as http:
+            with pytest.raises(httpx.ConnectError) as caught:
+                await http.get(f"http://127.0.0.1:{port}/runs/r1")
+    assert isinstance(caught.value.__cause__, pool_errors.ConnectError)
 
 
 def test_a_client_used_in_a_second_trio_run_closes_the_first_runs_connections(
@@ -267,15 +275,21 @@ def test_a_client_used_in_a_second_trio_run_closes_the_first_runs_connections(
         assert (await flows.get_run(run_ids[0])).run_id == run_ids[0]
 
     anyio.run(fetch, backend="trio")
-    first = _pool(flows)._h1
-    assert first is not None
+    first = _pool(flows)
     (connection,) = first._open
     assert not connection.closed
     anyio.run(fetch, backend="trio")
     # The first run's pool was left behind, its socket closed (no ResourceWarning later).
-    assert _pool(flows)._h1 is not first
+    assert _pool(flows) is not first
     assert connection.closed
-    second = _pool(flows)._h1
+    second = _pool(flows)
     anyio.run(flows.aclose, backend="trio")
-    assert second is not None
     assert second.connections == 0
+
+
+async def test_a_closed_pool_opens_no_new_connection() -> None:
+    flows = FlowsClient(authorizer="t", retry=RetryPolicy.disabled())
+    await flows.aclose()
+    with pytest.raises(ConnectError, match="the connection pool is closed"):
+        await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert _transport_of(flows._transport.http_client).pool is None
