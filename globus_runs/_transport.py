@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import logging
 import urllib.request
-import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -26,6 +25,7 @@ import httpx
 
 from . import _json
 from ._auth import Authorizer
+from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -201,11 +201,16 @@ class ShardedPool(httpx.AsyncBaseTransport):
         headers: list[tuple[bytes, bytes]],
         body: bytes | None,
         timeouts: dict[str, float | None],
+        *,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
+        attempt: float | None = None,
+        idempotent: bool | None = None,
     ) -> Answer:
-        """Send one request; return status, headers and the whole body.
+        """Send one request; return status, headers and the whole body, decoded.
 
-        ``headers`` must include ``Host``. Raises the ``httpcore`` exceptions (the caller maps
-        them with :func:`_network_error`).
+        ``headers`` must include ``Host``; ``limit``, ``attempt`` and ``idempotent`` as for
+        :meth:`~globus_runs._h1.H1Pool.request`. Raises the ``httpcore`` exceptions (the
+        caller maps them with :func:`_network_error`) and :class:`ResponseParseError`.
         """
         h1 = self._h1
         if h1 is None or not h1.is_current():
@@ -214,7 +219,17 @@ class ShardedPool(httpx.AsyncBaseTransport):
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended
             h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
-        answer: Answer = await h1.send(origin, method, target, headers, body, timeouts)
+        answer: Answer = await h1.send(
+            origin,
+            method,
+            target,
+            headers,
+            body,
+            timeouts,
+            limit=limit,
+            attempt=attempt,
+            idempotent=idempotent,
+        )
         return answer
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -327,13 +342,28 @@ class Transport:
         timeout: float | None,
         retry: RetryPolicy,
         concurrency: int,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
+        if (
+            not isinstance(max_response_size, int)
+            or isinstance(max_response_size, bool)
+            or max_response_size < 1
+        ):
+            raise ConfigurationError("max_response_size must be a positive int")
         self.base_url = base_url
         self.authorizer = authorizer
         self.retry = retry
         self._timeout = httpx.Timeout(timeout)
+        #: Bounds each attempt as a whole (connecting, sending and reading).
+        self._attempt_timeout = timeout
+        self.max_response_size = max_response_size
         self._owns_client = http_client is None
-        base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # Only the codings undone with a bound on the decoded size (BodyReader).
+        base_headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+        }
         if http_client is None:
             pool = max(concurrency, _DEFAULT_POOL)
             if transport is None and not _environment_proxy(base_url):
@@ -357,7 +387,9 @@ class Transport:
             self._request_headers = base_headers
             self._request_timeout = self._timeout
         self.http_client = http_client
-        self._direct = _DirectRoute.of(http_client, base_url, self._timeout)
+        self._direct = _DirectRoute.of(
+            http_client, base_url, self._timeout, timeout, max_response_size
+        )
 
     def shares_pool_with(self, other: Transport) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
@@ -479,8 +511,34 @@ class Transport:
                     headers=headers,
                     timeout=self._request_timeout,
                 )
-            answer = await self.http_client.send(built, follow_redirects=False)
-            return answer.status_code, answer.headers.raw, answer.content
+            # The attempt as a whole, and the body as received and decoded, are bounded here:
+            # httpx bounds neither.
+            with anyio.fail_after(self._attempt_timeout):
+                answer = await self.http_client.send(built, follow_redirects=False, stream=True)
+                try:
+                    reader = BodyReader(
+                        [
+                            coding.strip().lower().encode("latin-1")
+                            for value in answer.headers.get_list("content-encoding")
+                            for coding in value.split(",")
+                        ],
+                        self.max_response_size,
+                    )
+                    async for piece in answer.aiter_raw():
+                        reader.feed(piece)
+                    content = reader.finish()
+                finally:
+                    await answer.aclose()
+            return answer.status_code, answer.headers.raw, content
+        except ResponseParseError as exc:  # too large, or not decodable
+            exc.method, exc.url = request.method, url
+            raise
+        except TimeoutError as exc:
+            raise APITimeoutError(
+                f"timed out: the attempt took longer than {self._attempt_timeout} s",
+                method=request.method,
+                url=url,
+            ) from exc
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectTimeoutError(
                 f"timed out connecting: {type(exc).__name__}", method=request.method, url=url
@@ -504,32 +562,6 @@ def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
 
 
-def _decode_body(content: bytes, encoding: bytes, method: str, url: str) -> bytes:
-    """Undo a ``Content-Encoding`` we asked for (gzip or deflate); an empty body stays empty."""
-    coding = encoding.strip().lower()
-    if not content:
-        return content
-    try:
-        if coding in (b"gzip", b"x-gzip"):
-            return zlib.decompress(content, 16 + zlib.MAX_WBITS)
-        if coding == b"deflate":
-            try:
-                return zlib.decompress(content)
-            except zlib.error:  # some servers send deflate without its zlib header
-                return zlib.decompress(content, -zlib.MAX_WBITS)
-    except zlib.error as exc:
-        raise ResponseParseError(
-            f"answer body is not valid {coding.decode('latin-1')}: {exc}", method=method, url=url
-        ) from None
-    if coding in (b"", b"identity"):
-        return content
-    raise ResponseParseError(
-        f"answer has a content encoding that was not asked for: {coding.decode('latin-1')!r}",
-        method=method,
-        url=url,
-    )
-
-
 class _DirectRoute:
     """Sends requests straight to the :class:`ShardedPool` of a client we created.
 
@@ -547,6 +579,8 @@ class _DirectRoute:
         base_url: str,
         timeout: httpx.Timeout,
         headers: list[tuple[bytes, bytes]],
+        attempt: float | None = None,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         parts = urlsplit(base_url)
         self._pool = pool
@@ -557,10 +591,17 @@ class _DirectRoute:
         self._prefix = parts.path.encode("ascii")
         self._headers = [(b"Host", parts.netloc.rpartition("@")[2].encode("ascii")), *headers]
         self._timeouts = timeout.as_dict()
+        self._attempt = attempt
+        self._limit = limit
 
     @classmethod
     def of(
-        cls, client: httpx.AsyncClient, base_url: str, timeout: httpx.Timeout
+        cls,
+        client: httpx.AsyncClient,
+        base_url: str,
+        timeout: httpx.Timeout,
+        attempt: float | None = None,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> _DirectRoute | None:
         """The route for ``client`` when it is on a :class:`ShardedPool`, else None.
 
@@ -581,7 +622,7 @@ class _DirectRoute:
             (b"Accept-Encoding", b"gzip, deflate"),
             (b"User-Agent", USER_AGENT.encode("ascii")),
         ]
-        return cls(pool, base_url, timeout, headers)
+        return cls(pool, base_url, timeout, headers, attempt, limit)
 
     async def send(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once; return the answer with its body decoded, or raise a :class:`NetworkError`."""
@@ -598,16 +639,23 @@ class _DirectRoute:
             headers.append((name.encode("utf-8"), value.encode("utf-8")))
         target = self._prefix + url[self._base_length :].encode("ascii")
         try:
-            status, answer_headers, content = await self._pool.send_direct(
-                self._origin, request.method.encode("ascii"), target, headers, body, self._timeouts
+            answer: Answer = await self._pool.send_direct(
+                self._origin,
+                request.method.encode("ascii"),
+                target,
+                headers,
+                body,
+                self._timeouts,
+                limit=self._limit,
+                attempt=self._attempt,
+                idempotent=request.idempotent,
             )
+        except ResponseParseError as exc:  # too large, or not decodable
+            exc.method, exc.url = request.method, url
+            raise
         except Exception as exc:
             raise _network_error(exc, request.method, url) from exc
-        for header, header_value in answer_headers:
-            if header.lower() == b"content-encoding":
-                for coding in reversed(header_value.split(b",")):
-                    content = _decode_body(content, coding, request.method, url)
-        return status, answer_headers, content
+        return answer
 
 
 def _network_error(exc: Exception, method: str, url: str) -> Exception:
