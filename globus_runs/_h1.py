@@ -467,6 +467,10 @@ class _Connection(asyncio.Protocol):
         self._waiter = waiter
         try:
             transport.write(data)
+            if transport.is_closing():
+                # The write itself failed (the server had reset the connection): not a byte
+                # of the request was taken.
+                raise _Unsent("connection closed before the request was sent")
             if self._paused:
                 await self._drain(_within(timeouts.get("write"), deadline, loop.time()))
             now = self._last_data = loop.time()
