@@ -524,8 +524,13 @@ class Transport:
                         ],
                         self.max_response_size,
                     )
-                    async for piece in answer.aiter_raw():
-                        reader.feed(piece)
+                    pieces = answer.aiter_raw()
+                    try:
+                        async for piece in pieces:
+                            reader.feed(piece)
+                    except ResponseParseError:
+                        await _abandon(answer, pieces)
+                        raise
                     content = reader.finish()
                 finally:
                     await answer.aclose()
@@ -555,6 +560,19 @@ class Transport:
             raise NetworkError(
                 f"connection failed: {type(exc).__name__}: {exc}", method=request.method, url=url
             ) from exc
+
+
+async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None:
+    """Stop reading ``answer`` part-way: close it (its connection with it), then run
+    ``pieces`` to its end, which now comes at once, so the async generators layered under
+    httpx's stream finish here rather than wait for the collector (which trio warns about).
+    """
+    await answer.aclose()
+    try:
+        async for _ in pieces:
+            pass
+    except httpx.HTTPError:
+        pass  # the closed stream's own way to end
 
 
 def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
