@@ -516,22 +516,7 @@ class Transport:
             with anyio.fail_after(self._attempt_timeout):
                 answer = await self.http_client.send(built, follow_redirects=False, stream=True)
                 try:
-                    reader = BodyReader(
-                        [
-                            coding.strip().lower().encode("latin-1")
-                            for value in answer.headers.get_list("content-encoding")
-                            for coding in value.split(",")
-                        ],
-                        self.max_response_size,
-                    )
-                    pieces = answer.aiter_raw()
-                    try:
-                        async for piece in pieces:
-                            reader.feed(piece)
-                    except ResponseParseError:
-                        await _abandon(answer, pieces)
-                        raise
-                    content = reader.finish()
+                    content = await _read_bounded(answer, self.max_response_size)
                 finally:
                     await answer.aclose()
             return answer.status_code, answer.headers.raw, content
@@ -573,6 +558,31 @@ async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None
             pass
     except httpx.HTTPError:
         pass  # the closed stream's own way to end
+
+
+async def _read_bounded(answer: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed ``answer``, decoded, within ``limit`` bytes (:class:`BodyReader`)."""
+    if answer.is_stream_consumed:
+        # Read already by its transport (a mock transport's answer): decoded, in memory.
+        reader = BodyReader([], limit)
+        reader.feed(answer.content)
+        return reader.finish()
+    reader = BodyReader(
+        [
+            coding.strip().lower().encode("latin-1")
+            for value in answer.headers.get_list("content-encoding")
+            for coding in value.split(",")
+        ],
+        limit,
+    )
+    pieces = answer.aiter_raw()
+    try:
+        async for piece in pieces:
+            reader.feed(piece)
+    except ResponseParseError:
+        await _abandon(answer, pieces)
+        raise
+    return reader.finish()
 
 
 def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
