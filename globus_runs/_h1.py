@@ -71,6 +71,8 @@ _HEADER_LINE = re.compile(
 _STATUS_LINE = re.compile(rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: [^\x00\n\v\f\r]*)?")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\n]*)?[ \t]*\r\n")
 _LENGTH_VALUE = re.compile(rb"[0-9]{1,20}")
+#: The bytes of a token (a header name).
+_TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # The end of a header block: an empty line, whatever mix of CRLF and LF ends the lines.
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 
@@ -107,6 +109,36 @@ def encode_request(
     return b"".join(lines)
 
 
+def _split_head(block: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The first line and the headers of a header block (its final empty line included)."""
+    if (
+        block.count(b"\r") == block.count(b"\n") == block.count(b"\r\n")
+        and b"\0" not in block
+        and b"\v" not in block
+        and b"\f" not in block
+    ):
+        # The usual case: every line ends in CRLF and no byte a header may not hold is there,
+        # so a line is well-formed when its name is a token (a folded line's is not).
+        first = block.find(b"\r\n")
+        end = len(block) - 4
+        headers = []
+        if first < end:
+            for line in block[first + 2 : end].split(b"\r\n"):
+                name, colon, value = line.partition(b":")
+                if not colon or not name or name.translate(None, _TOKEN_BYTES):
+                    break
+                headers.append((name, value.strip(b" \t")))
+            else:
+                return block[:first], headers
+        else:
+            return block[:first], headers
+    # Bare LFs, folded lines or a line to refuse: line by line.
+    lines = _header_lines(block)
+    if not lines:
+        raise httpcore.RemoteProtocolError("answer starts with an empty line")
+    return lines[0], _parse_headers(lines[1:])
+
+
 def _header_lines(block: bytes) -> list[bytes]:
     """The lines of a header block (its final empty line excluded), each without CR LF."""
     lines = block.split(b"\n")
@@ -140,6 +172,11 @@ def _header(line: bytes) -> tuple[bytes, bytes]:
     return name, value or b""
 
 
+_FRAMING_NAMES = frozenset(
+    {b"content-length", b"transfer-encoding", b"connection", b"content-encoding"}
+)
+
+
 def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list[bytes], bool]:
     """Content-Length, chunked or not, content codings and ``Connection: close``.
 
@@ -151,12 +188,17 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list
     codings: list[bytes] = []
     for name, value in headers:
         lower = name.lower()
+        if lower not in _FRAMING_NAMES:
+            continue
         if lower == b"content-length":
-            values = {item.strip() for item in value.split(b",")}
-            if len(values) != 1:
-                raise httpcore.RemoteProtocolError("conflicting Content-Length headers")
-            (found,) = values
-            if _LENGTH_VALUE.fullmatch(found) is None:
+            if value.isdigit():
+                found = value
+            else:  # a list of lengths, which must all be the same
+                values = {item.strip() for item in value.split(b",")}
+                if len(values) != 1:
+                    raise httpcore.RemoteProtocolError("conflicting Content-Length headers")
+                (found,) = values
+            if len(found) > 20 or _LENGTH_VALUE.fullmatch(found) is None:
                 raise httpcore.RemoteProtocolError(f"malformed Content-Length {found[:24]!r}")
             if length is not None and found != length:
                 raise httpcore.RemoteProtocolError("conflicting Content-Length headers")
@@ -229,13 +271,13 @@ class _Parser:
             + (f": {exc}" if exc is not None else "")
         )
 
-    def _block(self) -> list[bytes] | None:
-        """The lines of the header block at the start of the buffer, once it is all there."""
+    def _block(self) -> bytes | None:
+        """The header block at the start of the buffer, once it is all there (b"": empty)."""
         buffer = self._buffer
         if buffer[:1] == b"\n" or buffer[:2] == b"\r\n":
             del buffer[: 1 if buffer[0] == 10 else 2]
             self._scan = 0
-            return []
+            return b""
         match = _BLANK_LINE.search(buffer, self._scan)
         if match is None:
             if len(buffer) > _MAX_HEAD:
@@ -248,7 +290,7 @@ class _Parser:
         block = bytes(buffer[:end])
         del buffer[:end]
         self._scan = 0
-        return _header_lines(block)
+        return block
 
     def _parse(self) -> bool:
         """Consume what the buffer holds; True once the answer is complete."""
@@ -258,17 +300,17 @@ class _Parser:
             if state == _HEAD:
                 if not buffer:
                     return False
-                lines = self._block()
-                if lines is None:
+                block = self._block()
+                if block is None:
                     return False
-                if not lines:
+                if not block:
                     raise httpcore.RemoteProtocolError("answer starts with an empty line")
-                status_line = _STATUS_LINE.fullmatch(lines[0])
+                first, headers = _split_head(block)
+                status_line = _STATUS_LINE.fullmatch(first)
                 if status_line is None:
-                    raise httpcore.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
+                    raise httpcore.RemoteProtocolError(f"malformed status line {first[:80]!r}")
                 version, code = status_line.groups()
                 status = int(code)
-                headers = _parse_headers(lines[1:])
                 length, chunked, codings, close = _framing(headers)
                 if status < 200:
                     if status < 100:
@@ -325,10 +367,11 @@ class _Parser:
                 del buffer[:2]
                 self._state = _CHUNK_SIZE
             elif state == _TRAILERS:
-                lines = self._block()
-                if lines is None:
+                block = self._block()
+                if block is None:
                     return False
-                _framing(_parse_headers(lines))  # checked as the head's, then dropped
+                if block:  # checked as the head's, then dropped
+                    _framing(_parse_headers(_header_lines(block)))
                 self._finish()
             elif state == _UNTIL_CLOSE:
                 if buffer:
