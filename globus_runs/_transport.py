@@ -7,7 +7,9 @@ deadline) and turns every failure into a :class:`GlobusRunsError`.
 Two ways out: a client on a :class:`ShardedPool` (its own, or a :func:`pooled_http_client`)
 sends through :class:`_DirectRoute`, straight to the pool's own HTTP/1.1 connections
 (``globus_runs._h1``); any other ``httpx.AsyncClient`` (passed in, the emulator's in-process
-transport, a proxy from the environment) through ``httpx.AsyncClient.send``.
+transport, a proxy from the environment) through ``httpx.AsyncClient.send``. On either way
+out, the client's ``timeout`` bounds each attempt as a whole and ``max_response_size`` each
+answer's body, as received and decoded (``globus_runs._body``).
 """
 
 from __future__ import annotations
