@@ -271,9 +271,28 @@ async def test_endless_interim_answers_end_at_the_limit() -> None:
         await h1.aclose()
 
 
-@pytest.mark.parametrize("coding", ["gzip", "deflate"])
-async def test_a_compression_bomb_ends_at_the_limit_in_bounded_memory(coding: str) -> None:
-    body = bomb(coding, 256 << 20)  # 256 MiB once decoded, a few hundred KB on the wire
+def nested_bomb() -> bytes:
+    """Deflate data of 4 GiB of zeros (cut short), gzipped: some KB on the wire."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 15)
+    start = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    # After a full flush a block refers to nothing before it: repeated, it decodes to 1 MiB
+    # each time.
+    block = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return gzip.compress(start + block * 4095)
+
+
+@pytest.mark.parametrize(
+    ("coding", "build"),
+    [
+        pytest.param("gzip", lambda: bomb("gzip", 256 << 20), id="gzip"),
+        pytest.param("deflate", lambda: bomb("deflate", 256 << 20), id="deflate"),
+        pytest.param("deflate, gzip", nested_bomb, id="deflate-then-gzip"),
+    ],
+)
+async def test_a_compression_bomb_ends_at_the_limit_in_bounded_memory(
+    coding: str, build: Callable[[], bytes]
+) -> None:
+    body = build()  # hundreds of MiB or GiB once decoded, much less on the wire
     data = answer(body, extra=b"Content-Encoding: " + coding.encode() + b"\r\n")
     with RawServer(every_request(data)) as server:
         h1 = pool()
