@@ -15,8 +15,8 @@ Interim ``1xx`` answers are skipped, ``204``/``304`` and answers to ``HEAD`` hav
 ``Transfer-Encoding: chunked`` (trailers checked and dropped) takes precedence over
 ``Content-Length`` (and the connection is closed after such an answer), any other transfer
 coding is refused, and an answer with neither is read until the server closes. A connection
-is reused only after a complete HTTP/1.1 answer without ``Connection: close`` and with no
-stray bytes after it.
+is reused only after a complete answer of HTTP/1.1 (or a later 1.x) without
+``Connection: close`` and with no stray bytes after it, as h11 would.
 
 Answers are bounded: the body as received (chunk framing included) and as decoded (gzip or
 deflate, undone here as it arrives, never producing more than the limit) may not pass the
@@ -782,7 +782,8 @@ class H1Pool:
     A request takes the most recently used idle connection to its origin, else opens one;
     at the limit it closes an idle connection to another origin, or waits (up to the ``pool``
     timeout) for one to come back. Expired (idle longer than ``keepalive_expiry``) and
-    server-closed connections are never reused.
+    server-closed connections are never reused: before each reuse one ``poll`` of the socket
+    finds a close the event loop has not reported yet (one that came with the last answer).
     """
 
     def __init__(

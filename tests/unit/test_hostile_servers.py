@@ -527,6 +527,34 @@ async def test_a_run_start_on_a_reused_connection_closed_unanswered_is_not_sent_
     assert server.connections == 1
 
 
+@pytest.mark.parametrize(
+    ("method", "idempotent", "sent", "expected"),
+    [
+        pytest.param(b"POST", True, 3, b"again", id="post-said-idempotent"),
+        pytest.param(b"GET", False, 2, None, id="get-said-not-idempotent"),
+    ],
+)
+async def test_the_caller_says_what_may_be_sent_once_more(
+    method: bytes, idempotent: bool, sent: int, expected: bytes | None
+) -> None:
+    handler = one_answer_then_silent_close(answer(b"first"), answer(b"again"))
+    with RawServer(handler) as server:
+        h1 = pool()
+        request = get(b"/x", method, b"{}")
+        with anyio.fail_after(30):
+            await h1.request(server.origin, method, request, TIMEOUTS)
+            try:
+                body: bytes | None = (
+                    await h1.request(
+                        server.origin, method, request, TIMEOUTS, idempotent=idempotent
+                    )
+                )[2]
+            except httpcore.RemoteProtocolError:
+                body = None  # the server's close reaches the caller
+        await h1.aclose()
+    assert (body, len(server.requests)) == (expected, sent)
+
+
 async def test_a_run_start_refused_on_writing_is_sent_on_a_new_connection(
     monkeypatch: pytest.MonkeyPatch, anyio_backend_name: str
 ) -> None:
