@@ -200,10 +200,20 @@ def test_the_parser_reaches_the_verdict_h11_reaches(
     same_verdict(data, cuts, method)
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param(b"", id="from-the-status-line"),
+        pytest.param(b"HTTP/1.1 200 OK\r\n", id="in-the-headers"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", id="in-chunks"),
+    ],
+)
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=80), cuts=st.lists(st.integers(0, 100), max_size=4))
-def test_arbitrary_bytes_reach_the_verdict_h11_reaches(data: bytes, cuts: list[int]) -> None:
-    same_verdict(b"HTTP/1.1 200 OK\r\n" + data, cuts)
+def test_arbitrary_bytes_reach_the_verdict_h11_reaches(
+    start: bytes, data: bytes, cuts: list[int]
+) -> None:
+    same_verdict(start + data, cuts)
 
 
 # Named cases.
