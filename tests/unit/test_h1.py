@@ -486,6 +486,12 @@ async def test_closing_the_pool_fails_requests_in_flight_and_refuses_new_ones() 
         (b"GET", b"/", [(b"Authorization", b"Bearer a\r\nX-Evil: 1")]),
         (b"GET", b"/", [(b"X-Bad:", b"v")]),
         (b"GET", b"/", [(b"", b"v")]),
+        (b"GET", b"/", [(b"X-A", b"a\nb")]),
+        (b"GET", b"/", [(b"X-A", b"a\rb")]),
+        (b"GET", b"/", [(b"X-A", b"a\0b")]),
+        (b"GET", b"/", [(b"X\nA", b"v")]),
+        (b"GET", b"/\0", []),
+        (b"G\rET", b"/", []),
     ],
 )
 def test_requests_with_line_breaks_are_refused(
@@ -493,6 +499,13 @@ def test_requests_with_line_breaks_are_refused(
 ) -> None:
     with pytest.raises(httpcore.LocalProtocolError):
         encode_request(method, target, headers, None)
+
+
+def test_a_body_may_hold_any_bytes() -> None:
+    body = b'{"a": "\r\n\0"}\r\n\r\n'
+    assert encode_request(b"POST", b"/x", [(b"Host", b"h")], body) == (
+        b"POST /x HTTP/1.1\r\nHost: h\r\n\r\n" + body
+    )
 
 
 async def test_https_with_a_trusted_certificate() -> None:
