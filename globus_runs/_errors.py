@@ -29,6 +29,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseParseError",
+    "ResponseTooLargeError",
     "RunInactiveError",
     "RunNotFoundError",
     "ServerError",
@@ -230,6 +231,23 @@ class ResponseParseError(GlobusRunsError):
         where = f"{self.method} {self.url}: " if self.method else ""
         preview = self.text[:_BODY_PREVIEW]
         return f"{where}{self.message} (body: {preview!r})"
+
+
+class ResponseTooLargeError(ResponseParseError):
+    """Raised when an answer's body passes the client's ``max_response_size``.
+
+    The limit applies to the body as received and as decoded (a small compressed body that
+    expands past it counts as too large); the connection is dropped. Not retried: the same
+    request would get the same answer. ``limit`` is the size in bytes that was exceeded.
+    """
+
+    def __init__(self, message: str, *, limit: int, method: str = "", url: str = "") -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}: " if self.method else ""
+        return f"{where}{self.message}"
 
 
 class WaitTimeoutError(GlobusRunsError):

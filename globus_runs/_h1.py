@@ -9,20 +9,37 @@ protocol's ``data_received`` on asyncio, from a trio stream's reads on trio), so
 costs one wait on the event loop and no other task switch. Under a batch of a hundred
 requests in flight that is what keeps a latency-bound service's round trips from stretching.
 
-Framing follows RFC 9112: interim ``1xx`` answers are skipped, ``204``/``304`` and answers to
-``HEAD`` have no body, ``Transfer-Encoding: chunked`` (trailers read and dropped) takes
-precedence over ``Content-Length`` (and the connection is closed after such an answer), any
-other transfer coding is refused, and an answer with neither is read until the server
-closes. A connection is reused only after a complete answer that allows it (HTTP/1.1 without
-``Connection: close``; HTTP/1.0 with ``keep-alive``) and with no stray bytes after it.
+Framing follows RFC 9112 as strictly as h11 does: header lines end at LF (a CR before it is
+dropped), so a bare LF inside a value starts a new header rather than hiding it; names are
+tokens; values refuse NUL, CR, LF, VT and FF; status codes are three digits, at least 100.
+Interim ``1xx`` answers are skipped, ``204``/``304`` and answers to ``HEAD`` have no body,
+``Transfer-Encoding: chunked`` (trailers checked and dropped) takes precedence over
+``Content-Length`` (and the connection is closed after such an answer), any other transfer
+coding is refused, and an answer with neither is read until the server closes. A connection
+is reused only after a complete answer of HTTP/1.1 (or a later 1.x) without
+``Connection: close`` and with no stray bytes after it, as h11 would.
 
-Failures are raised as the pool's own exception classes (``globus_runs._pool_errors``).
+Answers are bounded: the body as received (chunk framing included) and as decoded (gzip or
+deflate, undone here as it arrives, never producing more than the limit) may not pass the
+request's size limit, else :class:`~globus_runs.ResponseTooLargeError` and the connection is
+dropped. An attempt may be given a deadline that bounds the whole request, however the
+server spaces its bytes.
+
+An idle connection is checked for a close (or stray bytes) before it is reused; a request on
+a reused connection that ends before any byte of the answer arrived is sent once more on a
+new connection when that is safe: always when it provably never left, else only when it is
+idempotent.
+
+Framing and network failures are raised as the pool's own exception classes
+(``globus_runs._pool_errors``), which the transport maps in one place; a body too large or
+not decodable raises the library's own errors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import select
 import ssl
 from collections import deque
@@ -31,12 +48,12 @@ from typing import Any
 
 import anyio
 
+from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
 from ._pool_errors import (
     ConnectError,
     ConnectTimeout,
     LocalProtocolError,
     PoolTimeout,
-    ReadError,
     ReadTimeout,
     RemoteProtocolError,
     WriteError,
@@ -54,12 +71,32 @@ _MAX_HEAD = 64 * 1024
 _READ_SIZE = 64 * 1024
 _MAX_LINE = 8 * 1024
 _KEEPALIVE_EXPIRY = 5.0
-# An idle connection older than this is checked for a close the event loop has not reported.
-_RECHECK_AFTER = 0.5
-_HEX = frozenset(b"0123456789abcdefABCDEF")
+_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
+
+# The grammar of RFC 9110/9112 for what a client reads.
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_VALUE_CHAR = rb"[^\x00\t\n\v\f\r ]"
+_HEADER_LINE = re.compile(
+    rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE_CHAR + rb"+(?:[ \t]+" + _VALUE_CHAR + rb"+)*)?[ \t]*"
+)
+_STATUS_LINE = re.compile(rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: [^\x00\n\v\f\r]*)?")
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\n]*)?[ \t]*\r\n")
+_LENGTH_VALUE = re.compile(rb"[0-9]{1,20}")
+#: The bytes of a token (a header name).
+_TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# The end of a header block: an empty line, whatever mix of CRLF and LF ends the lines.
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 
 # Parser states.
-_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILERS, _UNTIL_CLOSE, _DONE = range(7)
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
+
+
+class _Unanswered(RemoteProtocolError):
+    """The server closed a connection before any byte of the answer arrived."""
+
+
+class _Unsent(WriteError):
+    """The request never (completely) left: the connection was closed or broke on writing."""
 
 
 def _bad_byte(value: bytes) -> bool:
@@ -70,93 +107,215 @@ def encode_request(
     method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes | None
 ) -> bytes:
     """One request as bytes; refuses a line break or NUL in any part (header injection)."""
-    if _bad_byte(method) or _bad_byte(target) or b" " in target or b" " in method:
+    if b" " in target or b" " in method:
         raise LocalProtocolError("invalid request line")
     lines = [method, b" ", target, b" HTTP/1.1\r\n"]
     for name, value in headers:
-        if _bad_byte(name) or _bad_byte(value) or b":" in name or not name:
+        if b":" in name or not name:
             raise LocalProtocolError(f"invalid header {name[:40]!r}")
         lines += (name, b": ", value, b"\r\n")
     lines.append(b"\r\n")
     if body:
         lines.append(body)
-    return b"".join(lines)
-
-
-def _parse_head(head: bytes) -> tuple[bytes, int, list[tuple[bytes, bytes]]]:
-    """Version, status and headers of a status line and header block (no final CRLFCRLF)."""
-    lines = head.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
-    code = rest[:3]
+    data = b"".join(lines)
+    # One look at the whole head rather than three at every part: it holds exactly the line
+    # breaks put there, and no NUL.
+    end = len(data) - len(body) if body else len(data)
+    breaks = len(headers) + 2
     if (
-        version not in (b"HTTP/1.1", b"HTTP/1.0")
-        or len(code) != 3
-        or not code.isdigit()
-        or rest[3:4] not in (b"", b" ")
+        data.count(b"\n", 0, end) != breaks
+        or data.count(b"\r", 0, end) != breaks
+        or data.find(b"\0", 0, end) >= 0
     ):
-        raise RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
+        if _bad_byte(method) or _bad_byte(target):
+            raise LocalProtocolError("invalid request line")
+        name = next(name for name, value in headers if _bad_byte(name) or _bad_byte(value))
+        raise LocalProtocolError(f"invalid header {name[:40]!r}")
+    return data
+
+
+def _split_head(block: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The first line and the headers of a header block (its final empty line included)."""
+    if (
+        block.count(b"\r") == block.count(b"\n") == block.count(b"\r\n")
+        and b"\0" not in block
+        and b"\v" not in block
+        and b"\f" not in block
+    ):
+        # The usual case: every line ends in CRLF and no byte a header may not hold is there,
+        # so a line is well-formed when its name is a token (a folded line's is not).
+        first = block.find(b"\r\n")
+        end = len(block) - 4
+        headers = []
+        if first < end:
+            for line in block[first + 2 : end].split(b"\r\n"):
+                name, colon, value = line.partition(b":")
+                if not colon or not name or name.translate(None, _TOKEN_BYTES):
+                    break
+                headers.append((name, value.strip(b" \t")))
+            else:
+                return block[:first], headers
+        else:
+            return block[:first], headers
+    # Bare LFs, folded lines or a line to refuse: line by line.
+    lines = _header_lines(block)
+    if not lines:
+        raise RemoteProtocolError("answer starts with an empty line")
+    return lines[0], _parse_headers(lines[1:])
+
+
+def _header_lines(block: bytes) -> list[bytes]:
+    """The lines of a header block (its final empty line excluded), each without CR LF."""
+    lines = block.split(b"\n")
+    del lines[-2:]  # the two empty strings around the final LF of the blank line
+    return [line[:-1] if line[-1:] == b"\r" else line for line in lines]
+
+
+def _parse_headers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Name and value of each header line; obsolete folded lines join the line before them."""
     headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
+    pending: bytes | None = None
+    for line in lines:
         if line[:1] in (b" ", b"\t"):
-            # An obsolete folded line continues the previous header's value.
-            if not headers:
+            if pending is None:
                 raise RemoteProtocolError("header block starts with a folded line")
-            name, value = headers[-1]
-            headers[-1] = (name, value + b" " + line.strip())
+            pending += b" " + line.lstrip(b" \t")
             continue
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip():
-            raise RemoteProtocolError(f"malformed header line {line[:80]!r}")
-        headers.append((name, value.strip(b" \t")))
-    return version, int(code), headers
+        if pending is not None:
+            headers.append(_header(pending))
+        pending = line
+    if pending is not None:
+        headers.append(_header(pending))
+    return headers
 
 
-def _tokens(headers: list[tuple[bytes, bytes]], wanted: bytes) -> list[bytes]:
-    """The comma-separated, lower-cased tokens of every ``wanted`` header."""
-    found: list[bytes] = []
+def _header(line: bytes) -> tuple[bytes, bytes]:
+    match = _HEADER_LINE.fullmatch(line)
+    if match is None:
+        raise RemoteProtocolError(f"malformed header line {line[:80]!r}")
+    name, value = match.groups()
+    return name, value or b""
+
+
+_FRAMING_NAMES = frozenset(
+    {b"content-length", b"transfer-encoding", b"connection", b"content-encoding"}
+)
+
+
+def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list[bytes], bool]:
+    """Content-Length, chunked or not, content codings and ``Connection: close``.
+
+    Refuses what makes the framing ambiguous: Content-Length values that differ or are not
+    digits, more than one Transfer-Encoding, a transfer coding other than ``chunked``.
+    """
+    length: bytes | None = None
+    chunked = close = False
+    codings: list[bytes] = []
     for name, value in headers:
-        if name.lower() == wanted:
-            found += (token.strip().lower() for token in value.split(b","))
-    return found
+        lower = name.lower()
+        if lower not in _FRAMING_NAMES:
+            continue
+        if lower == b"content-length":
+            if value.isdigit():
+                found = value
+            else:  # a list of lengths, which must all be the same
+                values = {item.strip() for item in value.split(b",")}
+                if len(values) != 1:
+                    raise RemoteProtocolError("conflicting Content-Length headers")
+                (found,) = values
+            if len(found) > 20 or _LENGTH_VALUE.fullmatch(found) is None:
+                raise RemoteProtocolError(f"malformed Content-Length {found[:24]!r}")
+            if length is not None and found != length:
+                raise RemoteProtocolError("conflicting Content-Length headers")
+            length = found
+        elif lower == b"transfer-encoding":
+            if chunked:
+                raise RemoteProtocolError("more than one Transfer-Encoding header")
+            if value.lower() != b"chunked":
+                # The only transfer coding servers use, and the only one undone here.
+                raise RemoteProtocolError(f"unsupported Transfer-Encoding {value[:40]!r}")
+            chunked = True
+        elif lower == b"connection":
+            close = close or b"close" in (item.strip() for item in value.lower().split(b","))
+        elif lower == b"content-encoding":
+            codings += (item.strip().lower() for item in value.split(b","))
+    return (None if length is None else int(length)), chunked, codings, close
 
 
 class _Parser:
-    """The answer to one request, parsed from bytes as they arrive."""
+    """The answer to one request, parsed from bytes as they arrive.
 
-    def __init__(self, method: bytes) -> None:
+    ``limit`` bounds the body as received (chunk framing and trailers included) and decoded.
+    """
+
+    def __init__(self, method: bytes, limit: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
         self._method = method
+        self._limit = limit
         self._buffer = bytearray()
+        self._scan = 0  # where the search for the end of a header block resumes
         self._state = _HEAD
         self._status = 0
         self._headers: list[tuple[bytes, bytes]] = []
-        self._body: list[bytes] = []
+        self._content = b""
+        self._reader: BodyReader | None = None
         self._remaining = 0
+        #: Bytes received for this answer, and the most it may take before its body is whole.
+        self.received = 0
+        self._budget = limit + _MAX_HEAD
         #: Whether the connection may carry another request after this answer.
         self.reusable = False
 
     def feed(self, data: bytes) -> bool:
         """Take more bytes; True once the answer is complete (raises on a malformed one)."""
         self._buffer += data
+        received = self.received = self.received + len(data)
         if not self._parse():
+            if received > self._budget:
+                raise too_large(self._limit)
             return False
         if self._buffer:
             self.reusable = False  # bytes past the answer: not a connection to trust
         return True
 
     def answer(self) -> Answer:
-        return self._status, self._headers, b"".join(self._body)
+        return self._status, self._headers, self._content
 
     def at_eof(self, exc: Exception | None = None) -> Answer:
         """The server closed the connection: the answer if that ends it, else raise."""
         self.reusable = False
         if self._state == _UNTIL_CLOSE and exc is None:
+            self._finish()
             return self.answer()
-        if self._state == _HEAD and not self._buffer:
-            raise RemoteProtocolError("server disconnected without sending an answer")
+        if not self.received:
+            raise _Unanswered(
+                "server disconnected without sending an answer"
+                + (f": {exc}" if exc is not None else "")
+            )
         raise RemoteProtocolError(
             "server disconnected in the middle of the answer"
             + (f": {exc}" if exc is not None else "")
         )
+
+    def _block(self) -> bytes | None:
+        """The header block at the start of the buffer, once it is all there (b"": empty)."""
+        buffer = self._buffer
+        if buffer[:1] == b"\n" or buffer[:2] == b"\r\n":
+            del buffer[: 1 if buffer[0] == 10 else 2]
+            self._scan = 0
+            return b""
+        match = _BLANK_LINE.search(buffer, self._scan)
+        if match is None:
+            if len(buffer) > _MAX_HEAD:
+                raise RemoteProtocolError("answer head is too large")
+            self._scan = max(0, len(buffer) - 2)
+            return None
+        end = match.end()
+        if end > _MAX_HEAD:
+            raise RemoteProtocolError("answer head is too large")
+        block = bytes(buffer[:end])
+        del buffer[:end]
+        self._scan = 0
+        return block
 
     def _parse(self) -> bool:
         """Consume what the buffer holds; True once the answer is complete."""
@@ -164,105 +323,125 @@ class _Parser:
         while True:
             state = self._state
             if state == _HEAD:
-                end = buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buffer) > _MAX_HEAD:
-                        raise RemoteProtocolError("answer head is too large")
+                if not buffer:
                     return False
-                if end > _MAX_HEAD:
-                    raise RemoteProtocolError("answer head is too large")
-                version, status, headers = _parse_head(bytes(buffer[:end]))
-                del buffer[: end + 4]
-                if 100 <= status < 200:
+                block = self._block()
+                if block is None:
+                    return False
+                if not block:
+                    raise RemoteProtocolError("answer starts with an empty line")
+                first, headers = _split_head(block)
+                status_line = _STATUS_LINE.fullmatch(first)
+                if status_line is None:
+                    raise RemoteProtocolError(f"malformed status line {first[:80]!r}")
+                version, code = status_line.groups()
+                status = int(code)
+                length, chunked, codings, close = _framing(headers)
+                if status < 200:
+                    if status < 100:
+                        raise RemoteProtocolError(f"status code {status} below 100")
                     if status == 101:
                         raise RemoteProtocolError("unexpected 101 Switching Protocols")
                     continue  # an interim answer: the real one follows
                 self._status, self._headers = status, headers
-                self._frame(version)
+                self._frame(version, length, chunked, codings, close)
             elif state == _LENGTH:
                 if len(buffer) < self._remaining:
                     return False
-                self._body.append(bytes(buffer[: self._remaining]))
+                if self._reader is None:
+                    self._content = bytes(buffer[: self._remaining])
+                else:
+                    self._reader.feed(buffer[: self._remaining])
                 del buffer[: self._remaining]
-                self._state = _DONE
+                self._finish()
             elif state == _CHUNK_SIZE:
                 end = buffer.find(b"\r\n")
-                if end < 0:
+                if end < 0 or end > _MAX_LINE:
                     if len(buffer) > _MAX_LINE:
                         raise RemoteProtocolError("chunk size line is too long")
                     return False
-                size = bytes(buffer[:end]).partition(b";")[0].strip(b" \t")
-                if not size or len(size) > 16 or not _HEX.issuperset(size):
-                    raise RemoteProtocolError(f"malformed chunk size {size[:20]!r}")
+                match = _CHUNK_LINE.fullmatch(buffer, 0, end + 2)
+                if match is None:
+                    raise RemoteProtocolError(
+                        f"malformed chunk size line {bytes(buffer[: min(end, 40)])!r}"
+                    )
+                size = int(match[1], 16)
                 del buffer[: end + 2]
-                self._remaining = int(size, 16)
-                self._state = _CHUNK_DATA if self._remaining else _TRAILERS
+                if size > self._limit:
+                    raise too_large(self._limit)
+                self._remaining = size
+                self._state = _CHUNK_DATA if size else _TRAILERS
             elif state == _CHUNK_DATA:
-                if len(buffer) < self._remaining + 2:
+                if not buffer:
                     return False
-                if buffer[self._remaining : self._remaining + 2] != b"\r\n":
+                take = min(len(buffer), self._remaining)
+                assert self._reader is not None
+                self._reader.feed(buffer[:take])
+                del buffer[:take]
+                self._remaining -= take
+                if self._remaining:
+                    return False
+                self._state = _CHUNK_END
+            elif state == _CHUNK_END:
+                if len(buffer) < 2:
+                    if buffer and buffer[0] != 13:
+                        raise RemoteProtocolError("chunk not followed by CRLF")
+                    return False
+                if buffer[:2] != b"\r\n":
                     raise RemoteProtocolError("chunk not followed by CRLF")
-                self._body.append(bytes(buffer[: self._remaining]))
-                del buffer[: self._remaining + 2]
+                del buffer[:2]
                 self._state = _CHUNK_SIZE
             elif state == _TRAILERS:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if len(buffer) > _MAX_HEAD:
-                        raise RemoteProtocolError("trailers are too large")
+                block = self._block()
+                if block is None:
                     return False
-                del buffer[: end + 2]
-                if end == 0:
-                    self._state = _DONE
+                if block:  # checked as the head's, then dropped
+                    _framing(_parse_headers(_header_lines(block)))
+                self._finish()
             elif state == _UNTIL_CLOSE:
-                self._body.append(bytes(buffer))
-                buffer.clear()
+                if buffer:
+                    assert self._reader is not None
+                    self._reader.feed(buffer)
+                    buffer.clear()
                 return False
             else:
                 return True
 
-    def _frame(self, version: bytes) -> None:
+    def _frame(
+        self, version: bytes, length: int | None, chunked: bool, codings: list[bytes], close: bool
+    ) -> None:
         """Choose how the body of the answer just parsed is delimited, and keep-alive."""
-        headers = self._headers
-        connection = _tokens(headers, b"connection")
-        if version == b"HTTP/1.1":
-            self.reusable = b"close" not in connection
-        else:
-            self.reusable = b"keep-alive" in connection
+        self.reusable = version >= b"1.1" and not close
+        # The answer's own allowance starts here: interim answers before it count against it.
+        self._budget = self.received - len(self._buffer) + self._limit
         if self._method == b"HEAD" or self._status in (204, 304):
             self._state = _DONE
             return
-        codings = _tokens(headers, b"transfer-encoding")
-        if codings:
-            if codings != [b"chunked"]:
-                # As h11: the only transfer coding servers use, and the only one undone here.
-                raise RemoteProtocolError(
-                    f"unsupported Transfer-Encoding {b', '.join(codings)[:40]!r}"
-                )
-            if version != b"HTTP/1.1" or _tokens(headers, b"content-length"):
+        if codings or chunked or length is None:
+            self._reader = BodyReader(codings, self._limit)
+        if chunked:
+            if version != b"1.1" or length is not None:
                 # RFC 9112 6.1: faulty or ambiguous framing; read it, then close.
                 self.reusable = False
             self._state = _CHUNK_SIZE
             return
-        lengths = set(_tokens(headers, b"content-length"))
-        if lengths:
-            if len(lengths) != 1:
-                raise RemoteProtocolError("conflicting Content-Length headers")
-            (length,) = lengths
-            if not length.isdigit() or len(length) > 18:
-                raise RemoteProtocolError(f"malformed Content-Length {length[:20]!r}")
-            self._remaining = int(length)
+        if length is not None:
+            if length > self._limit:
+                raise too_large(self._limit)
+            self._remaining = length
             self._state = _LENGTH
             return
         self._state = _UNTIL_CLOSE
         self.reusable = False
 
+    def _finish(self) -> None:
+        if self._reader is not None:
+            self._content = self._reader.finish()
+        self._state = _DONE
+
 
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection on asyncio: sends a request, parses the answer as it arrives."""
-
-    #: The event loop reports a close (``connection_lost``) even while the connection is idle.
-    watched = True
 
     def __init__(self, pool: H1Pool, origin: Origin) -> None:
         assert pool.loop is not None
@@ -272,13 +451,17 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
+        #: Whether a request completed on this connection before (it came from the idle list).
+        self.used = False
         self._waiter: asyncio.Future[Answer] | None = None
         self._drained: asyncio.Future[None] | None = None
         self._paused = False
         self._read_timeout: float | None = None
+        self._deadline: float | None = None
         self._last_data = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._parser = _Parser(b"GET")
+        self._readiness: _Readiness | None = None
         self.reusable = False
 
     # asyncio.Protocol
@@ -297,7 +480,7 @@ class _Connection(asyncio.Protocol):
         parser = self._parser
         try:
             done = parser.feed(data)
-        except RemoteProtocolError as exc:
+        except Exception as exc:  # a malformed answer, or one too large
             self._fail(exc)
             return
         if done:
@@ -315,7 +498,7 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
             try:
                 waiter.set_result(self._parser.at_eof(exc))
-            except RemoteProtocolError as error:
+            except Exception as error:
                 waiter.set_exception(error)
         drained = self._drained
         if drained is not None and not drained.done():
@@ -333,25 +516,38 @@ class _Connection(asyncio.Protocol):
 
     # The request.
 
-    async def send(self, method: bytes, data: bytes, timeouts: dict[str, float | None]) -> Answer:
+    async def send(
+        self,
+        method: bytes,
+        data: bytes,
+        timeouts: dict[str, float | None],
+        limit: int,
+        deadline: float | None,
+    ) -> Answer:
         """Write ``data`` and wait for the whole answer; close the connection on any failure."""
         transport = self.transport
         if transport is None or self.closed:
-            raise ReadError("connection closed before the request was sent")
-        self._parser = _Parser(method)
+            raise _Unsent("connection closed before the request was sent")
+        self._parser = _Parser(method, limit)
         self.reusable = False
         loop = self.loop
         waiter: asyncio.Future[Answer] = loop.create_future()
         self._waiter = waiter
         try:
             transport.write(data)
+            if transport.is_closing():
+                # The write itself failed (the server had reset the connection): not a byte
+                # of the request was taken.
+                raise _Unsent("connection closed before the request was sent")
             if self._paused:
-                await self._drain(timeouts.get("write"))
-            self._last_data = loop.time()
-            read_timeout = timeouts.get("read")
-            if read_timeout is not None:
-                self._read_timeout = read_timeout
-                self._timer = loop.call_at(self._last_data + read_timeout, self._check_timeout)
+                await self._drain(_within(timeouts.get("write"), deadline, loop.time()))
+            now = self._last_data = loop.time()
+            read_timeout = self._read_timeout = timeouts.get("read")
+            self._deadline = deadline
+            if read_timeout is not None or deadline is not None:
+                self._timer = loop.call_at(
+                    _earliest(read_timeout, now, deadline), self._check_timeout
+                )
             answer = await waiter
         except BaseException:
             # Cancelled or failed part-way: the connection's state is unknown, never reuse it.
@@ -378,15 +574,20 @@ class _Connection(asyncio.Protocol):
 
     def _check_timeout(self) -> None:
         self._timer = None
-        waiter, timeout = self._waiter, self._read_timeout
-        if waiter is None or waiter.done() or timeout is None:
+        waiter, timeout, deadline = self._waiter, self._read_timeout, self._deadline
+        if waiter is None or waiter.done():
             return
-        quiet = self.loop.time() - self._last_data
-        if quiet >= timeout:
+        now = self.loop.time()
+        if deadline is not None and now >= deadline:
+            waiter.set_exception(ReadTimeout("the attempt's time is up"))
+            self.abort()
+        elif timeout is not None and now - self._last_data >= timeout:
             waiter.set_exception(ReadTimeout("timed out waiting for the answer"))
             self.abort()
         else:
-            self._timer = self.loop.call_later(timeout - quiet, self._check_timeout)
+            self._timer = self.loop.call_at(
+                _earliest(timeout, self._last_data, deadline), self._check_timeout
+            )
 
     def _fail(self, exc: Exception) -> None:
         waiter = self._waiter
@@ -396,9 +597,14 @@ class _Connection(asyncio.Protocol):
 
     def readable(self) -> bool:
         """Whether the socket has something to read (a close, or stray bytes) right now."""
-        transport = self.transport
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        return sock is None or _socket_readable(sock.fileno())
+        readiness = self._readiness
+        if readiness is None:
+            transport = self.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is None:
+                return True
+            readiness = self._readiness = _Readiness(sock.fileno())
+        return readiness.ready()
 
     def abort(self) -> None:
         self.reusable = False
@@ -407,23 +613,36 @@ class _Connection(asyncio.Protocol):
         self.closed = True
 
 
+def _earliest(timeout: float | None, since: float, deadline: float | None) -> float:
+    """The earlier of ``since + timeout`` and ``deadline`` (at least one is not None)."""
+    if timeout is None:
+        assert deadline is not None
+        return deadline
+    end = since + timeout
+    return end if deadline is None or end < deadline else deadline
+
+
+def _within(timeout: float | None, deadline: float | None, now: float) -> float | None:
+    """``timeout``, shortened to what is left before ``deadline``."""
+    if deadline is None:
+        return timeout
+    left = max(0.0, deadline - now)
+    return left if timeout is None or left < timeout else timeout
+
+
 class _TrioConnection:
-    """One HTTP/1.1 connection on trio: a write, then reads fed to the parser.
-
-    Nothing watches an idle trio socket, so the pool checks one for a close before every
-    reuse (``watched`` is false).
-    """
-
-    watched = False
+    """One HTTP/1.1 connection on trio: a write, then reads fed to the parser."""
 
     def __init__(self, pool: H1Pool, origin: Origin, stream: Any, sock: Any) -> None:
         self.pool = pool
         self.origin = origin
         self.closed = False
         self.idle_since = 0.0
+        self.used = False
         self.reusable = False
         self._stream = stream
         self._sock = sock
+        self._readiness: _Readiness | None = None
 
     @classmethod
     async def open(
@@ -446,23 +665,31 @@ class _TrioConnection:
             raise
         return cls(pool, origin, stream, tcp.socket)
 
-    async def send(self, method: bytes, data: bytes, timeouts: dict[str, float | None]) -> Answer:
+    async def send(
+        self,
+        method: bytes,
+        data: bytes,
+        timeouts: dict[str, float | None],
+        limit: int,
+        deadline: float | None,
+    ) -> Answer:
         """Write ``data`` and read the whole answer; close the connection on any failure."""
         import trio
 
         if self.closed:
-            raise ReadError("connection closed before the request was sent")
-        parser = _Parser(method)
+            raise _Unsent("connection closed before the request was sent")
+        parser = _Parser(method, limit)
         self.reusable = False
         stream = self._stream
         writing = True
+        now = trio.current_time
         try:
-            with anyio.fail_after(timeouts.get("write")):
+            with anyio.fail_after(_within(timeouts.get("write"), deadline, now())):
                 await stream.send_all(data)
             writing = False
             read_timeout = timeouts.get("read")
             while True:
-                with anyio.fail_after(read_timeout):
+                with anyio.fail_after(_within(read_timeout, deadline, now())):
                     chunk = await stream.receive_some(_READ_SIZE)
                 if not chunk:
                     answer = parser.at_eof()
@@ -479,7 +706,11 @@ class _TrioConnection:
             raise ReadTimeout("timed out waiting for the answer") from None
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self.abort()
-            error = WriteError if writing else RemoteProtocolError
+            if writing:
+                # Refused on writing: the server had closed the connection before the request
+                # (a whole one) reached it.
+                raise _Unsent(f"connection lost while sending: {exc!r}") from exc
+            error = RemoteProtocolError if parser.received else _Unanswered
             raise error(f"connection lost: {exc!r}") from exc
         except BaseException:
             self.abort()
@@ -487,7 +718,12 @@ class _TrioConnection:
 
     def readable(self) -> bool:
         """Whether there is something to read (a close, stray bytes) right now."""
-        return self._buffered() or _socket_readable(self._sock.fileno())
+        if self._buffered():
+            return True
+        readiness = self._readiness
+        if readiness is None:
+            readiness = self._readiness = _Readiness(self._sock.fileno())
+        return readiness.ready()
 
     def _buffered(self) -> bool:
         """Bytes already received but not read: TLS records held past the answer.
@@ -510,6 +746,29 @@ class _TrioConnection:
 
 #: A connection of either kind.
 Connection = _Connection | _TrioConnection
+
+
+class _Readiness:
+    """A poller on one socket, made once: the check before a reuse is one system call."""
+
+    __slots__ = ("_fileno", "_poller")
+
+    def __init__(self, fileno: int) -> None:
+        self._fileno = fileno
+        self._poller: Any = None
+        if hasattr(select, "poll") and fileno >= 0:  # no limit on descriptor numbers
+            self._poller = select.poll()
+            self._poller.register(fileno, select.POLLIN | select.POLLPRI)
+
+    def ready(self) -> bool:
+        """Whether the socket has something to read, or an error or hang-up, right now."""
+        poller = self._poller
+        if poller is None:
+            return _socket_readable(self._fileno)
+        try:
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True
 
 
 def _socket_readable(fileno: int) -> bool:
@@ -543,7 +802,8 @@ class H1Pool:
     A request takes the most recently used idle connection to its origin, else opens one;
     at the limit it closes an idle connection to another origin, or waits (up to the ``pool``
     timeout) for one to come back. Expired (idle longer than ``keepalive_expiry``) and
-    server-closed connections are never reused.
+    server-closed connections are never reused: before each reuse one ``poll`` of the socket
+    finds a close the event loop has not reported yet (one that came with the last answer).
     """
 
     def __init__(
@@ -595,14 +855,46 @@ class H1Pool:
         return sum(len(idle) for idle in self._idle.values())
 
     async def request(
-        self, origin: Origin, method: bytes, data: bytes, timeouts: dict[str, float | None]
+        self,
+        origin: Origin,
+        method: bytes,
+        data: bytes,
+        timeouts: dict[str, float | None],
+        *,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
+        attempt: float | None = None,
+        idempotent: bool | None = None,
     ) -> Answer:
-        """Send one encoded request to ``origin`` (scheme, host, port) and read its answer."""
+        """Send one encoded request to ``origin`` (scheme, host, port) and read its answer.
+
+        ``timeouts`` bound each phase (``connect``, ``pool``, ``write``; ``read``: the longest
+        wait for a byte); ``attempt``, when given, the whole request, however its bytes are
+        spaced. ``limit`` bounds the answer's body (:class:`BodyReader`). On a reused
+        connection that ends before any byte of the answer, the request is sent once more on
+        a new connection: always when it provably never left, else when ``idempotent``
+        (by default: when ``method`` is).
+        """
+        deadline = None if attempt is None else self._now() + attempt
         connection = self._take_idle(origin)
         if connection is None:
-            connection = await self._acquire(origin, timeouts)
+            connection = await self._acquire(origin, timeouts, deadline)
         try:
-            return await connection.send(method, data, timeouts)
+            return await connection.send(method, data, timeouts, limit, deadline)
+        except _Unsent:
+            if not connection.used:
+                raise
+        except _Unanswered:
+            if not connection.used:
+                raise
+            if not (method in _IDEMPOTENT if idempotent is None else idempotent):
+                raise
+        finally:
+            self._release(connection)
+        # The server closed a kept-alive connection as the request went out: once more, on a
+        # connection of its own.
+        connection = await self._acquire(origin, timeouts, deadline, fresh=True)
+        try:
+            return await connection.send(method, data, timeouts, limit, deadline)
         finally:
             self._release(connection)
 
@@ -614,10 +906,20 @@ class H1Pool:
         headers: list[tuple[bytes, bytes]],
         body: bytes | None,
         timeouts: dict[str, float | None],
+        *,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
+        attempt: float | None = None,
+        idempotent: bool | None = None,
     ) -> Answer:
         """:meth:`request` with the request given in parts (``headers`` include ``Host``)."""
         return await self.request(
-            origin, method, encode_request(method, target, headers, body), timeouts
+            origin,
+            method,
+            encode_request(method, target, headers, body),
+            timeouts,
+            limit=limit,
+            attempt=attempt,
+            idempotent=idempotent,
         )
 
     def _take_idle(self, origin: Origin) -> Connection | None:
@@ -629,30 +931,41 @@ class H1Pool:
             connection = idle.pop()
             if connection.closed:
                 continue
-            quiet = now - connection.idle_since
-            recheck = quiet > _RECHECK_AFTER or not connection.watched
-            if quiet > self.keepalive_expiry or (recheck and connection.readable()):
+            if now - connection.idle_since > self.keepalive_expiry or connection.readable():
                 # Expired, or the server closed it (or sent bytes nobody asked for) and the
-                # event loop has not told us yet: never send a request on it.
+                # event loop has not told us yet (a close that came with the last answer):
+                # never send a request on it.
                 connection.abort()
                 self.forget(connection)
                 continue
             return connection
         return None
 
-    async def _acquire(self, origin: Origin, timeouts: dict[str, float | None]) -> Connection:
-        """An idle connection to ``origin`` or a new one, waiting for room at the limit."""
+    async def _acquire(
+        self,
+        origin: Origin,
+        timeouts: dict[str, float | None],
+        deadline: float | None,
+        *,
+        fresh: bool = False,
+    ) -> Connection:
+        """An idle connection to ``origin`` (unless ``fresh``) or a new one, waiting for room."""
         pool_timeout = timeouts.get("pool")
-        deadline = None if pool_timeout is None else self._now() + pool_timeout
+        now = self._now()
+        wait_until = None if pool_timeout is None else now + pool_timeout
+        if deadline is not None and (wait_until is None or deadline < wait_until):
+            wait_until = deadline
         while True:
             if self._closed:
                 raise ConnectError("the connection pool is closed")
-            connection = self._take_idle(origin)
-            if connection is not None:
-                return connection
+            if not fresh:
+                connection = self._take_idle(origin)
+                if connection is not None:
+                    return connection
             if self.connections < self.max_connections or self._close_an_idle_connection():
-                return await self._connect(origin, timeouts.get("connect"))
-            await self._wait(deadline)
+                timeout = _within(timeouts.get("connect"), deadline, self._now())
+                return await self._connect(origin, timeout)
+            await self._wait(wait_until)
 
     async def _wait(self, deadline: float | None) -> None:
         """Wait for a connection to come back or close; PoolTimeout at ``deadline``."""
@@ -728,6 +1041,7 @@ class H1Pool:
         """Return a connection after its request: idle when reusable, else closed."""
         if connection.reusable and not connection.closed and not self._closed:
             connection.idle_since = self._now()
+            connection.used = True
             self._idle.setdefault(connection.origin, []).append(connection)
             self._wake()
         else:

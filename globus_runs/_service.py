@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Self
 
 from ._auth import Authorizer, as_authorizer
+from ._body import DEFAULT_MAX_RESPONSE_SIZE
 from ._errors import ConfigurationError
 from ._oauth import _RenewingAuthorizer
 from ._retry import RetryPolicy
@@ -44,7 +45,14 @@ class ServiceClient:
         retry: RetryPolicy | None = None,
         concurrency: int = 10,
         transport: AsyncBaseTransport | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
+        """``max_response_size`` bounds every answer's body in bytes, as received and as
+        decoded (default 32 MiB: a page of 50 runs of 200 KB each is about 10 MB); a larger
+        one raises :class:`~globus_runs.ResponseTooLargeError`. ``timeout`` bounds each
+        attempt as a whole (connecting, sending and reading): past it,
+        :class:`~globus_runs.APITimeoutError`.
+        """
         if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
             raise ConfigurationError("concurrency must be a positive int")
         if http_client is not None and transport is not None:
@@ -59,6 +67,7 @@ class ServiceClient:
             timeout=timeout,
             retry=retry if retry is not None else RetryPolicy(),
             concurrency=concurrency,
+            max_response_size=max_response_size,
         )
 
     @property

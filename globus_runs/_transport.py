@@ -17,7 +17,9 @@ is used through ``httpx.AsyncClient.send``.
 Either way, :func:`network_error` is the one place a failure to get an answer becomes a
 library error, :data:`DEFAULT_HEADERS` the one place the default headers are set, and
 :meth:`Transport.send` the one place an error is built from an answer (with every secret the
-library sent redacted from it).
+library sent redacted from it). On either way out, the client's ``timeout`` bounds each
+attempt as a whole and ``max_response_size`` each answer's body, as received and decoded
+(``globus_runs._body``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ import inspect
 import logging
 import urllib.request
 import weakref
-import zlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
@@ -41,6 +42,7 @@ import httpx
 from . import _json
 from . import _pool_errors as pool_errors
 from ._auth import Authorizer
+from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -230,6 +232,10 @@ _TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
 }
 
 
+_OWN_CODINGS = b"gzip, deflate"
+_DECODED_AWAY = frozenset({b"content-encoding", b"content-length"})
+
+
 class PoolTransport(httpx.AsyncBaseTransport):
     """The connection pool of a client that makes its own, or of :func:`pooled_http_client`.
 
@@ -260,10 +266,16 @@ class PoolTransport(httpx.AsyncBaseTransport):
         headers: list[tuple[bytes, bytes]],
         body: bytes | None,
         timeouts: dict[str, float | None],
+        *,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
+        attempt: float | None = None,
+        idempotent: bool | None = None,
     ) -> Answer:
-        """Send one request; return status, headers and the whole (still encoded) body.
+        """Send one request; return status, headers and the whole body, decoded.
 
-        ``headers`` must include ``Host``. Raises the pool's exceptions (``_pool_errors``).
+        ``headers`` must include ``Host``; ``limit``, ``attempt`` and ``idempotent`` as for
+        :meth:`~globus_runs._h1.H1Pool.request`. Raises the pool's exceptions
+        (``_pool_errors``) and :class:`ResponseParseError`.
         """
         h1 = self._h1
         if h1 is None or not h1.is_current():
@@ -274,7 +286,18 @@ class PoolTransport(httpx.AsyncBaseTransport):
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended
             h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
-        return await h1.send(origin, method, target, headers, body, timeouts)
+        answer: Answer = await h1.send(
+            origin,
+            method,
+            target,
+            headers,
+            body,
+            timeouts,
+            limit=limit,
+            attempt=attempt,
+            idempotent=idempotent,
+        )
+        return answer
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -283,21 +306,29 @@ class PoolTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=request)
         port = url.port if url.port is not None else (443 if scheme == "https" else 80)
         body = await request.aread()
+        # The pool undoes gzip and deflate itself, within its size limit: ask for no other.
+        sent = [
+            (name, _OWN_CODINGS if name.lower() == b"accept-encoding" else value)
+            for name, value in request.headers.raw
+        ]
         try:
             status, headers, content = await self.send_direct(
                 (scheme.encode("ascii"), url.host, port),
                 request.method.encode("ascii"),
                 url.raw_path,
-                list(request.headers.raw),
+                sent,
                 body,
                 request.extensions.get("timeout", {}),
             )
         except pool_errors.PoolError as exc:
             error = next(_TO_HTTPX[cls] for cls in type(exc).__mro__ if cls in _TO_HTTPX)
             raise error(str(exc), request=request) from exc
+        except ResponseParseError as exc:  # too large, or not decodable
+            raise httpx.DecodingError(str(exc), request=request) from exc
         return httpx.Response(
             status,
-            headers=headers,
+            # The body is decoded already: httpx must not decode it again.
+            headers=[(n, v) for n, v in headers if n.lower() not in _DECODED_AWAY],
             stream=httpx.ByteStream(content),
             extensions={"http_version": b"HTTP/1.1"},
         )
@@ -425,11 +456,21 @@ class Transport:
         timeout: float | None,
         retry: RetryPolicy,
         concurrency: int,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
+        if (
+            not isinstance(max_response_size, int)
+            or isinstance(max_response_size, bool)
+            or max_response_size < 1
+        ):
+            raise ConfigurationError("max_response_size must be a positive int")
         self.base_url = base_url
         self.authorizer = authorizer
         self.retry = retry
         self._timeout = httpx.Timeout(timeout)
+        #: Bounds each attempt as a whole (connecting, sending and reading).
+        self._attempt_timeout = timeout
+        self.max_response_size = max_response_size
         self._owns_client = http_client is None
         if http_client is None:
             # Without a transport and under a proxy from the environment: httpx's own pool,
@@ -450,7 +491,9 @@ class Transport:
             self._request_timeout = self._timeout
         self.pool_size = _pool_size(http_client)
         self.http_client = http_client
-        self._direct = _DirectRoute.of(http_client, base_url, self._timeout)
+        self._direct = _DirectRoute.of(
+            http_client, base_url, self._timeout, timeout, max_response_size
+        )
         #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
         self.observer = RequestObserver()
 
@@ -646,8 +689,24 @@ class Transport:
                     headers=headers,
                     timeout=self._request_timeout,
                 )
-            answer = await self.http_client.send(built, follow_redirects=False)
-            return answer.status_code, answer.headers.raw, answer.content
+            # The attempt as a whole, and the body as received and decoded, are bounded here:
+            # httpx bounds neither.
+            with anyio.fail_after(self._attempt_timeout):
+                answer = await self.http_client.send(built, follow_redirects=False, stream=True)
+                try:
+                    content = await _read_bounded(answer, self.max_response_size)
+                finally:
+                    await answer.aclose()
+            return answer.status_code, answer.headers.raw, content
+        except ResponseParseError as exc:  # too large, or not decodable
+            exc.method, exc.url = request.method, url
+            raise
+        except TimeoutError as exc:
+            raise APITimeoutError(
+                f"timed out: the attempt took longer than {self._attempt_timeout} s",
+                method=request.method,
+                url=url,
+            ) from exc
         except Exception as exc:  # whatever the transport raises: see network_error
             error = network_error(exc, request.method, url, _secrets_of(authorization, request))
             raise error from error.__cause__
@@ -659,6 +718,44 @@ def _ambiguous(error: GlobusRunsError) -> bool:
     if isinstance(error, APIError):
         return error.http_status >= 500
     return isinstance(error, NetworkError) and not isinstance(error, ConnectError)
+
+
+async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None:
+    """Stop reading ``answer`` part-way: close it (its connection with it), then run
+    ``pieces`` to its end, which now comes at once, so the async generators layered under
+    httpx's stream finish here rather than wait for the collector (which trio warns about).
+    """
+    await answer.aclose()
+    try:
+        async for _ in pieces:
+            pass
+    except httpx.HTTPError:
+        pass  # the closed stream's own way to end
+
+
+async def _read_bounded(answer: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed ``answer``, decoded, within ``limit`` bytes (:class:`BodyReader`)."""
+    if answer.is_stream_consumed:
+        # Read already by its transport (a mock transport's answer): decoded, in memory.
+        reader = BodyReader([], limit)
+        reader.feed(answer.content)
+        return reader.finish()
+    reader = BodyReader(
+        [
+            coding.strip().lower().encode("latin-1")
+            for value in answer.headers.get_list("content-encoding")
+            for coding in value.split(",")
+        ],
+        limit,
+    )
+    pieces = answer.aiter_raw()
+    try:
+        async for piece in pieces:
+            reader.feed(piece)
+    except ResponseParseError:
+        await _abandon(answer, pieces)
+        raise
+    return reader.finish()
 
 
 def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -725,32 +822,6 @@ def network_error(
     return error
 
 
-def _decode_body(content: bytes, encoding: bytes, method: str, url: str) -> bytes:
-    """Undo a ``Content-Encoding`` we asked for (gzip or deflate); an empty body stays empty."""
-    coding = encoding.strip().lower()
-    if not content:
-        return content
-    try:
-        if coding in (b"gzip", b"x-gzip"):
-            return zlib.decompress(content, 16 + zlib.MAX_WBITS)
-        if coding == b"deflate":
-            try:
-                return zlib.decompress(content)
-            except zlib.error:  # some servers send deflate without its zlib header
-                return zlib.decompress(content, -zlib.MAX_WBITS)
-    except zlib.error as exc:
-        raise ResponseParseError(
-            f"answer body is not valid {coding.decode('latin-1')}: {exc}", method=method, url=url
-        ) from None
-    if coding in (b"", b"identity"):
-        return content
-    raise ResponseParseError(
-        f"answer has a content encoding that was not asked for: {coding.decode('latin-1')!r}",
-        method=method,
-        url=url,
-    )
-
-
 class _DirectRoute:
     """Sends requests straight to the :class:`PoolTransport` of a client this module made.
 
@@ -761,7 +832,14 @@ class _DirectRoute:
     prepared once and sends it on the pool's connections.
     """
 
-    def __init__(self, pool: PoolTransport, base_url: str, timeout: httpx.Timeout) -> None:
+    def __init__(
+        self,
+        pool: PoolTransport,
+        base_url: str,
+        timeout: httpx.Timeout,
+        attempt: float | None = None,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> None:
         parts = urlsplit(base_url)
         self._pool = pool
         scheme = parts.scheme
@@ -772,10 +850,17 @@ class _DirectRoute:
         host = (b"Host", parts.netloc.rpartition("@")[2].encode("ascii"))
         self._headers = [host, *((n.encode(), v.encode()) for n, v in DEFAULT_HEADERS)]
         self._timeouts = timeout.as_dict()
+        self._attempt = attempt
+        self._limit = limit
 
     @classmethod
     def of(
-        cls, client: httpx.AsyncClient, base_url: str, timeout: httpx.Timeout
+        cls,
+        client: httpx.AsyncClient,
+        base_url: str,
+        timeout: httpx.Timeout,
+        attempt: float | None = None,
+        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> _DirectRoute | None:
         """The route for ``client`` when this module made it on a :class:`PoolTransport`.
 
@@ -790,7 +875,7 @@ class _DirectRoute:
             return None
         if not base_url.isascii():
             return None
-        return cls(made.pool, base_url, timeout)
+        return cls(made.pool, base_url, timeout, attempt, limit)
 
     async def send(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once; return the answer with its body decoded, or raise a :class:`NetworkError`."""
@@ -807,14 +892,21 @@ class _DirectRoute:
             headers.append((name.encode("utf-8"), value.encode("utf-8")))
         target = self._prefix + url[self._base_length :].encode("ascii")
         try:
-            status, answer_headers, content = await self._pool.send_direct(
-                self._origin, request.method.encode("ascii"), target, headers, body, self._timeouts
+            answer: Answer = await self._pool.send_direct(
+                self._origin,
+                request.method.encode("ascii"),
+                target,
+                headers,
+                body,
+                self._timeouts,
+                limit=self._limit,
+                attempt=self._attempt,
+                idempotent=request.idempotent,
             )
+        except ResponseParseError as exc:  # too large, or not decodable
+            exc.method, exc.url = request.method, url
+            raise
         except Exception as exc:
             error = network_error(exc, request.method, url, _secrets_of(authorization, request))
             raise error from error.__cause__
-        for header, header_value in answer_headers:
-            if header.lower() == b"content-encoding":
-                for coding in reversed(header_value.split(b",")):
-                    content = _decode_body(content, coding, request.method, url)
-        return status, answer_headers, content
+        return answer

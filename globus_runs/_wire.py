@@ -331,14 +331,21 @@ def error_from_response(
     )
 
 
-_TAGS = re.compile(r"<[^>]+>")
+# A tag ends at the next "<" as well as at ">": a run of "<" never makes a match scan ahead.
+_TAGS = re.compile(r"<[^<>]+>")
 _SPACES = re.compile(r"\s+")
+#: How much of a body the excerpt is taken from: the work is bounded whatever the body's size.
+_EXCERPT_SOURCE = 4096
+_EXCERPT = 200
 
 
 def _short_text(text: str) -> str:
-    """A one-line readable excerpt of a non-JSON body (an HTML page from a proxy, say)."""
-    plain = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
-    return plain[:200]
+    """A one-line readable excerpt of a non-JSON body (an HTML page from a proxy, say).
+
+    Only the first ``_EXCERPT_SOURCE`` characters are read, in linear time.
+    """
+    plain = _SPACES.sub(" ", _TAGS.sub(" ", text[:_EXCERPT_SOURCE])).strip()
+    return plain[:_EXCERPT]
 
 
 def _default_code(status: int) -> str:

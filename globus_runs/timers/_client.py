@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .._auth import Authorizer
+from .._body import DEFAULT_MAX_RESPONSE_SIZE
 from .._errors import (
     InvalidRequestError,
     ResponseParseError,
@@ -88,6 +89,7 @@ class TimersClient(ServiceClient):
         transport: AsyncBaseTransport | None = None,
         flows: FlowsClient | None = None,
         flows_base_url: str | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         super().__init__(
             authorizer=authorizer,
@@ -98,6 +100,7 @@ class TimersClient(ServiceClient):
             retry=retry,
             concurrency=concurrency,
             transport=transport,
+            max_response_size=max_response_size,
         )
         self._environment = environment
         self._retry = retry
@@ -131,6 +134,7 @@ class TimersClient(ServiceClient):
                 timeout=self._timeout,
                 retry=self._retry,
                 concurrency=self.concurrency,
+                max_response_size=self._transport.max_response_size,
             )
         return self._flows
 
