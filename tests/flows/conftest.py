@@ -1,22 +1,16 @@
-"""Fixtures for the FlowsClient tests: an emulator with a fixed clock and a client on it."""
+"""Fixtures for the FlowsClient tests: a client on the emulator (``fake``, whose manual clock
+starts at ``START``; see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 
 from globus_runs import FlowsClient, RetryPolicy
-from globus_runs.testing import FakeClock, FakeGlobus, RecordedRequest
+from globus_runs.testing import FakeGlobus, RecordedRequest
 
-START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts at ``START``."""
-    return FakeGlobus(clock=FakeClock(START))
+from ..conftest import START as START
 
 
 @pytest.fixture

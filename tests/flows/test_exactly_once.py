@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from globus_runs import FlowsClient, RetryPolicy, ServerError
-from globus_runs._transport import asgi_transport
 from globus_runs.flows._starts import REQUEST_TAG_PREFIX
 from globus_runs.testing import FakeClock, FakeGlobus
 
@@ -44,17 +43,12 @@ class LoseAnswers:
 
 
 def _client(fake: FakeGlobus, app: Any, **policy: Any) -> FlowsClient:
-    return FlowsClient(
-        authorizer=fake.token,
-        base_url=fake.flows_url,
-        transport=asgi_transport(app),
-        retry=RetryPolicy(**FAST, **policy),
-    )
+    return fake.flows_client(app=app, retry=RetryPolicy(**FAST, **policy))
 
 
 @pytest.fixture
-def fake() -> FakeGlobus:
-    return FakeGlobus(clock=FakeClock())  # starts now: look-ups search recent start times
+def clock() -> FakeClock:
+    return FakeClock()  # starts now: look-ups search recent start times
 
 
 async def test_by_default_a_lost_answer_is_raised_and_not_retried(fake: FakeGlobus) -> None:
