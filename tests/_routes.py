@@ -11,7 +11,6 @@ test can never reach it.
 from __future__ import annotations
 
 import itertools
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,9 @@ from globus_runs import Authorizer, FlowsClient, TimersClient
 from globus_runs._transport import asgi_transport
 from globus_runs.testing import FakeClock, FakeGlobus
 from globus_runs.testing._fake import DEFAULT, _Default
+from globus_runs.testing._serve import LOOPBACK
+from globus_runs.testing._serve import _listen as listen
+from globus_runs.testing._serve import _origin as origin
 
 ROUTES = ("inprocess", "loopback")
 
@@ -44,14 +46,8 @@ class LoopbackServer:
     @contextmanager
     def running(cls) -> Iterator[LoopbackServer]:
         """Serve until the block exits."""
-        # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted sockets only then, and
-        # without it every response waits out the client's delayed ACK (~40 ms).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        # Listening before the first client connects: early connections wait in the backlog.
-        sock.listen(128)
-        host, port = sock.getsockname()
-        server = cls(f"http://{host}:{port}")
+        sock = listen(LOOPBACK, 0)
+        server = cls(origin(sock))
         config = uvicorn.Config(
             server,
             log_level="warning",

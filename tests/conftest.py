@@ -4,6 +4,7 @@ emulator, reached in-process and over loopback sockets."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,11 @@ def fake(request: pytest.FixtureRequest, fake_route: str, clock: FakeClock) -> I
     if fake_route == "inprocess":
         yield RoutedFake(clock, None)
         return
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    # A proxy in the environment would send the client through httpx instead of its own pool.
+    for name in list(os.environ):
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
+            monkeypatch.delenv(name)
     server: LoopbackServer = request.getfixturevalue("loopback_server")
     yield RoutedFake(clock, server)
     server.unmount_all()
