@@ -42,7 +42,7 @@ def tests_no_speedups(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Every benchmark (minutes; not run by default): writes benchmarks/results.json and
     benchmarks/throughput.png. Arguments go to the runner, e.g. ``-- --only overhead``."""
-    session.install("-e", ".[testing,speedups]", "globus-sdk", "matplotlib")
+    session.install("-e", ".[testing,speedups]", "globus-sdk", "matplotlib", "aiohttp", "httpx2")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
 
 

@@ -98,7 +98,8 @@ def versions() -> dict[str, str]:
     from importlib import metadata
 
     found: dict[str, str] = {}
-    for name in ("globus-runs", "httpx", "httpcore", "orjson", "cattrs", "anyio", "globus-sdk"):
+    names = ("globus-runs", "httpx", "httpcore", "orjson", "cattrs", "anyio", "globus-sdk")
+    for name in (*names, "aiohttp", "httpx2", "httpcore2"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -2,22 +2,27 @@
 
 The server is ``benchmarks._server`` in its own process (a bare asyncio HTTP/1.1 server
 answering every request with the same production-shaped run), so it is never the bottleneck
-and does not share the client's GIL. Three clients fetch runs with the same concurrency:
+and does not share the client's GIL. The contenders fetch runs with the same concurrency:
 
 - ``globus_runs``: ``FlowsClient.batch_get_runs``;
 - ``raw httpx``: one ``httpx.AsyncClient`` (pool sized to the concurrency), one task per id
   gated by an ``anyio.Semaphore``, ``json.loads`` on each body;
+- ``raw httpx2``: the same with ``httpx2.AsyncClient`` (httpx's successor, same API);
+- ``raw aiohttp``: the same with one ``aiohttp.ClientSession`` (a ``TCPConnector`` limited
+  to the concurrency) on asyncio;
 - ``globus-sdk``: ``globus_sdk.FlowsClient`` (``AccessTokenAuthorizer``, ``base_url`` set to
   the server) called from a ``ThreadPoolExecutor`` of the same size, its ``requests`` pool
   mounted with ``pool_maxsize`` equal to the concurrency (its default of 10 would discard
   connections), each answer's ``.data`` read so the JSON is decoded.
 
+A contender whose library is not installed is left out (and named under ``not_installed``):
+only ``globus_runs`` and raw httpx are always there; ``nox -s bench`` installs the others.
 Each block makes a fresh client, warms its pool with one request per worker, then times N
-requests. Blocks of the three clients alternate within every round; runs per second are
+requests. Blocks of the contenders alternate within every round; runs per second are
 medians over the rounds. The latency case has the server hold every answer 50 ms and runs
 2,000 fetches at concurrency 100 with each client: the ideal is N x latency / concurrency
 = 1 s. ``--compare-package NAME`` adds another importable copy of this package (the code
-before a change, say) as a fourth contender, ``baseline``.
+before a change, say) as one more contender, ``baseline``.
 Run: ``python -m benchmarks.bench_throughput [--rounds N] [--quick]``.
 """
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -33,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -75,13 +82,16 @@ def globus_runs_block(url: str, concurrency: int, n: int, package: Any = None) -
     return anyio.run(go)
 
 
-def raw_httpx_block(url: str, concurrency: int, n: int) -> float:
-    """Seconds to fetch ``n`` runs with bare httpx, ``concurrency`` at a time."""
+def raw_httpx_block(url: str, concurrency: int, n: int, module: ModuleType = httpx) -> float:
+    """Seconds to fetch ``n`` runs with bare httpx, ``concurrency`` at a time.
+
+    ``module``: another library with httpx's API to use instead (httpx2).
+    """
 
     async def go() -> float:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        limits = module.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        async with httpx.AsyncClient(limits=limits) as http:
+        async with module.AsyncClient(limits=limits) as http:
             gate = anyio.Semaphore(concurrency)
             done: list[Any] = []
 
@@ -106,6 +116,45 @@ def raw_httpx_block(url: str, concurrency: int, n: int) -> float:
             return elapsed
 
     return anyio.run(go)
+
+
+def raw_httpx2_block(url: str, concurrency: int, n: int) -> float:
+    """Seconds to fetch ``n`` runs with bare httpx2, ``concurrency`` at a time."""
+    return raw_httpx_block(url, concurrency, n, importlib.import_module("httpx2"))
+
+
+def raw_aiohttp_block(url: str, concurrency: int, n: int) -> float:
+    """Seconds to fetch ``n`` runs with bare aiohttp, ``concurrency`` at a time."""
+    import aiohttp
+
+    async def go() -> float:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+            gate = anyio.Semaphore(concurrency)
+            done: list[Any] = []
+
+            async def fetch(run: str) -> None:
+                async with gate, http.get(f"{url}/runs/{run}") as answer:
+                    assert answer.status == 200
+                    done.append(json.loads(await answer.read()))
+
+            async def fetch_all(ids: list[str]) -> None:
+                async with anyio.create_task_group() as tg:
+                    for run in ids:
+                        tg.start_soon(fetch, run)
+
+            await fetch_all(_ids(concurrency))
+            done.clear()
+            ids = _ids(n)
+            started = time.perf_counter()
+            await fetch_all(ids)
+            elapsed = time.perf_counter() - started
+            assert len(done) == n
+            return elapsed
+
+    # aiohttp runs on asyncio only.
+    return anyio.run(go, backend="asyncio")
 
 
 def globus_sdk_block(url: str, concurrency: int, n: int) -> float:
@@ -139,8 +188,22 @@ def globus_sdk_block(url: str, concurrency: int, n: int) -> float:
 CLIENTS: dict[str, Callable[[str, int, int], float]] = {
     "globus_runs": globus_runs_block,
     "raw_httpx": raw_httpx_block,
+    "raw_aiohttp": raw_aiohttp_block,
+    "raw_httpx2": raw_httpx2_block,
     "globus_sdk": globus_sdk_block,
 }
+# The library each optional contender needs; a contender without it is left out.
+NEEDS = {"raw_aiohttp": "aiohttp", "raw_httpx2": "httpx2", "globus_sdk": "globus_sdk"}
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here."""
+    return importlib.util.find_spec(module) is not None
+
+
+def not_installed(importable: Callable[[str], bool] = installed) -> list[str]:
+    """The optional contenders whose library is missing."""
+    return [name for name, module in NEEDS.items() if not importable(module)]
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -167,9 +230,13 @@ def _quiet() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _clients(compare: str | None) -> dict[str, Callable[[str, int, int], float]]:
-    """The contenders; with ``compare``, also that copy of the package as ``baseline``."""
-    clients = dict(CLIENTS)
+def contenders(
+    compare: str | None = None, importable: Callable[[str], bool] = installed
+) -> dict[str, Callable[[str, int, int], float]]:
+    """The contenders whose library is installed; with ``compare``, also that copy of the
+    package as ``baseline``."""
+    missing = not_installed(importable)
+    clients = {name: block for name, block in CLIENTS.items() if name not in missing}
     if compare is not None:
         clients["baseline"] = functools.partial(
             globus_runs_block, package=importlib.import_module(compare)
@@ -194,7 +261,7 @@ def _level(
 
         return run
 
-    clients = _clients(compare)
+    clients = contenders(compare)
     values = interleave_sync({name: timed(block) for name, block in clients.items()}, rounds)
     rates = {name: median(rates) for name, rates in values.items()}
     figures: dict[str, Any] = {
@@ -229,7 +296,7 @@ def latency_bound(
     with _quiet(), serve_in_subprocess(latency=LATENCY) as server:
         blocks: dict[str, Callable[[], float]] = {
             name: functools.partial(block, server.url, LATENCY_CONCURRENCY, n)
-            for name, block in _clients(compare).items()
+            for name, block in contenders(compare).items()
         }
         values = interleave_sync(blocks, rounds)
     seconds = {name: median(times) for name, times in values.items()}
@@ -250,6 +317,7 @@ def main(rounds: int = 7, *, quick: bool = False, compare: str | None = None) ->
     return {
         "throughput": throughput(rounds, quick=quick, compare=compare),
         "latency_bound": latency_bound(max(1, rounds // 2), quick=quick, compare=compare),
+        "not_installed": not_installed(),
     }
 
 

@@ -28,6 +28,15 @@ from . import (
 from ._common import machine, versions
 
 HERE = Path(__file__).resolve().parent
+# The throughput contenders as the summary names them, in its order.
+CONTENDERS = {
+    "globus_runs": "globus_runs",
+    "raw_httpx": "raw httpx",
+    "raw_aiohttp": "raw aiohttp",
+    "raw_httpx2": "raw httpx2",
+    "globus_sdk": "globus-sdk",
+    "baseline": "baseline",
+}
 CASES = ("overhead", "throughput", "wait_for_runs", "stream_memory", "import", "fleet")
 
 
@@ -66,7 +75,7 @@ RUNNERS: dict[str, Callable[[bool, str | None], dict[str, Any]]] = {
 
 
 def chart(results: dict[str, Any], path: Path) -> bool:
-    """Draw runs per second against concurrency for the three clients; False without matplotlib."""
+    """Draw runs per second against concurrency for the contenders; False without matplotlib."""
     try:
         import matplotlib
 
@@ -82,12 +91,16 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     labels = {
         "globus_runs": "globus_runs (batch_get_runs)",
         "raw_httpx": "raw httpx + anyio.Semaphore",
+        "raw_aiohttp": "raw aiohttp + anyio.Semaphore",
+        "raw_httpx2": "raw httpx2 + anyio.Semaphore",
         "globus_sdk": "globus-sdk + ThreadPoolExecutor",
         "baseline": "globus_runs, the compared copy (--compare-package)",
     }
     styles = {
         "globus_runs": ("o", "-"),
         "raw_httpx": ("s", "-"),
+        "raw_aiohttp": ("^", "-"),
+        "raw_httpx2": ("v", "-"),
         "globus_sdk": ("D", "-"),
         "baseline": ("o", "--"),
     }
@@ -151,19 +164,34 @@ def summary(results: dict[str, Any]) -> str:
             )
     loop = results.get("throughput", {})
     for level, t in loop.get("throughput", {}).items():
+        measured = [name for name in CONTENDERS if f"{name}_runs_per_s" in t]
+        others = [name for name in measured if name != "globus_runs"]
         rows.append(
-            f"| loopback, concurrency {level} | runs/s: globus_runs / raw httpx / globus-sdk | "
-            f"{t['globus_runs_runs_per_s']:g} / {t['raw_httpx_runs_per_s']:g} / "
-            f"{t['globus_sdk_runs_per_s']:g} ({t['globus_runs_over_raw_httpx']}x raw, "
-            f"{t['globus_runs_over_globus_sdk']}x sdk) | "
-            f"{'>= 0.9x raw, > 1x sdk' if level == '64' else ''} |"
+            f"| loopback, concurrency {level} | runs/s: "
+            + " / ".join(CONTENDERS[name] for name in measured)
+            + " | "
+            + " / ".join(f"{t[f'{name}_runs_per_s']:g}" for name in measured)
+            + " ("
+            + ", ".join(f"{t[f'globus_runs_over_{name}']}x {CONTENDERS[name]}" for name in others)
+            + f") | {'> 1x each' if level in ('16', '64') else ''} |"
         )
     if "latency_bound" in loop:
         lb = loop["latency_bound"]
+        others = [
+            f"{CONTENDERS[name]} {lb[f'{name}_efficiency']:.0%}"
+            for name in CONTENDERS
+            if name != "globus_runs" and f"{name}_efficiency" in lb
+        ]
         rows.append(
             f"| latency-bound, {lb['runs']} runs at {lb['concurrency']}, "
             f"{lb['latency_s'] * 1000:g} ms | ideal {lb['ideal_s']} s / measured | "
-            f"{lb['globus_runs_efficiency']:.0%} ({lb['globus_runs_s']} s) | >= 90% |"
+            f"{lb['globus_runs_efficiency']:.0%} ({lb['globus_runs_s']} s; "
+            + ", ".join(others)
+            + ") | >= 90% |"
+        )
+    if loop.get("not_installed"):
+        rows.append(
+            f"| loopback | contenders not installed | {', '.join(loop['not_installed'])} | |"
         )
     if "wait_for_runs" in results:
         w = results["wait_for_runs"]

@@ -1,9 +1,9 @@
-"""Fixtures for batches and waits: an emulator whose clock runs fast in real time."""
+"""Fixtures for batches and waits: the emulator (``fake``, see ``tests/conftest.py``) on a clock
+that runs fast in real time."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,16 +11,18 @@ import pytest
 from globus_runs import FlowsClient, RetryPolicy
 from globus_runs.testing import FakeClock, FakeGlobus
 
-START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from ..conftest import START
+
 SPEED = 200.0  # emulated seconds per real second
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 @pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose clock runs ``SPEED`` times faster than real time."""
-    return FakeGlobus(clock=FakeClock(START, realtime=True, speed=SPEED))
+def clock(request: pytest.FixtureRequest) -> FakeClock:
+    """A clock running ``SPEED`` times faster than real time (or as fast as a test asks:
+    ``@pytest.mark.parametrize("clock", [1000.0], indirect=True)``)."""
+    return FakeClock(START, realtime=True, speed=getattr(request, "param", SPEED))
 
 
 @pytest.fixture

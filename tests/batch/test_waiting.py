@@ -18,8 +18,7 @@ from globus_runs import (
     WaitTimeoutError,
 )
 from globus_runs._converter import structure
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeGlobus
 
 from .conftest import FailFirst
 
@@ -113,12 +112,8 @@ async def test_transient_503s_are_ridden_out(fake: FakeGlobus) -> None:
     [run_id] = fake.add_runs(flow_id, 1)
     # Three attempts per poll: the first poll fails (3 answers), the second succeeds after one.
     flaky = FailFirst(fake.app, count=4)
-    async with FlowsClient(
-        authorizer=fake.token,
-        base_url=fake.flows_url,
-        transport=asgi_transport(flaky),
-        retry=RetryPolicy(max_retries=2, backoff_initial=0.001),
-    ) as flows:
+    retry = RetryPolicy(max_retries=2, backoff_initial=0.001)
+    async with fake.flows_client(app=flaky, retry=retry) as flows:
         run = await flows.wait_for_run(run_id, poll_interval=POLL, timeout=10)
     assert run.status == RunStatus.SUCCEEDED
     assert flaky.failed == 4
@@ -216,10 +211,12 @@ async def test_wait_for_runs_raises_for_a_run_that_does_not_exist(flows: FlowsCl
         await flows.wait_for_runs(["00000000-0000-4000-8000-000000000404"], poll_interval=POLL)
 
 
-async def test_wait_for_runs_misses_no_run_finishing_while_pages_are_read() -> None:
+@pytest.mark.parametrize("clock", [pytest.param(1000.0, id="speed-1000")], indirect=True)
+async def test_wait_for_runs_misses_no_run_finishing_while_pages_are_read(
+    fake: FakeGlobus,
+) -> None:
     # Reading one poll's pages takes several emulated minutes here, longer than the overlap
     # between windows: runs completing meanwhile must still be caught by the next poll.
-    fake = FakeGlobus(clock=FakeClock(realtime=True, speed=1000.0))
     flow_id = fake.add_flow(duration=60.0)
     durations = [100.0 + (i * 37) % 800 for i in range(600)]
     run_ids = fake.add_runs(flow_id, 600, duration=durations)

@@ -1,22 +1,16 @@
-"""Fixtures for the FlowsClient tests: an emulator with a fixed clock and a client on it."""
+"""Fixtures for the FlowsClient tests: a client on the emulator (``fake``, whose manual clock
+starts at ``START``; see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 
 import pytest
 
 from globus_runs import FlowsClient, RetryPolicy
-from globus_runs.testing import FakeClock, FakeGlobus, RecordedRequest, serve_in_thread
+from globus_runs.testing import FakeGlobus, RecordedRequest
 
-START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts at ``START``."""
-    return FakeGlobus(clock=FakeClock(START))
+from ..conftest import START as START
 
 
 @pytest.fixture
@@ -38,25 +32,14 @@ def only_request(fake: FakeGlobus) -> RecordedRequest:
     return fake.requests[0]
 
 
-@pytest.fixture(params=["in_process", "loopback"])
-def connection(request: pytest.FixtureRequest, fake: FakeGlobus) -> Iterator[str | None]:
-    """``None`` for the in-process app, else the Flows URL of ``fake`` served on loopback."""
-    if request.param == "in_process":
-        yield None
-    else:
-        with serve_in_thread(fake) as info:
-            yield info["flows_url"]
-
-
-def client_for(fake: FakeGlobus, url: str | None, token: str | None = None) -> FlowsClient:
-    """A non-retrying client on ``fake``: in-process when ``url`` is None, else over sockets."""
-    if url is None:
-        return fake.flows_client(authorizer=token or fake.token, retry=RetryPolicy.disabled())
-    return FlowsClient(authorizer=token or fake.token, base_url=url, retry=RetryPolicy.disabled())
+def client_for(fake: FakeGlobus, token: str | None = None) -> FlowsClient:
+    """A non-retrying client on ``fake``, by the test's route, with ``token`` (default: the
+    owner of the runs)."""
+    return fake.flows_client(authorizer=token or fake.token, retry=RetryPolicy.disabled())
 
 
 @pytest.fixture
-async def flows_on(fake: FakeGlobus, connection: str | None) -> AsyncIterator[FlowsClient]:
-    """The caller (``fake.token``, owner of the runs) on either connection."""
-    async with client_for(fake, connection) as client:
+async def flows_on(fake: FakeGlobus) -> AsyncIterator[FlowsClient]:
+    """The caller (``fake.token``, owner of the runs), by the test's route."""
+    async with client_for(fake) as client:
         yield client

@@ -46,17 +46,12 @@ class LoseAnswers:
 
 
 def _client(fake: FakeGlobus, app: Any, **policy: Any) -> FlowsClient:
-    return FlowsClient(
-        authorizer=fake.token,
-        base_url=fake.flows_url,
-        transport=asgi_transport(app),
-        retry=RetryPolicy(**FAST, **policy),
-    )
+    return fake.flows_client(app=app, retry=RetryPolicy(**FAST, **policy))
 
 
 @pytest.fixture
-def fake() -> FakeGlobus:
-    return FakeGlobus(clock=FakeClock())  # starts now: look-ups search recent start times
+def clock() -> FakeClock:
+    return FakeClock()  # starts now: look-ups search recent start times
 
 
 async def test_by_default_a_lost_answer_is_raised_and_not_retried(fake: FakeGlobus) -> None:
@@ -111,12 +106,7 @@ async def test_exactly_once_does_not_resend_past_max_elapsed(fake: FakeGlobus) -
     flow_id = fake.add_flow()
     lossy = LoseAnswers(fake.app, 10, process=False)
     policy = RetryPolicy(backoff_initial=10.0, max_elapsed=5.0, exactly_once_starts=True)
-    async with FlowsClient(
-        authorizer=fake.token,
-        base_url=fake.flows_url,
-        transport=asgi_transport(lossy),
-        retry=policy,
-    ) as flows:
+    async with fake.flows_client(app=lossy, retry=policy) as flows:
         with pytest.raises(ServerError) as caught:
             await flows.run_flow(flow_id, {})
     assert caught.value.attempts == 1
@@ -128,12 +118,7 @@ async def test_exactly_once_does_not_resend_past_the_callers_deadline(fake: Fake
     flow_id = fake.add_flow()
     lossy = LoseAnswers(fake.app, 10, process=False)
     policy = RetryPolicy(backoff_initial=10.0, max_elapsed=None, exactly_once_starts=True)
-    async with FlowsClient(
-        authorizer=fake.token,
-        base_url=fake.flows_url,
-        transport=asgi_transport(lossy),
-        retry=policy,
-    ) as flows:
+    async with fake.flows_client(app=lossy, retry=policy) as flows:
         with anyio.fail_after(5.0), pytest.raises(ServerError):
             await flows.run_flow(flow_id, {})
     assert lossy.starts == 1
@@ -156,6 +141,7 @@ async def test_exactly_once_resends_are_retries_of_the_policy(fake: FakeGlobus) 
     assert [r.method for r in fake.requests] == ["GET", "GET", "GET"]
 
 
+@pytest.mark.in_process_only("the foreign transport wraps the in-process app")
 async def test_exactly_once_looks_up_after_a_foreign_transports_connect_error(
     fake: FakeGlobus,
 ) -> None:

@@ -163,20 +163,18 @@ async def test_an_unknown_web_input_raises_web_input_not_found(flows: FlowsClien
 
 
 async def test_a_person_without_a_role_cannot_see_the_web_input(
-    fake: FakeGlobus, connection: str | None, approval_flow: str
+    fake: FakeGlobus, approval_flow: str
 ) -> None:
     _, web_input_id = _waiting_run(fake, approval_flow)
-    async with client_for(fake, connection, fake.issue_token(identity_id=STRANGER)) as stranger:
+    async with client_for(fake, fake.issue_token(identity_id=STRANGER)) as stranger:
         with pytest.raises(WebInputNotFoundError):
             await stranger.get_web_input(web_input_id)
         assert (await stranger.list_web_inputs()).web_inputs == []
 
 
-async def test_a_viewer_may_read_but_not_answer(
-    fake: FakeGlobus, connection: str | None, approval_flow: str
-) -> None:
+async def test_a_viewer_may_read_but_not_answer(fake: FakeGlobus, approval_flow: str) -> None:
     _, web_input_id = _waiting_run(fake, approval_flow)
-    async with client_for(fake, connection, fake.issue_token(identity_id=VIEWER)) as viewer:
+    async with client_for(fake, fake.issue_token(identity_id=VIEWER)) as viewer:
         seen = await viewer.get_web_input(web_input_id)
         assert seen.user_roles == ["viewer"]
         assert not seen.can_respond

@@ -1,27 +1,22 @@
-"""Fixtures for the Timers tests: an emulator with a fixed clock and clients on it."""
+"""Fixtures for the Timers tests: clients on the emulator (``fake``, whose manual clock starts
+at ``START``; see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from globus_runs import FlowsClient, RetryPolicy, TimersClient
-from globus_runs.testing import FakeClock, FakeGlobus, RecordedRequest
+from globus_runs.testing import FakeGlobus, RecordedRequest
 
-START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from ..conftest import START as START
+
 MANAGER = "urn:globus:auth:identity:00000000-0000-1000-8000-00000000000a"
 MONITOR = "urn:globus:auth:identity:00000000-0000-1000-8000-00000000000b"
 EVERY_MINUTE: dict[str, Any] = {"type": "recurring", "interval_seconds": 60}
-
-
-@pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts at ``START``."""
-    return FakeGlobus(clock=FakeClock(START))
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ from globus_runs.testing import FakeGlobus
 
 from .conftest import EVERY_MINUTE
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.in_process_only("the emulator's own answers, read with raw httpx: no client path"),
+]
 
 TIMERS = "524230d7-ea86-4a52-8312-86065a9e0417"
 TIMERS_SCOPE = f"https://auth.globus.org/scopes/{TIMERS}/timer"

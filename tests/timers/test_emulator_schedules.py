@@ -12,7 +12,10 @@ from globus_runs.testing import FakeGlobus
 
 from .conftest import EVERY_MINUTE, START
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.in_process_only("the emulator's own answers, read with raw httpx: no client path"),
+]
 
 
 def at(seconds: float) -> str:
