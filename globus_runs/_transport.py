@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import inspect
 import logging
+import os
+import ssl
 import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -232,6 +235,13 @@ _TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """The TLS context of the pools, one per process (and CA setting from the environment):
+    building one loads the CA bundle, which costs more than many requests."""
+    return httpx.create_ssl_context(verify=True, trust_env=True)
+
+
 _OWN_CODINGS = b"gzip, deflate"
 _DECODED_AWAY = frozenset({b"content-encoding", b"content-length"})
 
@@ -248,8 +258,6 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, max_connections: int) -> None:
         self.max_connections = max_connections
-        # One TLS context for the pool's life: building one loads the CA bundle.
-        self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
         self._h1: H1Pool | None = None  # bound to the event loop (or trio run) it was made in
         self._closed = False
 
@@ -285,7 +293,8 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended
-            h1 = self._h1 = H1Pool(self.max_connections, self._ssl_context)
+            context = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+            h1 = self._h1 = H1Pool(self.max_connections, context)
         answer: Answer = await h1.send(
             origin,
             method,

@@ -194,13 +194,16 @@ async def open_clients(
                 concurrency=concurrency,
             )
         with settings.naming(ENV_TIMERS_URL, settings.timers_url):
+            # A Timers URL without a Flows URL: `timers run` must not start the timer's flow
+            # on production Flows; the Timers client derives Flows' URL where that is certain.
+            own_flows = settings.timers_url is not None and settings.flows_url is None
             timers = TimersClient(
                 authorizer=authorizer,
                 base_url=settings.timers_url,
                 environment=settings.environment,
                 http_client=http_client,
                 retry=retry,
-                flows=flows,
+                flows=None if own_flows else flows,
             )
         yield Clients(flows, timers)
 

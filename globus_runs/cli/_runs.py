@@ -389,10 +389,6 @@ async def wait_and_report(
     return report_wait(finished, output_format)
 
 
-async def _as_list(waiting: Awaitable[Run]) -> list[Run]:
-    return [await waiting]
-
-
 @runs.command("wait")
 @click.argument("run_ids", nargs=-1, required=True)
 @wait_options
@@ -407,9 +403,9 @@ def wait(
 ) -> None:
     """Wait until the runs have ended (INACTIVE runs are waited for).
 
-    One run is polled with wait_for_run; several with wait_for_runs, which lists the runs
-    that ended instead of fetching each one, and shows on stderr how many have ended and
-    how many are in each status (a line per change when stderr is not a terminal). Exit
+    The runs are waited for with wait_for_runs, which lists the runs that ended instead of
+    fetching each one, and shows on stderr how many have ended and how many are in each
+    status (a line per change when stderr is not a terminal). Exit
     status 0 only if every run SUCCEEDED; 3 if one FAILED or ENDED; 4 on --timeout; 1 when
     the service cannot be reached (once the retries are spent).
     """
@@ -417,17 +413,10 @@ def wait(
 
     async def main() -> int:
         async with open_clients(settings) as clients:
-            flows = clients.flows
-            display = None
-            if len(run_ids) == 1:
-                waiting = _as_list(
-                    flows.wait_for_run(run_ids[0], poll_interval=poll_interval, timeout=timeout)
-                )
-            else:
-                display = WaitDisplay(make_console(stderr=True))
-                waiting = flows.wait_for_runs(
-                    run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
-                )
+            display = WaitDisplay(make_console(stderr=True))
+            waiting = clients.flows.wait_for_runs(
+                run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
+            )
             return await wait_and_report(
                 waiting, output_format, count=len(run_ids), timeout=timeout, display=display
             )

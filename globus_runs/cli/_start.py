@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 
 from .._models import Run
 from ._config import open_clients
+from ._feedback import WaitDisplay
 from ._options import Format, format_option, run, settings_of, wait_options
 from ._output import emit_json, make_console, run_details, run_document
 from ._runs import wait_and_report
@@ -109,18 +109,16 @@ def start_run(
                 _show_started(started, output_format)
                 return None
             make_console(stderr=True).print(f"Started run {started.run_id}; waiting for it.")
-            waiting = _as_list(
-                clients.flows.wait_for_run(
-                    started.run_id, poll_interval=poll_interval, timeout=timeout
-                )
+            display = WaitDisplay(make_console(stderr=True))
+            # A Run needs no first look-up.
+            waiting = clients.flows.wait_for_runs(
+                [started], poll_interval=poll_interval, timeout=timeout, on_progress=display
             )
-            return await wait_and_report(waiting, output_format, count=1, timeout=timeout)
+            return await wait_and_report(
+                waiting, output_format, count=1, timeout=timeout, display=display
+            )
 
     run(main)
-
-
-async def _as_list(waiting: Awaitable[Run]) -> list[Run]:
-    return [await waiting]
 
 
 def _show_started(started: Run, output_format: Format) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from .._errors import ConfigurationError
 from .._models import TimerRunStatus
-from ._config import open_clients
+from ._config import ENV_FLOWS_URL, ENV_TIMERS_URL, open_clients
 from ._options import (
     Format,
     count_line,
@@ -169,7 +170,16 @@ def run_now(ctx: click.Context, timer_id: str, output_format: Format) -> None:
 
     async def main() -> None:
         async with open_clients(settings) as clients:
-            started = await clients.timers.run_timer(timer_id)
+            try:
+                started = await clients.timers.run_timer(timer_id)
+            except ConfigurationError as error:
+                if settings.flows_url is not None:
+                    raise
+                # Where Flows is could not be told from the Timers URL alone.
+                raise ConfigurationError(
+                    f"{ENV_FLOWS_URL} must be set to start a timer's flow when "
+                    f"{ENV_TIMERS_URL} is ({' '.join(str(error).split())})"
+                ) from None
         if output_format == "json":
             emit_json(timer_run_document(started))
         else:

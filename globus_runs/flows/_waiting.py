@@ -192,14 +192,17 @@ class _ManyRuns:
         return [self.latest[run_id] for run_id in self.order if run_id in self.latest]
 
 
-async def _look_up(client: FlowsClient, state: _ManyRuns, failures: FailedPolls) -> None:
-    """Fetch, one by one (bounded), the runs whose flow and start time are not known yet.
+async def _look_up(client: FlowsClient, state: _ManyRuns, failures: FailedPolls) -> bool:
+    """Fetch, one by one (bounded), the runs whose flow and start time are not known yet;
+    whether any was answered.
 
     A round in which some look-up failed transiently counts as one failed poll.
     """
     transient: GlobusRunsError | None = None
+    answered = False
     for result in await client.batch_get_runs(state.unknown()):
         if result.error is None:
+            answered = True
             state.saw(result.unwrap())
         elif isinstance(result.error, TRANSIENT_ERRORS):
             transient = result.error
@@ -213,6 +216,7 @@ async def _look_up(client: FlowsClient, state: _ManyRuns, failures: FailedPolls)
         raise transient
     else:
         logger.debug("waiting for runs: looking up: %s; looking up again", transient)
+    return answered
 
 
 async def _list_finished(client: FlowsClient, state: _ManyRuns) -> None:
@@ -272,8 +276,8 @@ async def wait_for_runs(
     failures.begin()
     with anyio.move_on_after(timeout):
         while state.unknown():
-            await _look_up(client, state, failures)
-            state.report(on_progress)
+            if await _look_up(client, state, failures):
+                state.report(on_progress)
             if state.unknown():
                 await anyio.sleep(next(delays))
         state.start_window()

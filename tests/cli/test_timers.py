@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from starlette.routing import Mount, Router
 
+from globus_runs._transport import asgi_transport
+from globus_runs.cli._config import Settings
 from globus_runs.testing import FakeGlobus
+from globus_runs.testing._timers_api import timers_app
 
-from .conftest import Invoke, parse_json
+from .conftest import Invoke, _invoker, parse_json
 
 EVERY_MINUTE = {"type": "recurring", "interval_seconds": 60}
 
@@ -83,3 +87,34 @@ def test_an_unknown_timer_is_an_error(invoke: Invoke) -> None:
     assert result.exit_code == 1
     assert "404" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_run_with_only_a_timers_url_starts_the_flow_beside_it(
+    fake: FakeGlobus, timer_id: str
+) -> None:
+    # The emulator's layout (/timers beside /flows on a loopback host) says where Flows is.
+    settings = Settings(
+        token=fake.token, timers_url=fake.timers_url, transport=asgi_transport(fake.app)
+    )
+    before = set(fake.runs)
+    result = _invoker(settings, {})("timers", "run", timer_id, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [new] = set(fake.runs) - before
+    assert parse_json(result)["id"] == new
+    assert fake.requests[-1].path == f"/flows/{fake.runs[new].flow.flow_id}/run"
+
+
+def test_run_with_a_timers_url_that_does_not_tell_where_flows_is_names_the_variable(
+    fake: FakeGlobus, timer_id: str
+) -> None:
+    timers_url = "http://localhost/timers-proxy/"
+    app = Router([Mount("/timers-proxy", app=timers_app(fake))])  # Timers only
+    settings = Settings(token=fake.token, timers_url=timers_url, transport=asgi_transport(app))
+    started = len(fake.runs)
+    result = _invoker(settings, {})("timers", "run", timer_id)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: ConfigurationError: GLOBUS_RUNS_FLOWS_URL must be set to start a timer's flow "
+        "when GLOBUS_RUNS_TIMERS_URL is"
+    )
+    assert len(fake.runs) == started  # nothing was started anywhere
