@@ -29,6 +29,7 @@ import binascii
 import functools
 import inspect
 import logging
+import math
 import os
 import ssl
 import urllib.request
@@ -45,7 +46,7 @@ import httpx
 from . import _json
 from . import _pool_errors as pool_errors
 from ._auth import Authorizer
-from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader
+from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -699,13 +700,18 @@ class Transport:
                     timeout=self._request_timeout,
                 )
             # The attempt as a whole, and the body as received and decoded, are bounded here:
-            # httpx bounds neither.
-            with anyio.fail_after(self._attempt_timeout):
+            # httpx bounds neither. (A bare cancel scope: fail_after's two generator-based
+            # context managers cost more than the rest of this method's own work.)
+            attempt = self._attempt_timeout
+            deadline = math.inf if attempt is None else anyio.current_time() + attempt
+            with anyio.CancelScope(deadline=deadline) as scope:
                 answer = await self.http_client.send(built, follow_redirects=False, stream=True)
                 try:
                     content = await _read_bounded(answer, self.max_response_size)
                 finally:
                     await answer.aclose()
+            if scope.cancelled_caught:
+                raise TimeoutError
             return answer.status_code, answer.headers.raw, content
         except ResponseParseError as exc:  # too large, or not decodable
             exc.method, exc.url = request.method, url
@@ -746,9 +752,10 @@ async def _read_bounded(answer: httpx.Response, limit: int) -> bytes:
     """The body of a streamed ``answer``, decoded, within ``limit`` bytes (:class:`BodyReader`)."""
     if answer.is_stream_consumed:
         # Read already by its transport (a mock transport's answer): decoded, in memory.
-        reader = BodyReader([], limit)
-        reader.feed(answer.content)
-        return reader.finish()
+        content = answer.content
+        if len(content) > limit:
+            raise too_large(limit)
+        return content
     reader = BodyReader(
         [
             coding.strip().lower().encode("latin-1")
