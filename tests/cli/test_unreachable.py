@@ -1,8 +1,7 @@
 """The command line against a port where nothing listens: it says so and exits 1.
 
-To go in tests/cli/ (e.g. tests/cli/test_unreachable.py) once waits end when the service
-cannot be reached (issue 13, item 1): before that, ``runs wait`` retries forever and the
-subprocess below times out.
+Each retry is told on stderr as it happens; once the retries are spent, the wait ends with
+one line naming the request that failed.
 """
 
 from __future__ import annotations
