@@ -16,7 +16,17 @@ from ._config import open_clients
 from ._failures import FailureTally
 from ._feedback import WaitDisplay
 from ._fleet import bulk_cancel
-from ._options import Exit, Failure, Format, format_option, run, settings_of, wait_options
+from ._options import (
+    RESULTS_PATH,
+    Exit,
+    Failure,
+    Format,
+    format_option,
+    progress_option,
+    run,
+    settings_of,
+    wait_options,
+)
 from ._output import emit_json, make_console, outcome_document
 from ._progress import BatchProgress
 from ._results import (
@@ -32,21 +42,10 @@ from ._runs import wait_and_report
 
 __all__ = ["batch"]
 
-_PATH = click.Path(dir_okay=False, path_type=Path)
-
 
 @click.group()
 def batch() -> None:
     """Many runs at once: start them from a file, wait for them, cancel them."""
-
-
-def _progress_option(function: Any) -> Any:
-    return click.option(
-        "--progress/--no-progress",
-        default=True,
-        show_default=True,
-        help="Draw a progress bar on stderr.",
-    )(function)
 
 
 def _records(results: Path) -> dict[int, dict[str, Any]]:
@@ -62,7 +61,7 @@ def _records(results: Path) -> dict[int, dict[str, Any]]:
 @click.option(
     "--output",
     "-o",
-    type=_PATH,
+    type=RESULTS_PATH,
     required=True,
     help="Results file (JSON lines); rerun with the same file to start only what is left.",
 )
@@ -73,7 +72,7 @@ def _records(results: Path) -> dict[int, dict[str, Any]]:
     show_default=True,
     help="Starts in flight at once.",
 )
-@_progress_option
+@progress_option
 @format_option
 @click.pass_context
 def start(
@@ -235,7 +234,7 @@ def wait(
     show_default=True,
     help="Cancels in flight at once.",
 )
-@_progress_option
+@progress_option
 @click.option(
     "--bulk", is_flag=True, help="Cancel in a few POST /batch/runs requests, not one per run."
 )

@@ -22,14 +22,23 @@ from .._retry import RetryPolicy
 from .._summary import RunSummary, SummaryBuilder
 from ..flows._fleet import DEFAULT_CHUNK_SIZE, rerun_one
 from ._config import Settings, open_clients
-from ._options import Exit, Failure, Format, datetime_option, format_option, run, settings_of
+from ._options import (
+    RESULTS_PATH,
+    Exit,
+    Failure,
+    Format,
+    datetime_option,
+    format_option,
+    progress_option,
+    run,
+    settings_of,
+)
 from ._output import emit_json, error_document, make_console
 from ._progress import BatchProgress
 from ._results import InputError, ResultsWriter, read_results, recorded_runs, run_record
 
 __all__ = ["bulk_cancel", "rerun", "summary", "tag"]
 
-_PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 _STATUSES = click.Choice(sorted(RunStatus.TERMINAL | {"ACTIVE", "INACTIVE"}))
 
@@ -211,7 +220,7 @@ def _rerun_label(prefix: str | None, old: str | None) -> str | None:
 @click.option(
     "--output",
     "-o",
-    type=_PATH,
+    type=RESULTS_PATH,
     required=True,
     help="Results file (JSON lines); run again with the same file to rerun only what is left.",
 )
@@ -223,9 +232,7 @@ def _rerun_label(prefix: str | None, old: str | None) -> str | None:
     help="Reruns in flight at once.",
 )
 @click.option("--dry-run", is_flag=True, help="List the runs that would be rerun, and stop.")
-@click.option(
-    "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
-)
+@progress_option
 @format_option
 @click.pass_context
 def rerun(

@@ -19,7 +19,7 @@ from .._consent import InactiveReason, group_by_consent
 from .._models import BatchResult, Run, RunStatus
 from .._web_input_models import WebInput, WebInputSummary
 from ._config import open_clients
-from ._options import Exit, Failure, Format, format_option, run, settings_of
+from ._options import Exit, Failure, Format, format_option, progress_option, run, settings_of
 from ._output import emit_json, error_document, make_console, run_document
 from ._progress import BatchProgress
 from ._results import InputError, read_results, recorded_runs
@@ -242,9 +242,7 @@ def _resume_document(line: int, result: BatchResult[Run]) -> dict[str, Any]:
     show_default=True,
     help="Requests in flight at once.",
 )
-@click.option(
-    "--progress/--no-progress", default=True, show_default=True, help="Progress on stderr."
-)
+@progress_option
 @format_option
 @click.pass_context
 def batch_resume(

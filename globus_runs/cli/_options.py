@@ -6,6 +6,7 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import anyio
@@ -84,6 +85,21 @@ def _choose_format(ctx: click.Context, param: click.Parameter, value: str | None
     if variable.lower() not in _FORMATS:
         raise click.UsageError(f"{_FORMAT_VARIABLE}={variable!r} is not one of: text, json")
     return variable.lower()
+
+
+#: A results file (JSON lines) of the batch commands.
+RESULTS_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+def progress_option(function: F) -> F:
+    """``--progress/--no-progress`` of the batch commands (a bar on stderr by default)."""
+    option = click.option(
+        "--progress/--no-progress",
+        default=True,
+        show_default=True,
+        help="Draw a progress bar on stderr.",
+    )
+    return option(function)
 
 
 def format_option(function: F) -> F:
