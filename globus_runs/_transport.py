@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import ssl
+import sys
 import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -40,7 +41,6 @@ from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import anyio
 import attrs
-import httpcore
 import httpx
 
 from . import _json
@@ -375,6 +375,9 @@ class _Made:
 
     max_connections: int | None  # None on a transport of the caller's
     pool: PoolTransport | None
+    #: Where every request of the client goes: its PoolTransport, or the caller's transport;
+    #: None when httpx chooses (its own pool, with proxy routes from the environment).
+    transport: httpx.AsyncBaseTransport | None
 
 
 # The clients this module made, and how: read by the transports that use them, so nothing of
@@ -404,7 +407,7 @@ def _make_client(
         headers=list(headers) if headers is not None else None,
     )
     known = pool is not None or transport is None
-    _MADE[client] = _Made(max_connections if known else None, pool)
+    _MADE[client] = _Made(max_connections if known else None, pool, pool or transport)
     return client
 
 
@@ -445,6 +448,15 @@ def pooled_http_client(
         transport=transport,
         own_pool=transport is None and not _environment_proxy(None),
     )
+
+
+def _plain(client: httpx.AsyncClient) -> _Made | None:
+    """What this module knows of ``client`` when it made it and nothing was added since: no
+    auth, event hooks or cookies (which must see every request); else None."""
+    made = _MADE.get(client)
+    if made is None or client.auth is not None or any(client.event_hooks.values()):
+        return None
+    return None if client.cookies else made
 
 
 def _pool_size(client: httpx.AsyncClient) -> int | None:
@@ -492,6 +504,19 @@ class Transport:
                 own_pool=transport is None and not _environment_proxy(base_url),
                 headers=DEFAULT_HEADERS,
             )
+        self.pool_size = _pool_size(http_client)
+        self.http_client = http_client
+        self._direct = _DirectRoute.of(
+            http_client, base_url, self._timeout, timeout, max_response_size
+        )
+        made = _plain(http_client) if self._direct is None else None
+        #: Where the httpx path hands its requests when the client is one this module made
+        #: (on a transport of the caller's, say): straight to that transport, without
+        #: ``httpx.AsyncClient.send``'s auth, redirect, cookie and hook machinery, none of
+        #: which such a client uses. None: through ``httpx.AsyncClient.send``.
+        self._to_transport = made.transport if made is not None else None
+        self._extensions = {"timeout": self._timeout.as_dict()}
+        if self._owns_client and self._to_transport is None:
             # Our own client already carries the headers and the timeout: httpx merges
             # per-request headers one by one, at a cost that shows on every request.
             self._request_headers: dict[str, str] = {}
@@ -499,11 +524,6 @@ class Transport:
         else:
             self._request_headers = dict(DEFAULT_HEADERS)
             self._request_timeout = self._timeout
-        self.pool_size = _pool_size(http_client)
-        self.http_client = http_client
-        self._direct = _DirectRoute.of(
-            http_client, base_url, self._timeout, timeout, max_response_size
-        )
         #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
         self.observer = RequestObserver()
 
@@ -531,6 +551,11 @@ class Transport:
         idempotent one would be. It may end the call by raising.
         """
         url = self.url_for(request)
+        if self.http_client.is_closed:  # on every way out; no retry can change it
+            raise InvalidRequestError(
+                f"{request.method} {url}: the HTTP client is closed (the service client was "
+                "closed, or the http_client given to it)"
+            )
         policy = self.retry
         started = anyio.current_time()
         retry_number = 0
@@ -678,7 +703,9 @@ class Transport:
         return delay
 
     async def _send_once(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
-        """Send once through ``httpx.AsyncClient`` (a client given to us, or the emulator)."""
+        """Send once the httpx way: straight to the transport of a client this module made (the
+        emulator's, or one passed as ``transport=``), else through ``httpx.AsyncClient.send``
+        (a client given to us, or ours under a proxy)."""
         headers = dict(self._request_headers)
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -687,7 +714,16 @@ class Transport:
         if request.headers:
             headers.update(request.headers)
         try:
-            if self._request_timeout is None:
+            transport = self._to_transport
+            if transport is not None:
+                built = httpx.Request(
+                    request.method,
+                    url,
+                    content=request.body,
+                    headers=headers,
+                    extensions=self._extensions.copy(),
+                )
+            elif self._request_timeout is None:
                 built = self.http_client.build_request(
                     request.method, url, content=request.body, headers=headers
                 )
@@ -705,7 +741,11 @@ class Transport:
             attempt = self._attempt_timeout
             deadline = math.inf if attempt is None else anyio.current_time() + attempt
             with anyio.CancelScope(deadline=deadline) as scope:
-                answer = await self.http_client.send(built, follow_redirects=False, stream=True)
+                if transport is not None:
+                    answer = await transport.handle_async_request(built)
+                    answer.request = built
+                else:
+                    answer = await self.http_client.send(built, follow_redirects=False, stream=True)
                 try:
                     content = await _read_bounded(answer, self.max_response_size)
                 finally:
@@ -779,14 +819,21 @@ def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
 
 
-# The causes that prove an httpx connect error happened before the request left: httpx's own
-# transport (httpcore) and PoolTransport chain their connect errors to these.
-_NEVER_SENT = (
-    pool_errors.ConnectError,
-    httpcore.ConnectError,
-    httpcore.ConnectTimeout,
-    httpcore.PoolTimeout,
-)
+def _never_sent(cause: BaseException | None) -> bool:
+    """Whether ``cause`` (of an httpx connect error) proves the request never left: httpx's
+    own transport (httpcore) and PoolTransport chain their connect errors to such causes.
+
+    httpcore is looked up, not imported (which takes longer than importing httpx): when it
+    was never imported, no error can have come from it.
+    """
+    if isinstance(cause, pool_errors.ConnectError):
+        return True
+    httpcore = sys.modules.get("httpcore")
+    return httpcore is not None and isinstance(
+        cause, httpcore.ConnectError | httpcore.ConnectTimeout | httpcore.PoolTimeout
+    )
+
+
 _HTTPX_CONNECT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -813,7 +860,7 @@ def network_error(
     timeout = isinstance(exc, httpx.TimeoutException | pool_errors.Timeout)
     error: GlobusRunsError
     if isinstance(exc, pool_errors.ConnectError) or (
-        isinstance(exc, _HTTPX_CONNECT) and isinstance(exc.__cause__, _NEVER_SENT)
+        isinstance(exc, _HTTPX_CONNECT) and _never_sent(exc.__cause__)
     ):
         if timeout:
             error = ConnectTimeoutError(f"timed out connecting: {name}", method=method, url=url)
@@ -884,12 +931,8 @@ class _DirectRoute:
         must see every request), or for a URL that is not plain ASCII: those requests go through
         ``httpx.AsyncClient``. (A client made with a transport has no proxy routes.)
         """
-        made = _MADE.get(client)
-        if made is None or made.pool is None:
-            return None
-        if client.auth is not None or any(client.event_hooks.values()) or client.cookies:
-            return None
-        if not base_url.isascii():
+        made = _plain(client)
+        if made is None or made.pool is None or not base_url.isascii():
             return None
         return cls(made.pool, base_url, timeout, attempt, limit)
 

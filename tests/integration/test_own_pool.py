@@ -20,6 +20,7 @@ from globus_runs import (
     ConfigurationError,
     ConnectError,
     FlowsClient,
+    InvalidRequestError,
     RetryPolicy,
     TimersClient,
     pooled_http_client,
@@ -288,8 +289,16 @@ def test_a_client_used_in_a_second_trio_run_closes_the_first_runs_connections(
 
 
 async def test_a_closed_pool_opens_no_new_connection() -> None:
-    flows = FlowsClient(authorizer="t", retry=RetryPolicy.disabled())
+    flows = FlowsClient(authorizer="t")
     await flows.aclose()
-    with pytest.raises(ConnectError, match="the connection pool is closed"):
+    with pytest.raises(InvalidRequestError, match="the HTTP client is closed") as caught:
         await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert caught.value.attempts == 1  # not retried: nothing can change it
     assert _transport_of(flows._transport.http_client).pool is None
+
+
+async def test_a_closed_pool_transport_refuses_requests_from_other_code() -> None:
+    async with pooled_http_client(2) as http:
+        pass
+    with pytest.raises(httpx.ConnectError, match="the connection pool is closed"):
+        await _transport_of(http).handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))

@@ -16,8 +16,8 @@ import struct
 import threading
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 import anyio
@@ -331,11 +331,29 @@ async def test_a_body_of_exactly_the_limit_passes_and_one_byte_more_does_not(
         await h1.aclose()
 
 
-def httpx_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=5.0)
+#: The ways a client sends: its own pool; a caller's ``httpx.AsyncClient``; an httpx
+#: transport given as ``transport=`` (which requests reach without ``httpx.AsyncClient.send``).
+PATHS = ["own-pool", "httpx-client", "httpx-transport"]
 
 
-@pytest.mark.parametrize("path", ["own-pool", "httpx"])
+@asynccontextmanager
+async def flows_on(path: str, **options: Any) -> AsyncIterator[FlowsClient]:
+    """An open ``FlowsClient`` sending the way ``path`` names."""
+    timeout = options.get("timeout", 5.0)
+    async with AsyncExitStack() as stack:
+        if path == "httpx-client":
+            options["http_client"] = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=timeout)
+            )
+        elif path == "httpx-transport":
+            options["transport"] = httpx.AsyncHTTPTransport()
+        else:
+            assert path == "own-pool"
+        flows = await stack.enter_async_context(FlowsClient(authorizer="tok", **options))
+        yield flows
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     "data",
     [
@@ -347,21 +365,12 @@ def httpx_client() -> httpx.AsyncClient:
 )
 async def test_the_clients_limit_applies_on_either_path(path: str, data: bytes) -> None:
     with RawServer(every_request(data)) as server:
-        http_client = httpx_client() if path == "httpx" else None
-        flows = FlowsClient(
-            authorizer="tok",
-            base_url=server.url,
-            max_response_size=10_000,
-            http_client=http_client,
-        )
         with anyio.fail_after(60):
-            async with flows:
+            async with flows_on(path, base_url=server.url, max_response_size=10_000) as flows:
                 with pytest.raises(ResponseTooLargeError) as caught:
                     await flows.get_run(RUN_ID)
                 with pytest.raises(ResponseTooLargeError):
                     await flows.get_run(RUN_ID)
-        if http_client is not None:
-            await http_client.aclose()
     error = caught.value
     assert (error.method, error.url, error.limit) == ("GET", f"{server.url}/runs/{RUN_ID}", 10_000)
     assert error.attempts == 1  # the same request would get the same answer: not retried
@@ -400,7 +409,7 @@ def endless_trailers(peer: Peer) -> None:
     peer.trickle(repeat(b"X-Trailer: more\r\n"), 0.02)
 
 
-@pytest.mark.parametrize("path", ["own-pool", "httpx"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     "handler",
     [
@@ -413,20 +422,10 @@ async def test_a_server_that_never_finishes_its_answer_times_out_with_the_attemp
     path: str, handler: Callable[[Peer], None]
 ) -> None:
     with RawServer(handler) as server:
-        http_client = httpx.AsyncClient(timeout=0.5) if path == "httpx" else None
-        flows = FlowsClient(
-            authorizer="tok",
-            base_url=server.url,
-            timeout=0.5,
-            retry=NO_RETRY,
-            http_client=http_client,
-        )
         with anyio.fail_after(30):
-            async with flows:
+            async with flows_on(path, base_url=server.url, timeout=0.5, retry=NO_RETRY) as flows:
                 with pytest.raises(APITimeoutError) as caught:
                     await flows.get_run(RUN_ID)
-        if http_client is not None:
-            await http_client.aclose()
     assert caught.value.url == f"{server.url}/runs/{RUN_ID}"
     assert len(server.requests) == 1
 
