@@ -1,16 +1,19 @@
 """Client overhead against raw ``httpx`` + ``json`` on the same in-memory transport.
 
-Both sides send the same requests through an ``httpx.AsyncClient`` over one
-``httpx.MockTransport`` answering production-shaped documents, so what differs is only what
-each side does around the HTTP call: the raw side decodes the body with ``json.loads`` and
-builds nothing; the client validates the id, asks its authorizer, maps errors, decodes and
-structures models. Three operations: ``get_run``, one 100-run ``list_runs`` page, and an
-``iter_runs`` walk of 10,000 runs (100 pages of 100). Flows caps ``per_page`` at 50, so
-neither side asks for a page size: the transport answers 100 runs a page regardless.
-Blocks of each side alternate within every round and are timed in process CPU time (all the
-work is in this process, and CPU time does not count the moments a busy, shared machine
-gives to others); figures are medians over the rounds, and the ratio is the median of
-each round's client/raw ratio.
+Both sides send the same requests to one ``httpx.MockTransport`` answering production-shaped
+documents, so what differs is only what each side does around the HTTP call. The raw side
+sends through an ``httpx.AsyncClient`` and decodes the body with ``json.loads``, building
+nothing. The client validates the id, asks its authorizer, bounds the attempt and the body,
+maps errors, decodes and structures models. It is built with ``transport=``, so its requests
+go straight to the transport; in the ``get_run`` case it is also measured on the raw side's
+own ``httpx.AsyncClient`` (``http_client=``), going through ``AsyncClient.send`` as the raw
+side does (``client_on_httpx``). Three operations: ``get_run``, one 100-run ``list_runs``
+page, and an ``iter_runs`` walk of 10,000 runs (100 pages of 100). Flows caps ``per_page``
+at 50, so neither side asks for a page size: the transport answers 100 runs a page
+regardless. Blocks of each side alternate within every round and are timed in process CPU
+time (all the work is in this process, and CPU time does not count the moments a busy,
+shared machine gives to others); figures are medians over the rounds, and the ratio is the
+median of each round's client/raw ratio.
 Run: ``python -m benchmarks.bench_overhead [--rounds N] [--quick]``.
 """
 
@@ -156,11 +159,20 @@ async def measure(rounds: int, scale: float = 1.0, compare: str | None = None) -
         "client": Client(FlowsClient(authorizer=TOKEN, base_url=BASE, transport=transport)),
         "raw": RawContender(http),
     }
+    # The same client on an httpx.AsyncClient of the caller's (through AsyncClient.send),
+    # measured in the get_run case only.
+    contenders["client_on_httpx"] = Client(
+        FlowsClient(authorizer=TOKEN, base_url=BASE, http_client=http)
+    )
     if compare is not None:
         other = importlib.import_module(compare)
         contenders["baseline"] = Client(
             other.FlowsClient(authorizer=TOKEN, base_url=BASE, transport=transport)
         )
+        contenders["baseline_on_httpx"] = Client(
+            other.FlowsClient(authorizer=TOKEN, base_url=BASE, http_client=http)
+        )
+    on_httpx = {"client_on_httpx", "baseline_on_httpx"}
     ids = [run_id(n) for n in range(1000)]
     walked = PAGE_SIZE * WALK_PAGES
 
@@ -193,14 +205,18 @@ async def measure(rounds: int, scale: float = 1.0, compare: str | None = None) -
     results: dict[str, Any] = {}
     try:
         for name, (operation, calls) in cases.items():
-            ops = {side: operation(contender) for side, contender in contenders.items()}
+            ops = {
+                side: operation(contender)
+                for side, contender in contenders.items()
+                if name == "get_run" or side not in on_httpx
+            }
             for op in ops.values():  # one untimed pass warms caches and generated functions
                 await op(0)
             values = await interleave({side: _timed(op, calls) for side, op in ops.items()}, rounds)
             medians = {side: median(times) for side, times in values.items()}
             figures: dict[str, Any] = {"calls_per_block": calls, "rounds": rounds}
             figures.update({f"{side}_us": rounded(s * 1e6) for side, s in medians.items()})
-            for side in contenders:
+            for side in ops:
                 if side == "raw":
                     continue
                 paired = [a / b for a, b in zip(values[side], values["raw"], strict=True)]
@@ -208,9 +224,13 @@ async def measure(rounds: int, scale: float = 1.0, compare: str | None = None) -
                 figures[f"ratio_{side}_over_raw_of_medians"] = round(
                     medians[side] / medians["raw"], 2
                 )
-            if "baseline" in values:
-                paired = [a / b for a, b in zip(values["client"], values["baseline"], strict=True)]
-                figures["ratio_client_over_baseline"] = round(median(paired), 2)
+            for client, baseline in (
+                ("client", "baseline"),
+                ("client_on_httpx", "baseline_on_httpx"),
+            ):
+                if baseline in values:
+                    paired = [a / b for a, b in zip(values[client], values[baseline], strict=True)]
+                    figures[f"ratio_{client}_over_{baseline}"] = round(median(paired), 2)
             results[name] = figures
     finally:
         await http.aclose()

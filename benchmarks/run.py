@@ -162,6 +162,13 @@ def summary(results: dict[str, Any]) -> str:
                 f"{o['ratio_client_over_raw']}x ({o['client_us']:g} vs {o['raw_us']:g} us) "
                 f"| {target} |"
             )
+    on_httpx = overhead.get("get_run", {})
+    if "client_on_httpx_us" in on_httpx:
+        rows.append(
+            "| overhead `get_run` on a caller's `httpx.AsyncClient` | client / raw httpx+json | "
+            f"{on_httpx['ratio_client_on_httpx_over_raw']}x "
+            f"({on_httpx['client_on_httpx_us']:g} vs {on_httpx['raw_us']:g} us) | |"
+        )
     loop = results.get("throughput", {})
     for level, t in loop.get("throughput", {}).items():
         measured = [name for name in CONTENDERS if f"{name}_runs_per_s" in t]

@@ -22,6 +22,9 @@ def test_overhead_case_runs_every_operation_on_both_sides() -> None:
         assert figures["client_us"] > 0
         assert figures["raw_us"] > 0
         assert figures["ratio_client_over_raw"] > 0
+    # The client on the raw side's own httpx.AsyncClient is measured in the get_run case only.
+    assert results["get_run"]["client_on_httpx_us"] > 0
+    assert "client_on_httpx_us" not in results["list_runs_page_100"]
 
 
 def test_rounds_rotate_which_block_goes_first() -> None:
