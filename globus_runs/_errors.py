@@ -56,7 +56,8 @@ class ConfigurationError(GlobusRunsError, ValueError):
 
 
 class InvalidRequestError(GlobusRunsError, ValueError):
-    """Raised before any request when an argument cannot be sent (a bad filter, a body not JSON)."""
+    """Raised before any request when it cannot be sent: a bad argument (a filter, a body not
+    JSON), a token that cannot go in a header, or a closed client."""
 
 
 class InvalidIdError(InvalidRequestError):

@@ -10,15 +10,18 @@ an ``httpx.AsyncClient`` on a :class:`PoolTransport`: an httpx transport over on
 The library's own requests skip ``httpx.AsyncClient`` and go straight to that pool
 (:class:`_DirectRoute`); requests other code sends through the same ``httpx.AsyncClient`` (a
 shared ``pooled_http_client``, or a client with event hooks) reach the same connections
-through :meth:`PoolTransport.handle_async_request`. Any other ``httpx.AsyncClient`` (passed
-in, the emulator's in-process transport, or ours when a proxy from the environment applies)
-is used through ``httpx.AsyncClient.send``.
+through :meth:`PoolTransport.handle_async_request`. A client this module made on a transport
+of the caller's (``transport=``, the emulator's in-process transport, or
+``pooled_http_client(transport=...)``) hands each request, built as an ``httpx.Request``,
+straight to that transport. Any other ``httpx.AsyncClient`` (passed in, one given hooks, auth
+or cookies, or ours when a proxy from the environment applies) is used through
+``httpx.AsyncClient.send``.
 
-Either way, :func:`network_error` is the one place a failure to get an answer becomes a
-library error, :data:`DEFAULT_HEADERS` the one place the default headers are set, and
-:meth:`Transport.send` the one place an error is built from an answer (with every secret the
-library sent redacted from it). On either way out, the client's ``timeout`` bounds each
-attempt as a whole and ``max_response_size`` each answer's body, as received and decoded
+Whichever way a request goes, :func:`network_error` is the one place a failure to get an
+answer becomes a library error, :data:`DEFAULT_HEADERS` the one place the default headers are
+set, and :meth:`Transport.send` the one place an error is built from an answer (with every
+secret the library sent redacted from it). On every way out, the client's ``timeout`` bounds
+each attempt as a whole and ``max_response_size`` each answer's body, as received and decoded
 (``globus_runs._body``).
 """
 
