@@ -799,13 +799,17 @@ async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None
     """Stop reading ``answer`` part-way: close it (its connection with it), then run
     ``pieces`` to its end, which now comes at once, so the async generators layered under
     httpx's stream finish here rather than wait for the collector (which trio warns about).
+
+    The answer is refused already: whatever the transport raises closing it or reading it
+    closed (httpx's errors, a foreign transport's own) is dropped, and a stream that goes on
+    after the close is read no further.
     """
-    await answer.aclose()
     try:
+        await answer.aclose()
         async for _ in pieces:
-            pass
-    except httpx.HTTPError:
-        pass  # the closed stream's own way to end
+            break  # the close did not end this transport's stream: stop here
+    except Exception:  # only how the stream ends: the answer's own error is raised next
+        pass
 
 
 async def _read_bounded(answer: httpx.Response, limit: int) -> bytes:

@@ -3,8 +3,9 @@
 A shared ``pooled_http_client`` that has hooks sends the library's requests through
 ``httpx.AsyncClient`` into the pool (``PoolTransport.handle_async_request``): the client's
 ``max_response_size`` must reach the pool there too, and an answer past it be the library's
-own error. Errors built from what a server or a foreign transport said must not show a
-secret the request carried, whole or cut short.
+own error, as it must be from a foreign transport however its body stream ends. Errors
+built from what a server or a foreign transport said must not show a secret the request
+carried, whole or cut short.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -173,3 +175,77 @@ async def test_a_foreign_transports_timeout_is_an_api_timeout_without_the_token(
     assert caught.value.__cause__ is None  # its text quotes the token
     assert TOKEN not in everything_shown(caught.value)
     assert transport.sent == 1
+
+
+class ForeignStream(httpx.AsyncByteStream):
+    """A foreign transport's body of endless 1000-byte pieces, with its own way of closing.
+
+    ``on_close`` is raised by ``aclose``; after a close, reading raises ``after_close``, or
+    (when that is None) goes on as if nothing had happened.
+    """
+
+    def __init__(
+        self, on_close: Exception | None = None, after_close: Exception | None = None
+    ) -> None:
+        self.on_close = on_close
+        self.after_close = after_close
+        self.closed = False
+        self.read_after_close = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            await anyio.lowlevel.checkpoint()
+            if self.closed:
+                if self.after_close is not None:
+                    raise self.after_close
+                self.read_after_close += 1
+            yield b"x" * 1000
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self.on_close is not None:
+            raise self.on_close
+
+
+class StreamingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, stream: ForeignStream) -> None:
+        self.stream = stream
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        return httpx.Response(200, stream=self.stream)
+
+
+class PayloadError(Exception):
+    """Stands in for ``aiohttp.ClientPayloadError``: a foreign error reading a closed body."""
+
+
+@pytest.mark.parametrize("path", ["transport", "httpx-client"])
+@pytest.mark.parametrize(
+    "stream",
+    [
+        pytest.param(lambda: ForeignStream(after_close=PayloadError("closed")), id="raises"),
+        pytest.param(lambda: ForeignStream(on_close=RuntimeError("close failed")), id="bad-close"),
+        pytest.param(ForeignStream, id="ignores-the-close"),
+    ],
+)
+async def test_a_foreign_body_past_the_limit_ends_as_too_large_however_it_closes(
+    path: str, stream: Callable[[], ForeignStream]
+) -> None:
+    body = stream()
+    transport = StreamingTransport(body)
+    base_url = "https://flows.automate.globus.org"
+    async with httpx.AsyncClient(transport=transport) as http:
+        kind: dict[str, Any] = (
+            {"transport": transport} if path == "transport" else {"http_client": http}
+        )
+        async with FlowsClient(
+            authorizer="tok", base_url=base_url, timeout=None, max_response_size=10_000, **kind
+        ) as flows:
+            with anyio.fail_after(30), pytest.raises(ResponseTooLargeError) as caught:
+                await flows.get_run(RUN_ID)
+    assert (caught.value.url, caught.value.limit) == (f"{base_url}/runs/{RUN_ID}", 10_000)
+    assert transport.sent == 1  # not retried
+    # Nothing more is read of a body that goes on after it was closed.
+    assert body.read_after_close <= 1
