@@ -178,7 +178,7 @@ def _refuse_header(authorizer: Authorizer | None) -> InvalidRequestError:
     return InvalidRequestError(
         f"the Authorization header from {type(authorizer).__name__} cannot be sent: it is not "
         "a str, or the token holds a line break, a control character or a character outside "
-        "ASCII"
+        "ASCII, or ends in a space"
     )
 
 
@@ -576,8 +576,16 @@ class Transport:
                 header = await self.authorizer.get_authorization_header(request.resource_server)
                 # Checked here, once for every way out: a line break in a header would be
                 # refused by the connection with an error quoting it, or split the request.
-                if header is not None and not (
-                    isinstance(header, str) and header.isascii() and header.isprintable()
+                if (
+                    header is not None
+                    and not (
+                        isinstance(header, str)
+                        and header.isascii()
+                        and header.isprintable()
+                        # httpx refuses a value with a space at either end: so does every way.
+                        and header[-1:] != " "
+                        and header[:1] != " "
+                    )
                 ):
                     raise _refuse_header(self.authorizer)
             try:

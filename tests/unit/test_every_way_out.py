@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -23,11 +23,13 @@ import pytest
 from globus_runs import (
     APITimeoutError,
     FlowsClient,
+    InvalidRequestError,
     NetworkError,
     ResponseTooLargeError,
     pooled_http_client,
 )
 
+from ..reliability._echo import echo_server
 from .test_h1 import answer
 from .test_hostile_servers import (
     LIMIT,
@@ -249,3 +251,25 @@ async def test_a_foreign_body_past_the_limit_ends_as_too_large_however_it_closes
     assert transport.sent == 1  # not retried
     # Nothing more is read of a body that goes on after it was closed.
     assert body.read_after_close <= 1
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_token_ending_in_a_space_is_refused_alike_on_every_way(path: str) -> None:
+    # httpx (h11) refuses a header value ending in a space with an error of its own; the own
+    # pool would send it: refused before any request, whichever way, naming the authorizer.
+    token = "tok-SECRET-1 "
+    with echo_server() as (url, seen):
+        async with AsyncExitStack() as stack:
+            options: dict[str, Any] = {}
+            if path == "httpx-client":
+                options["http_client"] = await stack.enter_async_context(httpx.AsyncClient())
+            elif path == "httpx-transport":
+                options["transport"] = httpx.AsyncHTTPTransport()
+            flows = await stack.enter_async_context(
+                FlowsClient(authorizer=token, base_url=url, retry=NO_RETRY, **options)
+            )
+            with pytest.raises(InvalidRequestError) as caught:
+                await flows.get_run(RUN_ID)
+    assert "the Authorization header from AccessTokenAuthorizer cannot be sent" in str(caught.value)
+    assert "SECRET" not in everything_shown(caught.value)
+    assert seen == []
