@@ -193,6 +193,12 @@ class Response:
     # What was sent, to redact from the body when it has to be shown in an error.
     authorization: str | None = attrs.field(default=None, repr=False)
     request: ApiRequest | None = attrs.field(default=None, repr=False, eq=False)
+    # Where the retry loop stood when this answer came, so that a caller finding the answer
+    # unreadable goes on with the same budget (Transport.settle): the retries spent, the
+    # times the request was sent, and when the loop started (anyio.current_time()).
+    retries: int = attrs.field(default=0, repr=False, eq=False)
+    attempts: int = attrs.field(default=1, repr=False, eq=False)
+    started: float | None = attrs.field(default=None, repr=False, eq=False)
 
     def text(self) -> str:
         """The body as text, with every secret the request carried redacted (for errors)."""
@@ -599,7 +605,17 @@ class Transport:
                 error: GlobusRunsError = exc
             else:
                 if 200 <= status < 300:
-                    return Response(status, content, request.method, url, header, request)
+                    return Response(
+                        status,
+                        content,
+                        request.method,
+                        url,
+                        header,
+                        request,
+                        retry_number,
+                        retry_number - look_ups + 1,
+                        started,
+                    )
                 secrets = _secrets_of(header, request)
                 error = error_from_response(
                     status,
