@@ -178,7 +178,7 @@ def _refuse_header(authorizer: Authorizer | None) -> InvalidRequestError:
     return InvalidRequestError(
         f"the Authorization header from {type(authorizer).__name__} cannot be sent: it is not "
         "a str, or the token holds a line break, a control character or a character outside "
-        "ASCII"
+        "ASCII, or ends in a space"
     )
 
 
@@ -193,6 +193,12 @@ class Response:
     # What was sent, to redact from the body when it has to be shown in an error.
     authorization: str | None = attrs.field(default=None, repr=False)
     request: ApiRequest | None = attrs.field(default=None, repr=False, eq=False)
+    # Where the retry loop stood when this answer came, so that a caller finding the answer
+    # unreadable goes on with the same budget (Transport.settle): the retries spent, the
+    # times the request was sent, and when the loop started (anyio.current_time()).
+    retries: int = attrs.field(default=0, repr=False, eq=False)
+    attempts: int = attrs.field(default=1, repr=False, eq=False)
+    started: float | None = attrs.field(default=None, repr=False, eq=False)
 
     def text(self) -> str:
         """The body as text, with every secret the request carried redacted (for errors)."""
@@ -247,6 +253,10 @@ def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
 
 
 _OWN_CODINGS = b"gzip, deflate"
+#: The request extension by which a client of this library tells :class:`PoolTransport` its
+#: ``max_response_size`` when its requests go through ``httpx.AsyncClient`` (a shared
+#: ``pooled_http_client`` with hooks, say), so the pool stops reading at that size.
+_LIMIT_EXTENSION = "globus_runs.max_response_size"
 _DECODED_AWAY = frozenset({b"content-encoding", b"content-length"})
 
 
@@ -332,6 +342,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
                 sent,
                 body,
                 request.extensions.get("timeout", {}),
+                limit=request.extensions.get(_LIMIT_EXTENSION, DEFAULT_MAX_RESPONSE_SIZE),
             )
         except pool_errors.PoolError as exc:
             error = next(_TO_HTTPX[cls] for cls in type(exc).__mro__ if cls in _TO_HTTPX)
@@ -519,6 +530,7 @@ class Transport:
         #: which such a client uses. None: through ``httpx.AsyncClient.send``.
         self._to_transport = made.transport if made is not None else None
         self._extensions = {"timeout": self._timeout.as_dict()}
+        self._limit_extension: dict[str, Any] = {_LIMIT_EXTENSION: max_response_size}
         if self._owns_client and self._to_transport is None:
             # Our own client already carries the headers and the timeout: httpx merges
             # per-request headers one by one, at a cost that shows on every request.
@@ -570,8 +582,16 @@ class Transport:
                 header = await self.authorizer.get_authorization_header(request.resource_server)
                 # Checked here, once for every way out: a line break in a header would be
                 # refused by the connection with an error quoting it, or split the request.
-                if header is not None and not (
-                    isinstance(header, str) and header.isascii() and header.isprintable()
+                if (
+                    header is not None
+                    and not (
+                        isinstance(header, str)
+                        and header.isascii()
+                        and header.isprintable()
+                        # httpx refuses a value with a space at either end: so does every way.
+                        and header[-1:] != " "
+                        and header[:1] != " "
+                    )
                 ):
                     raise _refuse_header(self.authorizer)
             try:
@@ -585,7 +605,17 @@ class Transport:
                 error: GlobusRunsError = exc
             else:
                 if 200 <= status < 300:
-                    return Response(status, content, request.method, url, header, request)
+                    return Response(
+                        status,
+                        content,
+                        request.method,
+                        url,
+                        header,
+                        request,
+                        retry_number,
+                        retry_number - look_ups + 1,
+                        started,
+                    )
                 secrets = _secrets_of(header, request)
                 error = error_from_response(
                     status,
@@ -728,7 +758,11 @@ class Transport:
                 )
             elif self._request_timeout is None:
                 built = self.http_client.build_request(
-                    request.method, url, content=request.body, headers=headers
+                    request.method,
+                    url,
+                    content=request.body,
+                    headers=headers,
+                    extensions=self._limit_extension.copy(),
                 )
             else:
                 built = self.http_client.build_request(
@@ -737,6 +771,7 @@ class Transport:
                     content=request.body,
                     headers=headers,
                     timeout=self._request_timeout,
+                    extensions=self._limit_extension.copy(),
                 )
             # The attempt as a whole, and the body as received and decoded, are bounded here:
             # httpx bounds neither. (A bare cancel scope: fail_after's two generator-based
@@ -754,20 +789,26 @@ class Transport:
                 finally:
                     await answer.aclose()
             if scope.cancelled_caught:
-                raise TimeoutError
+                raise _AttemptTimedOut
             return answer.status_code, answer.headers.raw, content
         except ResponseParseError as exc:  # too large, or not decodable
             exc.method, exc.url = request.method, url
             raise
-        except TimeoutError as exc:
+        except _AttemptTimedOut:
+            # Only this attempt's own deadline: a TimeoutError the transport raises may quote
+            # what was sent, so it goes through network_error like any other failure.
             raise APITimeoutError(
                 f"timed out: the attempt took longer than {self._attempt_timeout} s",
                 method=request.method,
                 url=url,
-            ) from exc
+            ) from None
         except Exception as exc:  # whatever the transport raises: see network_error
             error = network_error(exc, request.method, url, _secrets_of(authorization, request))
             raise error from error.__cause__
+
+
+class _AttemptTimedOut(Exception):
+    """The deadline of an attempt on the httpx path passed."""
 
 
 def _ambiguous(error: GlobusRunsError) -> bool:
@@ -782,13 +823,17 @@ async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None
     """Stop reading ``answer`` part-way: close it (its connection with it), then run
     ``pieces`` to its end, which now comes at once, so the async generators layered under
     httpx's stream finish here rather than wait for the collector (which trio warns about).
+
+    The answer is refused already: whatever the transport raises closing it or reading it
+    closed (httpx's errors, a foreign transport's own) is dropped, and a stream that goes on
+    after the close is read no further.
     """
-    await answer.aclose()
     try:
+        await answer.aclose()
         async for _ in pieces:
-            pass
-    except httpx.HTTPError:
-        pass  # the closed stream's own way to end
+            break  # the close did not end this transport's stream: stop here
+    except Exception:  # only how the stream ends: the answer's own error is raised next
+        pass
 
 
 async def _read_bounded(answer: httpx.Response, limit: int) -> bytes:
@@ -850,17 +895,31 @@ def network_error(
     httpcore's). Any other transport's connect error may come after the request was read,
     so it is a plain :class:`NetworkError` (an :class:`APITimeoutError` for a timeout). An
     exception that is neither httpx's nor the pool's (a foreign transport's own) is a
-    :class:`NetworkError` too; a request that cannot be encoded is an
-    :class:`InvalidRequestError`; a :class:`GlobusRunsError` is returned as it is.
+    :class:`NetworkError` too (an :class:`APITimeoutError` for a ``TimeoutError``); a request
+    that cannot be encoded is an :class:`InvalidRequestError`; a :class:`GlobusRunsError` is
+    returned as it is, and so is the :class:`ResponseParseError` (a body too large or not
+    decodable) behind the ``httpx.DecodingError`` of a :class:`PoolTransport`.
 
-    ``secrets`` are redacted from the message; ``__cause__`` is set to ``exc`` only when its
+    ``secrets`` are redacted from the message, and a message still holding the start of one
+    (an excerpt cut inside it) is not shown; ``__cause__`` is set to ``exc`` only when its
     text holds none of them (raise the result ``from`` its ``__cause__``).
     """
     if isinstance(exc, GlobusRunsError):
         return exc
+    if isinstance(exc, httpx.DecodingError) and isinstance(exc.__cause__, ResponseParseError):
+        # PoolTransport's word, through httpx.AsyncClient, for a body too large or not
+        # decodable: the library's own error, as on every other way out (never retried).
+        found = exc.__cause__
+        found.method, found.url = method, url
+        return found
     name = type(exc).__name__
+    secrets = list(secrets)
     detail = _redact(str(exc), secrets)
-    timeout = isinstance(exc, httpx.TimeoutException | pool_errors.Timeout)
+    if any(secret[:_MIN_SECRET] in detail for secret in secrets):
+        # The start of a secret, left by an excerpt cut inside it (the pool quotes at most
+        # 80 bytes of a malformed line): the detail is not shown at all.
+        detail = "(not shown: it quotes part of a secret the request carried)"
+    timeout = isinstance(exc, httpx.TimeoutException | pool_errors.Timeout | TimeoutError)
     error: GlobusRunsError
     if isinstance(exc, pool_errors.ConnectError) or (
         isinstance(exc, _HTTPX_CONNECT) and _never_sent(exc.__cause__)

@@ -22,7 +22,7 @@ from .._models import (
 from .._paging import MarkerPager
 from .._service import ServiceClient
 from .._telemetry import parent_span
-from .._transport import Recheck
+from .._transport import Recheck, Response
 from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 from .._wire import ApiRequest
 from . import _fleet, _waiting
@@ -58,7 +58,11 @@ class FlowsClient(ServiceClient):
     async def _call(
         self, request: ApiRequest, cls: type[M], *, recheck: Recheck | None = None
     ) -> M:
-        response = await self._transport.send(request, recheck=recheck)
+        return self._read(await self._transport.send(request, recheck=recheck), cls)
+
+    def _read(self, response: Response, cls: type[M]) -> M:
+        """The body of ``response`` as ``cls``; a :class:`ResponseParseError` carries the body
+        with the request's secrets redacted."""
         try:
             return structure(response.json(), cls, method=response.method, url=response.url)
         except ResponseParseError as exc:

@@ -88,11 +88,22 @@ async def start_exactly_once(
         # An unreadable 2xx means the run was created: never send the request again.
         return not isinstance(error, ResponseParseError)
 
+    transport = client._transport
     try:
+        response = await transport.send(send, recheck=recheck)
         try:
-            return await client._call(send, Run, recheck=recheck)
+            return client._read(response, Run)
         except ResponseParseError as exc:
-            await client._transport.settle(send, exc, recheck)
+            # Still the same loop: the look-ups go on with the retries the sends left.
+            exc.attempts = response.attempts
+            await transport.settle(
+                send,
+                exc,
+                recheck,
+                retry_number=response.retries + 1,
+                started=response.started,
+                attempts=response.attempts,
+            )
             raise
     except _Started as started:
         return started.run
