@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InvalidRequestError
 
 __all__ = [
     "AccessTokenAuthorizer",
@@ -182,7 +182,14 @@ class CallbackAuthorizer:
         token = self._get_token(resource_server)
         if inspect.isawaitable(token):
             token = await token
-        return f"Bearer {token}" if token else None
+        if not token:
+            return None
+        if not isinstance(token, str):  # a bytes token would go out as "Bearer b'...'"
+            raise InvalidRequestError(
+                f"the function of CallbackAuthorizer returned a {type(token).__name__}, not a "
+                "str token"
+            )
+        return f"Bearer {token}"
 
     async def handle_unauthorized(self, resource_server: str, rejected_header: str | None) -> bool:
         """Ask again; a retry may help when the function now gives another token.

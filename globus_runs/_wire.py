@@ -180,6 +180,13 @@ def check_base_url(url: str) -> str:
     """
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a str, not {type(url).__name__}")
+    _, scheme_sep, rest = url.partition("://")
+    if scheme_sep and "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+        # Checked first, so that no other message quotes the credentials.
+        raise ConfigurationError(
+            "base_url must not carry credentials before its host (user:password@): the "
+            "client authenticates with its authorizer, and a URL is quoted in errors and logs"
+        )
     bad = _BAD_URL_CHARACTER.search(url)
     if bad is not None:
         raise ConfigurationError(f"base_url {url!a} has an invalid character {bad.group()!a}")

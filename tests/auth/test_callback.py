@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio.lowlevel
 import pytest
 
-from globus_runs import AuthenticationError, CallbackAuthorizer
+from globus_runs import AuthenticationError, CallbackAuthorizer, InvalidRequestError
 from globus_runs.testing import FakeGlobus
 
 from ._support import FLOWS, authorization_headers, statuses
@@ -103,3 +105,20 @@ async def test_a_getter_returning_none_sends_no_authorization(
         with pytest.raises(AuthenticationError):
             await flows.get_run(run_id)
     assert authorization_headers(fake) == [None]
+
+
+@pytest.mark.parametrize("token", [b"tok-SECRET-bytes", 12345678901])
+async def test_a_token_that_is_not_a_str_is_refused_without_quoting_it(
+    fake: FakeGlobus, token: object
+) -> None:
+    def token_for(resource_server: str) -> Any:  # a getter breaking its contract
+        return token
+
+    async with fake.flows_client(authorizer=CallbackAuthorizer(token_for)) as flows:
+        with pytest.raises(
+            InvalidRequestError, match=r"returned a (bytes|int), not a str"
+        ) as caught:
+            await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert "SECRET" not in str(caught.value)
+    assert "12345678901" not in str(caught.value)
+    assert fake.requests == []

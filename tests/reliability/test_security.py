@@ -33,10 +33,11 @@ REMOTE_HTTP = [
     "http://10.0.0.1",
     "http://127.0.0.1.example.org",
     "http://localhost.example.org",
-    "http://127.0.0.1@flows.example.org",
     "HTTP://flows.example.org",
     "http://[2001:db8::1]:8080",
 ]
+# A loopback address as the user name of a remote host: refused for the credentials.
+DISGUISED = "http://127.0.0.1@flows.example.org"
 LOOPBACK_HTTP = [
     "http://127.0.0.1:8000",
     "http://localhost",
@@ -70,6 +71,16 @@ def test_token_endpoints_refuse_plain_http_to_a_remote_host(url: str) -> None:
         ClientCredentialsAuthorizer("client", "client-secret", [FLOWS_ALL], auth_url=url)
     with pytest.raises(ConfigurationError, match="https"):
         RefreshTokenAuthorizer("client", "refresh-token", auth_url=url)
+
+
+def test_a_loopback_address_before_an_at_sign_is_no_loopback_host() -> None:
+    for build in (
+        lambda: FlowsClient(authorizer=SECRET_TOKEN, base_url=DISGUISED),
+        lambda: TimersClient(authorizer=SECRET_TOKEN, base_url=DISGUISED),
+        lambda: RefreshTokenAuthorizer("client", "refresh-token", auth_url=DISGUISED),
+    ):
+        with pytest.raises(ConfigurationError, match="must not carry credentials"):
+            build()
 
 
 def test_a_timers_client_refuses_plain_http_flows_before_any_request() -> None:

@@ -154,3 +154,22 @@ def test_retry_after_in_seconds_and_as_http_date() -> None:
     assert parse_retry_after("") is None
     assert parse_retry_after(None) is None
     assert parse_retry_after("nan") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pa55word-SECRET@flows.example.org",
+        "https://pa55word-SECRET@flows.example.org/api",
+        "http://user:pa55word-SECRET@127.0.0.1:8000",
+        "https://user:pa55word-SECRET@flows.example.org:bad port",  # refused before any other
+    ],
+)
+def test_credentials_in_a_base_url_are_refused_without_quoting_them(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="must not carry credentials") as caught:
+        check_base_url(url)
+    assert "SECRET" not in str(caught.value)
+
+
+def test_an_at_sign_after_the_host_is_not_taken_for_credentials() -> None:
+    assert check_base_url("https://flows.example.org/a@b") == "https://flows.example.org/a@b"
