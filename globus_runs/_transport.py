@@ -529,16 +529,16 @@ class Transport:
         #: ``httpx.AsyncClient.send``'s auth, redirect, cookie and hook machinery, none of
         #: which such a client uses. None: through ``httpx.AsyncClient.send``.
         self._to_transport = made.transport if made is not None else None
-        self._extensions = {"timeout": self._timeout.as_dict()}
-        self._limit_extension: dict[str, Any] = {_LIMIT_EXTENSION: max_response_size}
-        if self._owns_client and self._to_transport is None:
-            # Our own client already carries the headers and the timeout: httpx merges
-            # per-request headers one by one, at a cost that shows on every request.
-            self._request_headers: dict[str, str] = {}
-            self._request_timeout: httpx.Timeout | None = None
-        else:
-            self._request_headers = dict(DEFAULT_HEADERS)
-            self._request_timeout = self._timeout
+        #: Every request's extensions on the httpx path, whichever way it goes: the client's
+        #: timeouts, and its size limit for a PoolTransport reached through httpx.
+        self._extensions: dict[str, Any] = {
+            "timeout": self._timeout.as_dict(),
+            _LIMIT_EXTENSION: max_response_size,
+        }
+        # Our own client already carries the headers: httpx merges per-request headers one
+        # by one, at a cost that shows on every request.
+        skip_headers = self._owns_client and self._to_transport is None
+        self._request_headers: dict[str, str] = {} if skip_headers else dict(DEFAULT_HEADERS)
         #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
         self.observer = RequestObserver()
 
@@ -748,31 +748,16 @@ class Transport:
             headers.update(request.headers)
         try:
             transport = self._to_transport
-            if transport is not None:
-                built = httpx.Request(
-                    request.method,
-                    url,
-                    content=request.body,
-                    headers=headers,
-                    extensions=self._extensions.copy(),
-                )
-            elif self._request_timeout is None:
-                built = self.http_client.build_request(
-                    request.method,
-                    url,
-                    content=request.body,
-                    headers=headers,
-                    extensions=self._limit_extension.copy(),
-                )
-            else:
-                built = self.http_client.build_request(
-                    request.method,
-                    url,
-                    content=request.body,
-                    headers=headers,
-                    timeout=self._request_timeout,
-                    extensions=self._limit_extension.copy(),
-                )
+            # Straight to the transport, the request is built as it is; through the client,
+            # with the client's own headers, cookies and base URL merged in.
+            build = httpx.Request if transport is not None else self.http_client.build_request
+            built = build(
+                request.method,
+                url,
+                content=request.body,
+                headers=headers,
+                extensions=self._extensions.copy(),
+            )
             # The attempt as a whole, and the body as received and decoded, are bounded here:
             # httpx bounds neither. (A bare cancel scope: fail_after's two generator-based
             # context managers cost more than the rest of this method's own work.)
