@@ -26,9 +26,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite, every async test on both anyio backends (asyncio and trio)."""
+    """The whole test suite, every async test on both anyio backends (asyncio and trio), on as
+    many worker processes as the machine has cores (``-- -n 0`` runs it in one process)."""
     session.install("-e", ".[tests,speedups]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session(name="tests-no-speedups")
