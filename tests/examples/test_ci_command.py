@@ -28,4 +28,3 @@ def test_both_readme_commands_install_only_into_a_virtual_environment() -> None:
         assert steps[:2] == ["python3 -m venv .venv", ". .venv/bin/activate"], command
         # Nothing runs through the system interpreter once the environment is active.
         assert not any(step.startswith("python3 ") for step in steps[2:]), command
-
