@@ -14,6 +14,7 @@ import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -89,6 +90,28 @@ class LoopbackServer:
         await app(inner, receive, send)
 
 
+class TickingClock(FakeClock):
+    """A manual clock that also moves ``per_request`` emulated seconds each time the emulator
+    is asked something: runs progress as a client polls them, however fast or slow the
+    machine is, so a test never races the emulator's progress."""
+
+    def __init__(self, start: datetime, *, per_request: float) -> None:
+        super().__init__(start)
+        self.per_request = per_request
+
+
+class _Ticking:
+    """The emulator's app, moving its `TickingClock` before answering each request."""
+
+    def __init__(self, app: ASGIApp, clock: TickingClock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.clock.advance(self.clock.per_request)
+        await self.app(scope, receive, send)
+
+
 class RoutedFake(FakeGlobus):
     """A `FakeGlobus` whose ready clients reach it by the test's route.
 
@@ -98,10 +121,16 @@ class RoutedFake(FakeGlobus):
 
     def __init__(self, clock: FakeClock, server: LoopbackServer | None) -> None:
         super().__init__(clock=clock)
+        self._ticking = _Ticking(super().app, clock) if isinstance(clock, TickingClock) else None
         self.route = "inprocess" if server is None else "loopback"
         self._server = server
         if server is not None:
             self.origin = server.mount(self.app)
+
+    @property
+    def app(self) -> ASGIApp:
+        """The emulator's app, moving a `TickingClock` on each request when it has one."""
+        return super().app if self._ticking is None else self._ticking
 
     def flows_client(
         self,

@@ -11,18 +11,28 @@ import pytest
 from globus_runs import FlowsClient, RetryPolicy
 from globus_runs.testing import FakeClock, FakeGlobus
 
+from .._routes import TickingClock
 from ..conftest import START
 
-SPEED = 200.0  # emulated seconds per real second
+PER_REQUEST = 1.0  # emulated seconds per request the emulator answers
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 @pytest.fixture
 def clock(request: pytest.FixtureRequest) -> FakeClock:
-    """A clock running ``SPEED`` times faster than real time (or as fast as a test asks:
-    ``@pytest.mark.parametrize("clock", [1000.0], indirect=True)``)."""
-    return FakeClock(START, realtime=True, speed=getattr(request, "param", SPEED))
+    """By default a `TickingClock` moving ``PER_REQUEST`` emulated seconds with each request,
+    so runs progress as they are polled, at any machine speed. A test may ask for another
+    step (``@pytest.mark.parametrize("clock", [("ticking", 10.0)], indirect=True)``), a
+    manual clock (``["manual"]``) or one following real time (``[("realtime", 1000.0)]``,
+    emulated seconds per real second)."""
+    wanted: Any = getattr(request, "param", ("ticking", PER_REQUEST))
+    if wanted == "manual":
+        return FakeClock(START)
+    kind, rate = wanted
+    if kind == "realtime":
+        return FakeClock(START, realtime=True, speed=rate)
+    return TickingClock(START, per_request=rate)
 
 
 @pytest.fixture

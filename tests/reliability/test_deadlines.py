@@ -12,8 +12,8 @@ from globus_runs.testing import FakeGlobus
 
 pytestmark = pytest.mark.anyio
 
-DEADLINE = 2.0
-LONG_WAIT = 30.0  # far beyond DEADLINE, well within the default retry_after_max
+DEADLINE = 20.0
+LONG_WAIT = 50.0  # beyond DEADLINE, within the default retry_after_max (60 s)
 
 
 async def test_a_retry_after_past_the_deadline_fails_a_single_call_at_once(

@@ -123,15 +123,24 @@ async def test_a_failing_input_iterable_ends_the_stream_with_a_typed_error() -> 
 @pytest.mark.anyio
 async def test_cancelling_the_caller_cancels_the_batch_promptly() -> None:
     started = 0
+    full = anyio.Event()
 
     async def slow(item: int) -> int:
         nonlocal started
         started += 1
-        await anyio.sleep(10)
+        if started == 5:
+            full.set()
+        await anyio.sleep(3600)
         return item
 
-    with anyio.move_on_after(0.05) as scope:
-        await run_batch(range(100), slow, concurrency=5)
+    async def cancel_once_full(scope: anyio.CancelScope) -> None:
+        await full.wait()
+        scope.cancel()
+
+    with anyio.fail_after(30), anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(cancel_once_full, scope)
+            await run_batch(range(100), slow, concurrency=5)
     assert scope.cancelled_caught
     assert started == 5
 

@@ -28,6 +28,8 @@ from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPoli
 from globus_runs import _pool_errors as errors
 from globus_runs._h1 import H1Pool, Origin, _Connection, _socket_readable, encode_request
 
+from .._conditions import wait_for_thread_event, wait_until
+
 pytestmark = pytest.mark.anyio
 
 TIMEOUTS: dict[str, float | None] = {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
@@ -375,7 +377,7 @@ async def test_waiting_past_the_pool_timeout_is_a_pool_timeout() -> None:
         h1 = pool(1)
         async with anyio.create_task_group() as tg:
             tg.start_soon(h1.request, origin, b"GET", get(), TIMEOUTS)
-            await anyio.sleep(0.05)
+            await wait_until(lambda: len(script.requests) == 1)  # the one connection is busy
             with pytest.raises(errors.PoolTimeout):
                 await h1.request(origin, b"GET", get(), {**TIMEOUTS, "pool": 0.05})
             tg.cancel_scope.cancel()
@@ -400,7 +402,7 @@ async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(named, "first")
-            await anyio.sleep(0.02)
+            await wait_until(lambda: len(script.requests) == 1)  # "first" holds the connection
             with anyio.move_on_after(0.03):
                 await named("cancelled")
             tg.start_soon(named, "third")
@@ -411,19 +413,26 @@ async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
 async def test_an_idle_connection_closed_by_the_server_is_not_reused(
     anyio_backend_name: str,
 ) -> None:
+    closed = threading.Event()
+
     async def close_soon(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
         writer.write(answer(b"one"))
         await writer.drain()
         await asyncio.sleep(0.02)
         writer.close()
+        await writer.wait_closed()
+        closed.set()
 
     script = Script(close_soon, answer(b"two"))
     async with script.running() as origin:
         h1 = pool()
         assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"one"
-        await anyio.sleep(0.1)
+        await wait_for_thread_event(closed)
         # asyncio reports the close at once; on trio the socket is checked before reuse.
-        assert h1.connections == (0 if anyio_backend_name == "asyncio" else 1)
+        if anyio_backend_name == "asyncio":
+            await wait_until(lambda: h1.connections == 0)
+        else:
+            assert h1.connections == 1
         assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"two"
         await h1.aclose()
     assert script.connections == 2
@@ -471,7 +480,7 @@ async def test_closing_the_pool_fails_requests_in_flight_and_refuses_new_ones() 
                     await h1.request(origin, b"GET", get(), TIMEOUTS)
 
             tg.start_soon(in_flight)
-            await anyio.sleep(0.05)
+            await wait_until(lambda: len(script.requests) == 1)  # the request is in flight
             await h1.aclose()
         with pytest.raises(errors.ConnectError, match="closed"):
             await h1.request(origin, b"GET", get(), TIMEOUTS)
@@ -643,6 +652,8 @@ async def test_server_closed_idle_connections_to_another_origin_free_no_room_twi
 ) -> None:
     # The connection to the first origin closes while idle; at the limit, requests to the
     # second origin must not count its leftover entry as room: never more than the limit.
+    closed = threading.Event()
+
     async def answer_then_close(
         _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes
     ) -> None:
@@ -650,6 +661,8 @@ async def test_server_closed_idle_connections_to_another_origin_free_no_room_twi
         await writer.drain()
         await asyncio.sleep(0.02)
         writer.close()
+        await writer.wait_closed()
+        closed.set()
 
     async def slow(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
         await asyncio.sleep(0.1)
@@ -660,9 +673,9 @@ async def test_server_closed_idle_connections_to_another_origin_free_no_room_twi
     async with first.running() as one, second.running() as two:
         h1 = pool(2)
         await h1.request(one, b"GET", get(), TIMEOUTS)
-        await anyio.sleep(0.1)
+        await wait_for_thread_event(closed)
         if anyio_backend_name == "asyncio":  # trio learns of the close only on a reuse
-            assert (h1.connections, h1.idle) == (0, 0)
+            await wait_until(lambda: (h1.connections, h1.idle) == (0, 0))
         peak = 0
 
         async def fetch() -> None:
@@ -686,6 +699,8 @@ async def test_an_idle_connection_closed_unnoticed_is_checked_before_reuse(
     if anyio_backend_name != "asyncio":
         pytest.skip("asyncio's connections only: trio reports no close of an idle socket")
 
+    closed = threading.Event()
+
     async def answer_then_close(
         _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes
     ) -> None:
@@ -693,6 +708,8 @@ async def test_an_idle_connection_closed_unnoticed_is_checked_before_reuse(
         await writer.drain()
         await asyncio.sleep(0.02)
         writer.close()
+        await writer.wait_closed()
+        closed.set()
 
     script = Script(answer_then_close, answer(b"two"))
     async with script.running() as origin:
@@ -703,7 +720,7 @@ async def test_an_idle_connection_closed_unnoticed_is_checked_before_reuse(
         assert isinstance(idle, _Connection)
         assert idle.transport is not None
         idle.transport.pause_reading()
-        await anyio.sleep(0.15)
+        await wait_for_thread_event(closed)
         assert not idle.closed  # the close is not known yet...
         # ...but a look at the socket finds it, and the request goes on a new connection.
         assert (await h1.request(origin, b"GET", get(), TIMEOUTS))[2] == b"two"
