@@ -15,6 +15,8 @@ from globus_runs.cli._app import cli
 from globus_runs.cli._config import Settings
 from globus_runs.testing import FakeClock, FakeGlobus
 
+from .._routes import RoutedFake, TickingClock
+
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 # Rich reads these to decide whether the output is a terminal and how wide it is.
@@ -103,15 +105,16 @@ def env_invoker(env: Mapping[str, str | None]) -> Invoke:
 
 
 @pytest.fixture
-def realtime_fake() -> FakeGlobus:
-    """An emulator whose clock runs 20 times faster than real time."""
-    return FakeGlobus(clock=FakeClock(realtime=True, speed=20.0))
+def ticking_fake() -> FakeGlobus:
+    """An emulator whose clock moves 5 emulated seconds with each request it answers, so its
+    runs progress as the command line polls them, however busy the machine is."""
+    return RoutedFake(TickingClock(START, per_request=5.0), None)
 
 
 @pytest.fixture
-def served(realtime_fake: FakeGlobus) -> Iterator[dict[str, Any]]:
-    """``realtime_fake`` served on loopback from a thread; yields its startup line."""
+def served(ticking_fake: FakeGlobus) -> Iterator[dict[str, Any]]:
+    """``ticking_fake`` served on loopback from a thread; yields its startup line."""
     from globus_runs.testing import serve_in_thread
 
-    with serve_in_thread(realtime_fake) as info:
+    with serve_in_thread(ticking_fake) as info:
         yield info

@@ -27,9 +27,9 @@ def scope_of(form: bytes) -> list[str]:
 
 
 def test_a_batch_from_start_to_end_with_a_token(
-    realtime_fake: FakeGlobus, served: dict[str, Any], tmp_path: Path
+    ticking_fake: FakeGlobus, served: dict[str, Any], tmp_path: Path
 ) -> None:
-    flow_id = realtime_fake.add_flow(title="Quick", duration=2.0)
+    flow_id = ticking_fake.add_flow(title="Quick", duration=2.0)
     invoke = env_invoker(served_env(served))
     inputs = tmp_path / "inputs.jsonl"
     inputs.write_text("".join(json.dumps({"body": {"n": n}}) + "\n" for n in range(8)))
@@ -42,15 +42,15 @@ def test_a_batch_from_start_to_end_with_a_token(
     assert [run["status"] for run in parse_json(waited)["runs"]] == ["SUCCEEDED"] * 8
     listed = parse_json(invoke("runs", "list", "--flow-id", flow_id, "--format", "json"))
     assert len(listed["runs"]) == 8
-    tokens = {request.headers["authorization"] for request in realtime_fake.requests}
+    tokens = {request.headers["authorization"] for request in ticking_fake.requests}
     assert tokens == {f"Bearer {served['token']}"}
 
 
 def test_watch_follows_a_run_until_it_ends(
-    realtime_fake: FakeGlobus, served: dict[str, Any]
+    ticking_fake: FakeGlobus, served: dict[str, Any]
 ) -> None:
-    flow_id = realtime_fake.add_flow(duration=40.0, steps=2)  # two real seconds
-    [run_id] = realtime_fake.add_runs(flow_id, 1, start=realtime_fake.clock.now())
+    flow_id = ticking_fake.add_flow(duration=40.0, steps=2)  # about eight requests
+    [run_id] = ticking_fake.add_runs(flow_id, 1, start=ticking_fake.clock.now())
     result = env_invoker(served_env(served))("runs", "watch", run_id, "--poll-interval", "0.05")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -68,10 +68,10 @@ def test_watch_follows_a_run_until_it_ends(
 
 
 def test_client_credentials_get_a_token_for_flows_timers_and_each_flow(
-    realtime_fake: FakeGlobus, served: dict[str, Any], tmp_path: Path
+    ticking_fake: FakeGlobus, served: dict[str, Any], tmp_path: Path
 ) -> None:
-    flow_id = realtime_fake.add_flow(duration=1.0)
-    client_id, secret = realtime_fake.add_client()
+    flow_id = ticking_fake.add_flow(duration=1.0)
+    client_id, secret = ticking_fake.add_client()
     invoke = env_invoker(
         served_env(
             served,
@@ -84,20 +84,20 @@ def test_client_credentials_get_a_token_for_flows_timers_and_each_flow(
     inputs.write_text('{"body": {}}\n{"body": {}}\n')
     result = invoke("batch", "start", flow_id, str(inputs), "-o", str(tmp_path / "out.jsonl"))
     assert result.exit_code == 0, result.output
-    owners = {run.owner for run in realtime_fake.runs.values()}
+    owners = {run.owner for run in ticking_fake.runs.values()}
     assert owners == {f"urn:globus:auth:identity:{client_id}"}
-    [flow_grant] = realtime_fake.token_requests  # a start needs only the flow's own scope
+    [flow_grant] = ticking_fake.token_requests  # a start needs only the flow's own scope
     assert scope_of(flow_grant.body) == [
         f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user"
     ]
 
     listed = invoke("runs", "list", "--format", "json")
     assert len(parse_json(listed)["runs"]) == 2
-    assert scope_of(realtime_fake.token_requests[-1].body) == [FLOWS_ALL, TIMERS]
+    assert scope_of(ticking_fake.token_requests[-1].body) == [FLOWS_ALL, TIMERS]
 
 
-def test_the_scopes_can_be_chosen(realtime_fake: FakeGlobus, served: dict[str, Any]) -> None:
-    client_id, secret = realtime_fake.add_client()
+def test_the_scopes_can_be_chosen(ticking_fake: FakeGlobus, served: dict[str, Any]) -> None:
+    client_id, secret = ticking_fake.add_client()
     run_status = FLOWS_ALL.replace("/all", "/run_status")
     invoke = env_invoker(
         served_env(
@@ -109,7 +109,7 @@ def test_the_scopes_can_be_chosen(realtime_fake: FakeGlobus, served: dict[str, A
         )
     )
     assert invoke("runs", "list").exit_code == 0
-    [token_request] = realtime_fake.token_requests
+    [token_request] = ticking_fake.token_requests
     assert scope_of(token_request.body) == [run_status]
 
 
