@@ -25,6 +25,10 @@ from globus_runs.testing._faults import format_retry_after
 pytestmark = pytest.mark.anyio
 
 RUN_ROUTE = "/flows/flows/*/run"
+# A client that gives up after PATIENCE seconds on an answer SLOW seconds late: both far
+# from what an answer takes on a busy machine, so only the fault makes the client give up.
+PATIENCE = 1.0
+SLOW = 5.0
 
 
 @pytest.fixture
@@ -144,8 +148,8 @@ async def test_reset_after_raises_network_error_but_starts_the_run(
 async def test_slow_answers_past_the_read_timeout_raise_api_timeout_error(
     fake: FakeGlobus, run_id: str
 ) -> None:
-    fake.faults.add("slow", delay=0.5)
-    async with fake.flows_client(retry=RetryPolicy.disabled(), timeout=0.05) as flows:
+    fake.faults.add("slow", delay=SLOW)
+    async with fake.flows_client(retry=RetryPolicy.disabled(), timeout=PATIENCE) as flows:
         with pytest.raises(APITimeoutError):
             await flows.get_run(run_id)
 
@@ -161,8 +165,8 @@ async def test_slow_answers_arrive_when_the_client_waits(
 async def test_slow_run_start_is_handled_although_the_client_gave_up(
     fake: FakeGlobus, flow_id: str
 ) -> None:
-    fake.faults.add("slow", route=RUN_ROUTE, delay=0.5)
-    async with fake.flows_client(retry=RetryPolicy.disabled(), timeout=0.05) as flows:
+    fake.faults.add("slow", route=RUN_ROUTE, delay=SLOW)
+    async with fake.flows_client(retry=RetryPolicy.disabled(), timeout=PATIENCE) as flows:
         with pytest.raises(APITimeoutError):
             await flows.run_flow(flow_id, {})
     assert len(fake.runs) == 1
@@ -383,9 +387,9 @@ async def test_in_process_dropped_connections_are_httpx_read_errors(fake: FakeGl
 
 
 async def test_in_process_answers_respect_the_read_timeout(fake: FakeGlobus) -> None:
-    fake.faults.add("slow", delay=0.5)
+    fake.faults.add("slow", delay=SLOW)
     async with httpx.AsyncClient(
-        transport=asgi_transport(fake.app), base_url="http://127.0.0.1", timeout=0.05
+        transport=asgi_transport(fake.app), base_url="http://127.0.0.1", timeout=PATIENCE
     ) as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.get("/flows/runs")
