@@ -115,12 +115,12 @@ async def test_truncated_answers_arrive_whole_but_are_not_json(
 async def test_slow_answers_outlast_the_socket_read_timeout(
     fake: FakeGlobus, served: dict[str, Any]
 ) -> None:
-    fake.faults.add("slow", delay=0.5)
+    fake.faults.add("slow", delay=5.0)
     async with FlowsClient(
         authorizer=fake.token,
         base_url=served["flows_url"],
         retry=RetryPolicy.disabled(),
-        timeout=0.05,
+        timeout=1.0,  # far above a connection's set-up on a busy machine, far below the delay
     ) as flows:
         with pytest.raises(APITimeoutError):
             await flows.list_runs()
