@@ -1,11 +1,11 @@
-"""How a test's clients reach its emulator: in-process, or over loopback sockets.
+"""How a test's clients reach its emulator (the ``fake_globus`` fixture's routes).
 
-``inprocess`` hands each request straight to the emulator's ASGI app (``httpx.ASGITransport``).
-``loopback`` gives the client no transport at all, so it makes its own connection pool (the
-path users get) and talks to the emulator served by uvicorn on 127.0.0.1. One server serves
-the whole session: each test's emulator is mounted under a path prefix of its own, so its
-state is fresh, its manual clock stays in the test's hands, and a late request of an earlier
-test can never reach it.
+``inprocess`` hands each request straight to the emulator's ASGI app. ``loopback`` gives the
+client no transport at all, so it makes its own connection pool (the path users get) and
+talks to the emulator served by uvicorn on 127.0.0.1. One server serves the whole session:
+each test's emulator is mounted under a path prefix of its own, so its state is fresh, its
+manual clock stays in the test's hands, and a late request of an earlier test can never
+reach it.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from globus_runs import Authorizer, FlowsClient, TimersClient
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeClock, FakeGlobus
-from globus_runs.testing._fake import DEFAULT, _Default
-from globus_runs.testing._serve import LOOPBACK
-from globus_runs.testing._serve import _listen as listen
-from globus_runs.testing._serve import _origin as origin
+from .._auth import Authorizer
+from .._transport import asgi_transport
+from ..flows import FlowsClient
+from ..timers import TimersClient
+from ._clock import FakeClock
+from ._fake import DEFAULT, FakeGlobus, _Default
+from ._serve import LOOPBACK, _listen, _origin
+
+__all__ = ["ROUTES", "LoopbackServer", "RoutedFake"]
 
 ROUTES = ("inprocess", "loopback")
 
@@ -46,8 +48,8 @@ class LoopbackServer:
     @contextmanager
     def running(cls) -> Iterator[LoopbackServer]:
         """Serve until the block exits."""
-        sock = listen(LOOPBACK, 0)
-        server = cls(origin(sock))
+        sock = _listen(LOOPBACK, 0)
+        server = cls(_origin(sock))
         config = uvicorn.Config(
             server,
             log_level="warning",
