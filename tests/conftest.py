@@ -13,8 +13,13 @@ import pytest
 from globus_runs.testing import FakeClock, FakeGlobus
 
 ROUTES = ("inprocess", "loopback")
+# Tests reaching the emulator's app directly (raw HTTP clients, the command line's wiring, the
+# authorizers' token endpoint, faults injected in-process): the loopback route would only run
+# them twice.
+IN_PROCESS_DIRECTORIES = frozenset({"auth", "cli", "emulator", "reliability"})
 
-PAYLOADS = Path(__file__).resolve().parent / "payloads"
+TESTS = Path(__file__).resolve().parent
+PAYLOADS = TESTS / "payloads"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -60,8 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test on the emulator runs in-process and over loopback, unless marked
-    ``in_process_only`` (with a reason)."""
+    ``in_process_only`` (with a reason) or in one of `IN_PROCESS_DIRECTORIES`."""
     if "fake_globus_route" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.path.relative_to(TESTS).parts[0] in IN_PROCESS_DIRECTORIES:
         return
     marker = metafunc.definition.get_closest_marker("in_process_only")
     if marker is None:
@@ -88,3 +95,9 @@ def fake(fake_globus: FakeGlobus) -> FakeGlobus:
     ``fake.timers_client()``) reach it in-process or over loopback on the client's own
     connection pool. Both take ``app=``, an ASGI app in front of the emulator."""
     return fake_globus
+
+
+@pytest.fixture
+def flow_id(fake: FakeGlobus) -> str:
+    """A flow whose runs succeed after 10 s, in two Action steps."""
+    return fake.add_flow(title="Ten Seconds", duration=10.0)
