@@ -110,6 +110,7 @@ PUBLIC = {
         "Faults",
         "FlowBehavior",
         "RecordedRequest",
+        "asgi_transport",
         "serve_in_subprocess",
         "serve_in_thread",
     ],

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from globus_runs._transport import asgi_transport
 from globus_runs.cli._app import cli
 from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
 
 from ..conftest import START as START
 
