@@ -10,7 +10,7 @@ import pytest
 
 from globus_runs.cli._config import Settings
 from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
-from globus_runs.testing._auth import flow_scope
+from tests.auth._support import flow_scope
 
 from .conftest import START, Invoke, _invoker, parse_json
 
