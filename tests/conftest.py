@@ -68,13 +68,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ``in_process_only`` (with a reason) or in one of `IN_PROCESS_DIRECTORIES`."""
     if "fake_globus_route" not in metafunc.fixturenames:
         return
-    if metafunc.definition.path.relative_to(TESTS).parts[0] in IN_PROCESS_DIRECTORIES:
-        return
     marker = metafunc.definition.get_closest_marker("in_process_only")
-    if marker is None:
-        metafunc.parametrize("fake_globus_route", ROUTES, indirect=True)
-    elif not (marker.args or marker.kwargs.get("reason")):
+    if marker is not None and not (marker.args or marker.kwargs.get("reason")):
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: in_process_only needs a reason")
+    directory = metafunc.definition.path.relative_to(TESTS).parts[0]
+    if marker is None and directory not in IN_PROCESS_DIRECTORIES:
+        metafunc.parametrize("fake_globus_route", ROUTES, indirect=True)
 
 
 @pytest.fixture
