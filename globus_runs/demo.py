@@ -22,7 +22,7 @@ STEP = 2.0  # emulated seconds per tick while the demo lets time pass
 TICK = 0.02  # real seconds between ticks: only the pace of the show
 
 
-async def pass_time(clock: FakeClock) -> None:
+async def _pass_time(clock: FakeClock) -> None:
     """Move a manual ``clock`` forward, `STEP` seconds a tick, until cancelled.
 
     Runs end when the clock says so, never because the machine was slow: what the demo
@@ -79,7 +79,7 @@ async def run_demo(out: TextIO = sys.stdout) -> None:
                 elif isinstance(event, RunStatusEvent):
                     say(f"  status {event.previous or '-'} -> {event.status}")
                 if not moving:  # the watch has seen the run ACTIVE: now let it progress
-                    time_passing.start_soon(pass_time, fake.clock)
+                    time_passing.start_soon(_pass_time, fake.clock)
                     moving = True
 
             say("\nWaiting for every run with list queries (wait_for_runs)...")

@@ -31,7 +31,7 @@ from .._models import (
     TimerRun,
 )
 from .._transport import asgi_transport
-from ..demo import pass_time
+from ..demo import _pass_time
 from ..testing import FakeClock, FakeGlobus
 from ._config import Clients, Settings, open_clients
 from ._options import Failure, one_line, run
@@ -148,7 +148,7 @@ async def run_demo(console: Console) -> None:
                     new = run_status_text(event.run)
                     console.print("status ", event.previous or "-", " -> ", new, sep="")
                 if not moving:
-                    time_passing.start_soon(pass_time, fake.clock)
+                    time_passing.start_soon(_pass_time, fake.clock)
                     moving = True
 
             _section(console, f"5. Wait for all {len(started)} runs (wait_for_runs)")
