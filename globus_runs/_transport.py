@@ -128,6 +128,12 @@ def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
     """An in-process transport that hands requests straight to an ASGI app (the emulator).
 
     Dropped connections and read timeouts surface as the same httpx errors as over a socket.
+    Public as ``globus_runs.testing.asgi_transport``, for an HTTP client of your own:
+
+    >>> import httpx
+    >>> from globus_runs.testing import FakeGlobus, asgi_transport
+    >>> fake = FakeGlobus()
+    >>> http = httpx.AsyncClient(transport=asgi_transport(fake.app), base_url=fake.flows_url)
     """
     return _InProcessTransport(app=app)
 

@@ -4,8 +4,6 @@ emulator, reached in-process and over loopback sockets."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +12,14 @@ import pytest
 
 from globus_runs.testing import FakeClock, FakeGlobus
 
-from ._routes import ROUTES, LoopbackServer, RoutedFake
+ROUTES = ("inprocess", "loopback")
+# Tests reaching the emulator's app directly (raw HTTP clients, the command line's wiring, the
+# authorizers' token endpoint, faults injected in-process): the loopback route would only run
+# them twice.
+IN_PROCESS_DIRECTORIES = frozenset({"auth", "cli", "emulator", "reliability"})
 
-PAYLOADS = Path(__file__).resolve().parent / "payloads"
+TESTS = Path(__file__).resolve().parent
+PAYLOADS = TESTS / "payloads"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -48,6 +51,8 @@ def payloads() -> Payloads:
 
 
 # -- the emulator, by route --------------------------------------------------------------
+# The emulator is the shipped ``fake_globus`` fixture (globus_runs.testing's pytest plugin);
+# here every test on it runs in-process and over loopback.
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,28 +64,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test on the ``fake`` fixture runs in-process and over loopback, unless marked
-    ``in_process_only`` (with a reason)."""
-    if "fake_route" not in metafunc.fixturenames:
+    """Every test on the emulator runs in-process and over loopback, unless marked
+    ``in_process_only`` (with a reason) or in one of `IN_PROCESS_DIRECTORIES`."""
+    if "fake_globus_route" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("in_process_only")
-    if marker is None:
-        metafunc.parametrize("fake_route", ROUTES, indirect=True)
-    elif not (marker.args or marker.kwargs.get("reason")):
+    if marker is not None and not (marker.args or marker.kwargs.get("reason")):
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: in_process_only needs a reason")
-
-
-@pytest.fixture
-def fake_route(request: pytest.FixtureRequest) -> str:
-    """How the test's clients reach the emulator: ``inprocess`` or ``loopback``."""
-    return str(getattr(request, "param", "inprocess"))
-
-
-@pytest.fixture(scope="session")
-def loopback_server() -> Iterator[LoopbackServer]:
-    """One uvicorn server on 127.0.0.1 for the session; each test mounts its own emulator."""
-    with LoopbackServer.running() as server:
-        yield server
+    directory = metafunc.definition.path.relative_to(TESTS).parts[0]
+    if marker is None and directory not in IN_PROCESS_DIRECTORIES:
+        metafunc.parametrize("fake_globus_route", ROUTES, indirect=True)
 
 
 @pytest.fixture
@@ -90,18 +83,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def fake(request: pytest.FixtureRequest, fake_route: str, clock: FakeClock) -> Iterator[FakeGlobus]:
-    """A fresh emulator on ``clock`` whose ready clients (``fake.flows_client()``,
-    ``fake.timers_client()``) reach it by ``fake_route``: in-process, or over loopback on the
-    client's own connection pool. Both take ``app=``, an ASGI app in front of the emulator."""
-    if fake_route == "inprocess":
-        yield RoutedFake(clock, None)
-        return
-    monkeypatch = request.getfixturevalue("monkeypatch")
-    # A proxy in the environment would send the client through httpx instead of its own pool.
-    for name in list(os.environ):
-        if name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
-            monkeypatch.delenv(name)
-    server: LoopbackServer = request.getfixturevalue("loopback_server")
-    yield RoutedFake(clock, server)
-    server.unmount_all()
+def fake_globus_clock(clock: FakeClock) -> FakeClock:
+    """``fake_globus`` runs on ``clock``."""
+    return clock
+
+
+@pytest.fixture
+def fake(fake_globus: FakeGlobus) -> FakeGlobus:
+    """The emulator (``fake_globus``) on ``clock``, whose ready clients (``fake.flows_client()``,
+    ``fake.timers_client()``) reach it in-process or over loopback on the client's own
+    connection pool. Both take ``app=``, an ASGI app in front of the emulator."""
+    return fake_globus
+
+
+@pytest.fixture
+def flow_id(fake: FakeGlobus) -> str:
+    """A flow whose runs succeed after 10 s, in two Action steps."""
+    return fake.add_flow(title="Ten Seconds", duration=10.0)

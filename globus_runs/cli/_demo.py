@@ -1,52 +1,101 @@
 """``globus-runs demo``: the library at work on an in-process emulator, with no setup.
 
-The emulator (``globus_runs.testing``) plays Flows, Timers and Auth in this process, its
-clock running 60 times faster than real time, and the demo reaches it through the same
-wiring as every other command.
+The emulator (``globus_runs.testing``) plays Flows, Timers and Auth in this process on a
+manual clock that the demo moves itself, so what it shows never depends on how fast the
+machine is; it reaches the emulator through the same wiring as every other command. Every
+table fits 80 columns.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
 
+import anyio
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.constrain import Constrain
 from rich.rule import Rule
+from rich.table import Table
 
 from .._errors import APIError
-from .._models import BatchResult, Run, RunLogEvent, RunRequest, RunStatusEvent
+from .._models import (
+    BatchResult,
+    Run,
+    RunLogEntry,
+    RunLogEvent,
+    RunRequest,
+    RunStatusEvent,
+    TimerRun,
+)
 from .._transport import asgi_transport
+from ..demo import _pass_time
 from ..testing import FakeClock, FakeGlobus
 from ._config import Clients, Settings, open_clients
 from ._options import Failure, one_line, run
 from ._output import (
+    _table,
     log_line,
-    log_table,
     make_console,
     run_status,
     run_status_text,
-    runs_table,
-    timer_runs_table,
+    status_text,
 )
 from ._progress import BatchProgress
 
 __all__ = ["demo", "run_demo"]
 
-SPEED = 60.0
 BATCH_SIZE = 30
-_WIDTH = 100
+WIDTH = 80  # the demo's rules and tables fit this, whatever the console's width
 
 
 def _section(console: Console, title: str) -> None:
     console.print()
-    console.print(Constrain(Rule(f"[bold]{title}", align="left"), width=_WIDTH))
+    _show(console, Rule(f"[bold]{title}", align="left"))
+
+
+def _show(console: Console, renderable: RenderableType) -> None:
+    console.print(Constrain(renderable, width=WIDTH))
+
+
+def _time(moment: datetime | None) -> str:
+    """The time of day (the demo's runs all happen within minutes)."""
+    return moment.astimezone().strftime("%H:%M:%S") if moment is not None else "-"
+
+
+def _runs_table(runs: Iterable[Run]) -> Table:
+    table = _table("RUN ID", "STATUS", "LABEL", "FLOW")
+    for one in runs:
+        table.add_row(one.run_id, run_status_text(one), one.label or "", one.flow_title or "")
+    return table
+
+
+def _log_table(entries: Iterable[RunLogEntry]) -> Table:
+    table = _table("TIME", "CODE", "DESCRIPTION")
+    for entry in entries:
+        table.add_row(_time(entry.time), entry.code, entry.description)
+    return table
+
+
+def _timer_runs_table(runs: Iterable[TimerRun]) -> Table:
+    table = _table("RUN ID", "STATUS", "STARTED", "ENDED", "RESULT")
+    for one in runs:
+        result = one.result.error.code if one.result.error else one.result.status or "-"
+        table.add_row(
+            one.id or "-",
+            status_text(one.status),
+            _time(one.start_time),
+            _time(one.end_time),
+            result,
+        )
+    return table
 
 
 async def run_demo(console: Console) -> None:
     """Start a batch with a progress bar, list, cancel, watch, wait, read logs, run a timer."""
-    fake = FakeGlobus(clock=FakeClock(realtime=True, speed=SPEED))
+    fake = FakeGlobus(clock=FakeClock())
     fake.latency = 0.02  # a little network-like delay, so the progress bar has work to show
     transfer = fake.add_flow(title="Move scan data", duration=30.0, steps=3)
     reduce = fake.add_flow(
@@ -62,9 +111,12 @@ async def run_demo(console: Console) -> None:
         auth_url=fake.auth_url,
         transport=asgi_transport(fake.app),
     )
-    console.print(
+    _show(
+        console,
         "[bold]globus-runs demo[/]: Globus Flows, Timers and Auth emulated in this process, "
-        f"the clock running {SPEED:.0f}x faster than real time."
+        "on a clock the demo moves itself.\n"
+        "Some runs fail on purpose, to show what failures look like: "
+        "[red]the errors in red below are expected[/].",
     )
     async with open_clients(settings, concurrency=8) as clients:
         started = await _start_batch(console, clients, transfer, reduce)
@@ -72,7 +124,7 @@ async def run_demo(console: Console) -> None:
 
         _section(console, "2. One page of ACTIVE runs (list_runs)")
         page = await flows.list_runs(filter_status="ACTIVE", per_page=5)
-        console.print(runs_table(page.runs))
+        _show(console, _runs_table(page.runs))
         console.print(f"(one page of 5; has_next_page={page.has_next_page})", style="dim")
 
         _section(console, "3. Cancel a run (cancel_run)")
@@ -84,18 +136,26 @@ async def run_demo(console: Console) -> None:
             sep="",
         )
 
-        _section(console, f"4. Watch {started[1].label!r} until it ends (watch_run)")
-        async for event in flows.watch_run(started[1].run_id, poll_interval=0.1):
-            if isinstance(event, RunLogEvent):
-                console.print(log_line(event.entry))
-            elif isinstance(event, RunStatusEvent):
-                new = run_status_text(event.run)
-                console.print("status ", event.previous or "-", " -> ", new, sep="")
+        # Until now the clock stood still (every run ACTIVE); it moves from the watch's
+        # first event until every run has ended.
+        async with anyio.create_task_group() as time_passing:
+            _section(console, f"4. Watch {started[1].label!r} until it ends (watch_run)")
+            moving = False
+            async for event in flows.watch_run(started[1].run_id, poll_interval=0.1):
+                if isinstance(event, RunLogEvent):
+                    console.print(log_line(event.entry))
+                elif isinstance(event, RunStatusEvent):
+                    new = run_status_text(event.run)
+                    console.print("status ", event.previous or "-", " -> ", new, sep="")
+                if not moving:
+                    time_passing.start_soon(_pass_time, fake.clock)
+                    moving = True
 
-        _section(console, f"5. Wait for all {len(started)} runs (wait_for_runs)")
-        fake.clear_requests()
-        with console.status("waiting..."):
-            finished = await flows.wait_for_runs(started, poll_interval=0.2, timeout=60)
+            _section(console, f"5. Wait for all {len(started)} runs (wait_for_runs)")
+            fake.clear_requests()
+            with console.status("waiting..."):
+                finished = await flows.wait_for_runs(started, poll_interval=0.2)
+            time_passing.cancel_scope.cancel()
         counts = Counter(run_status(r) for r in finished)
         shown = {run_status(r): run_status_text(r) for r in finished}
         for status, n in sorted(counts.items()):
@@ -107,7 +167,7 @@ async def run_demo(console: Console) -> None:
 
         failed = next(r for r in finished if r.error is not None and not r.was_canceled)
         _section(console, f"6. The log of {failed.label!r}, which failed (list_all_run_logs)")
-        console.print(log_table(await flows.list_all_run_logs(failed.run_id)))
+        _show(console, _log_table(await flows.list_all_run_logs(failed.run_id)))
         if failed.error is not None:
             console.print(f"error {failed.error.code}: {failed.error.description}", style="red")
 
@@ -157,7 +217,7 @@ async def _timer(console: Console, fake: FakeGlobus, clients: Clients, flow_id: 
     )
     console.print(f"Created timer {timer.timer_id}; moving the clock 210 s forward...")
     fake.clock.advance(210)
-    console.print(timer_runs_table(await timers.list_all_runs(timer.timer_id)))
+    _show(console, _timer_runs_table(await timers.list_all_runs(timer.timer_id)))
     now = await timers.run_timer(timer.timer_id)
     console.print(f"run_timer started run {now.id} at once, outside the schedule.")
     await timers.delete_timer(timer.timer_id)
@@ -168,7 +228,9 @@ def demo() -> None:
     """Show the library at work on an in-process emulator (no account, no network)."""
 
     async def main() -> None:
-        await run_demo(make_console())
+        console = make_console()
+        console.width = min(console.width, WIDTH)  # a pipe's console would be wider
+        await run_demo(console)
 
     try:
         run(main)

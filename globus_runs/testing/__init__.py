@@ -4,11 +4,13 @@
 >>> fake = FakeGlobus()
 >>> flow_id = fake.add_flow(duration=5)
 
-Talk to ``fake.app`` through ``httpx.ASGITransport``, or serve it on loopback
+Talk to ``fake.app`` in-process through `asgi_transport` (an httpx transport on which
+dropped connections and timeouts look as they do over a socket), or serve it on loopback
 with `serve_in_thread`, `serve_in_subprocess` or
 ``python -m globus_runs.testing serve --port 0``.
 """
 
+from .._transport import asgi_transport
 from ._clock import FakeClock
 from ._fake import FakeGlobus
 from ._faults import Fault, FaultKind, Faults
@@ -24,6 +26,7 @@ __all__ = [
     "Faults",
     "FlowBehavior",
     "RecordedRequest",
+    "asgi_transport",
     "serve_in_subprocess",
     "serve_in_thread",
 ]

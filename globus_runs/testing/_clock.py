@@ -12,9 +12,11 @@ class FakeClock:
     """A clock the emulator reads instead of the wall clock.
 
     In manual mode (the default) time stands still until `advance` moves it, so
-    tests decide exactly when a run finishes. With ``realtime=True`` it also
-    follows the monotonic clock, ``speed`` times faster than real time:
-    ``now() == start + elapsed * speed + advanced``.
+    tests decide exactly when a run finishes. With ``per_request=S`` the emulator
+    also moves it ``S`` seconds before answering each request: runs progress as a
+    client polls them, at the same pace however fast or busy the machine is. With
+    ``realtime=True`` it also follows the monotonic clock, ``speed`` times faster
+    than real time: ``now() == start + elapsed * speed + advanced``.
 
     `now` always returns an aware UTC datetime and never goes backwards.
 
@@ -30,6 +32,7 @@ class FakeClock:
         *,
         realtime: bool = False,
         speed: float = 1.0,
+        per_request: float = 0.0,
     ) -> None:
         if start is None:
             start = datetime.now(UTC)
@@ -37,10 +40,13 @@ class FakeClock:
             raise ValueError("FakeClock needs an aware datetime (give it a tzinfo)")
         if speed <= 0:
             raise ValueError("speed must be positive")
+        if per_request < 0:
+            raise ValueError("per_request cannot be negative: the clock never goes backwards")
         self._start = start.astimezone(UTC)
         self._realtime = realtime
         self._speed = speed
         self._advanced = 0.0
+        self._per_request = per_request
         self._started_at = time.monotonic()
 
     @property
@@ -52,6 +58,11 @@ class FakeClock:
     def speed(self) -> float:
         """How many emulated seconds pass per real second in realtime mode."""
         return self._speed
+
+    @property
+    def per_request(self) -> float:
+        """Emulated seconds the emulator moves the clock before answering each request."""
+        return self._per_request
 
     def now(self) -> datetime:
         """The current emulated time, an aware UTC datetime.

@@ -25,7 +25,7 @@ from ._web_inputs import WebInputsState, WebInputStep, web_input_step
 from ._wire import identity_urn
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from .._auth import Authorizer
     from ..flows import FlowsClient
@@ -142,7 +142,8 @@ class FakeGlobus:
                     "the emulator's app needs Starlette: "
                     "install globus_runs with the 'testing' extra"
                 ) from err
-            self._app = build_app(self)
+            app = build_app(self)
+            self._app = app if self.clock.per_request == 0 else _Ticking(app, self.clock)
         return self._app
 
     # -- URLs ---------------------------------------------------------------
@@ -696,3 +697,15 @@ class FakeGlobus:
             transport=asgi_transport(self.app),
             **options,
         )
+
+
+class _Ticking:
+    """The emulator's app behind a clock that moves with each request (``per_request``)."""
+
+    def __init__(self, app: ASGIApp, clock: FakeClock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.clock.advance(self.clock.per_request)
+        await self.app(scope, receive, send)

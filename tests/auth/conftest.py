@@ -1,5 +1,6 @@
-"""Fixtures for the auth tests: an emulator with a fixed clock, a registered client, and
-an HTTP client on the emulator for the authorizers to reach its token endpoint."""
+"""Fixtures for the auth tests: a registered client, and an HTTP client on the emulator
+(``fake``, in-process, whose manual clock starts at ``START``; see ``tests/conftest.py``) for
+the authorizers to reach its token endpoint."""
 
 from __future__ import annotations
 
@@ -10,21 +11,7 @@ import httpx
 import pytest
 
 from globus_runs import ClientCredentialsAuthorizer, RefreshTokenAuthorizer
-from globus_runs.testing import FakeClock, FakeGlobus
-
-from ._support import START
-
-
-@pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts at ``START``."""
-    return FakeGlobus(clock=FakeClock(START))
-
-
-@pytest.fixture
-def flow_id(fake: FakeGlobus) -> str:
-    """A flow whose runs succeed after 10 s."""
-    return fake.add_flow(title="Ten Seconds", duration=10.0)
+from globus_runs.testing import FakeGlobus
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from globus_runs import FlowsClient, RetryPolicy
 from globus_runs.testing import FakeClock, FakeGlobus
 
-from .._routes import TickingClock
 from ..conftest import START
 
 PER_REQUEST = 1.0  # emulated seconds per request the emulator answers
@@ -21,7 +20,7 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 @pytest.fixture
 def clock(request: pytest.FixtureRequest) -> FakeClock:
-    """By default a `TickingClock` moving ``PER_REQUEST`` emulated seconds with each request,
+    """By default a clock moving ``PER_REQUEST`` emulated seconds with each request,
     so runs progress as they are polled, at any machine speed. A test may ask for another
     step (``@pytest.mark.parametrize("clock", [("ticking", 10.0)], indirect=True)``), a
     manual clock (``["manual"]``) or one following real time (``[("realtime", 1000.0)]``,
@@ -32,7 +31,7 @@ def clock(request: pytest.FixtureRequest) -> FakeClock:
     kind, rate = wanted
     if kind == "realtime":
         return FakeClock(START, realtime=True, speed=rate)
-    return TickingClock(START, per_request=rate)
+    return FakeClock(START, per_request=rate)
 
 
 @pytest.fixture

@@ -1,23 +1,20 @@
-"""Fixtures for the command line's tests: the emulator in-process, or served on loopback."""
+"""Fixtures for the command line's tests: the emulator in-process (``fake``, whose manual clock
+starts at ``START``; see ``tests/conftest.py``), or served on loopback."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from globus_runs._transport import asgi_transport
 from globus_runs.cli._app import cli
 from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
 
-from .._routes import RoutedFake, TickingClock
-
-START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from ..conftest import START as START
 
 # Rich reads these to decide whether the output is a terminal and how wide it is.
 PLAIN_OUTPUT: dict[str, str | None] = {
@@ -45,18 +42,6 @@ def parse_json(result: Result) -> Any:
     """The JSON document a command wrote to stdout."""
     assert result.exit_code in (0, 3, 4), result.output
     return json.loads(result.stdout)
-
-
-@pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts at `START`."""
-    return FakeGlobus(clock=FakeClock(START))
-
-
-@pytest.fixture
-def flow_id(fake: FakeGlobus) -> str:
-    """A flow whose runs succeed after 10 s, in two steps."""
-    return fake.add_flow(title="Ten Seconds", duration=10.0)
 
 
 @pytest.fixture
@@ -108,7 +93,7 @@ def env_invoker(env: Mapping[str, str | None]) -> Invoke:
 def ticking_fake() -> FakeGlobus:
     """An emulator whose clock moves 5 emulated seconds with each request it answers, so its
     runs progress as the command line polls them, however busy the machine is."""
-    return RoutedFake(TickingClock(START, per_request=5.0), None)
+    return FakeGlobus(clock=FakeClock(START, per_request=5.0))
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from globus_runs._transport import asgi_transport
 from globus_runs.cli._config import Settings
 from globus_runs.cli._progress import BatchProgress
 from globus_runs.cli._results import ResultsWriter
-from globus_runs.testing import FakeGlobus
+from globus_runs.testing import FakeGlobus, asgi_transport
 
 from .conftest import Invoke, _invoker, parse_json
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from globus_runs._transport import asgi_transport
 from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeClock, FakeGlobus
-from globus_runs.testing._auth import flow_scope
+from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
+from tests.auth._support import flow_scope
 
 from .conftest import START, Invoke, _invoker, parse_json
 

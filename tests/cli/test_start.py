@@ -6,10 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from globus_runs._transport import asgi_transport
 from globus_runs.cli._app import cli
 from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeGlobus
+from globus_runs.testing import FakeGlobus, asgi_transport
 
 from .conftest import PLAIN_OUTPUT, Invoke, parse_json
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.routing import Mount, Router
 
-from globus_runs._transport import asgi_transport
 from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeGlobus
+from globus_runs.testing import FakeGlobus, asgi_transport
 from globus_runs.testing._timers_api import timers_app
 
 from .conftest import Invoke, _invoker, parse_json

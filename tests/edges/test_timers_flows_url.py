@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from globus_runs import ConfigurationError, RetryPolicy, TimersClient
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeGlobus
+from globus_runs.testing import FakeGlobus, asgi_transport
 
 pytestmark = pytest.mark.anyio
 

@@ -22,8 +22,7 @@ from globus_runs import (
     RunStatusEvent,
     ServerError,
 )
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
 
 pytestmark = pytest.mark.anyio
 

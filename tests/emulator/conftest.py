@@ -1,4 +1,5 @@
-"""Fixtures for the emulator's tests: a fake with a fixed clock and raw HTTP clients."""
+"""Fixtures for the emulator's tests: raw HTTP clients on the emulator (``fake``, in-process,
+whose manual clock starts at ``START``; see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,9 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeGlobus
 
-from ._support import START, ClientFactory
-
-
-@pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts at `START`."""
-    return FakeGlobus(clock=FakeClock(START))
-
-
-@pytest.fixture
-def flow_id(fake: FakeGlobus) -> str:
-    """A flow whose runs succeed after 10 s, in two Action steps."""
-    return fake.add_flow(title="Ten Seconds", duration=10.0)
+from ._support import ClientFactory
 
 
 @pytest.fixture

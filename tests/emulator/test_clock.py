@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from globus_runs.testing import FakeClock
+from globus_runs.testing import FakeClock, FakeGlobus
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -55,3 +55,20 @@ def test_a_naive_start_or_a_bad_speed_is_refused() -> None:
         FakeClock(datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="speed"):
         FakeClock(START, speed=0)
+
+
+@pytest.mark.anyio
+async def test_a_clock_moving_per_request_moves_once_for_each_request() -> None:
+    fake = FakeGlobus(clock=FakeClock(START, per_request=10.0))
+    flow_id = fake.add_flow(duration=25.0)
+    [run_id] = fake.add_runs(flow_id, 1)
+    async with fake.flows_client() as flows:
+        statuses = [(await flows.get_run(run_id)).status for _ in range(3)]
+    # 10, 20, then 30 emulated seconds into a 25-second run: the third look sees it ended.
+    assert statuses == ["ACTIVE", "ACTIVE", "SUCCEEDED"]
+    assert fake.clock.now() == START + timedelta(seconds=30)
+
+
+def test_a_clock_cannot_move_backwards_per_request() -> None:
+    with pytest.raises(ValueError, match="per_request"):
+        FakeClock(START, per_request=-1.0)

@@ -18,8 +18,7 @@ from globus_runs import (
     RetryPolicy,
     ServerError,
 )
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeGlobus, Fault
+from globus_runs.testing import FakeGlobus, Fault, asgi_transport
 from globus_runs.testing._faults import format_retry_after
 
 pytestmark = pytest.mark.anyio

@@ -8,9 +8,8 @@ import socket
 import httpx
 import pytest
 
-from globus_runs.testing import serve_in_subprocess
+from globus_runs.testing import FlowBehavior, serve_in_subprocess
 from globus_runs.testing.__main__ import main
-from globus_runs.testing._records import FlowBehavior
 from globus_runs.testing._serve import describe_behavior, parse_client
 
 SERVE_USAGE = "usage: python -m globus_runs.testing serve"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from globus_runs.testing import FakeGlobus
-from globus_runs.testing._auth import flow_scope
+from tests.auth._support import flow_scope
 
 from ._support import ClientFactory, error_of, start_run
 

@@ -14,12 +14,6 @@ from ..conftest import START as START
 
 
 @pytest.fixture
-def flow_id(fake: FakeGlobus) -> str:
-    """A flow whose runs succeed after 10 s."""
-    return fake.add_flow(title="Ten Seconds", duration=10.0)
-
-
-@pytest.fixture
 async def flows(fake: FakeGlobus) -> AsyncIterator[FlowsClient]:
     """A client on the emulator that does not retry (so every request is visible)."""
     async with fake.flows_client(retry=RetryPolicy.disabled()) as client:

@@ -15,7 +15,7 @@ from globus_runs import (
     RunStatusEvent,
 )
 from globus_runs.testing import FakeGlobus
-from globus_runs.testing._auth import flow_scope
+from tests.auth._support import flow_scope
 
 pytestmark = pytest.mark.anyio
 

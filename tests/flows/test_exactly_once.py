@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from globus_runs import FlowsClient, RetryEvent, RetryPolicy, ServerError
-from globus_runs._transport import asgi_transport
 from globus_runs.flows._starts import REQUEST_TAG_PREFIX
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
 
 pytestmark = pytest.mark.anyio
 

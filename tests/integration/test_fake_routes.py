@@ -25,7 +25,7 @@ async def test_a_client_reaches_the_tests_own_emulator_at_its_urls(fake: FakeGlo
 
 
 async def test_over_loopback_the_emulator_answers_on_the_server_thread(
-    fake: FakeGlobus, fake_route: str
+    fake: FakeGlobus, fake_globus_route: str
 ) -> None:
     handled_on: list[int] = []
 
@@ -38,4 +38,4 @@ async def test_over_loopback_the_emulator_answers_on_the_server_thread(
             await flows.get_run(MISSING)
     assert [request.path for request in fake.requests] == [f"/runs/{MISSING}"]
     on_this_thread = handled_on == [threading.get_ident()]
-    assert on_this_thread is (fake_route == "inprocess")
+    assert on_this_thread is (fake_globus_route == "inprocess")

@@ -1,4 +1,5 @@
-"""Fixtures for the reliability tests: a still emulator, a flow and quick retries."""
+"""Fixtures for the reliability tests: a flow on the emulator (``fake``, in-process; see
+``tests/conftest.py``) on a manual clock starting now, and quick retries."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from globus_runs.testing import FakeClock, FakeGlobus
 
 
 @pytest.fixture
-def fake() -> FakeGlobus:
-    """An emulator whose manual clock starts now (runs stay ACTIVE until it is advanced)."""
-    return FakeGlobus(clock=FakeClock())
+def clock() -> FakeClock:
+    """A manual clock starting now (runs stay ACTIVE until it is advanced): a start's
+    look-up searches the runs started since the client's own clock read the time."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from globus_runs import (
     RunRequest,
     TimersClient,
 )
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeGlobus, serve_in_thread
+from globus_runs.testing import FakeGlobus, asgi_transport, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 

@@ -6,8 +6,7 @@ import pytest
 
 from globus_runs.testing import FakeGlobus
 from globus_runs.testing._oauth import OAuthError, parse_form, parse_scopes, resource_server_of
-
-from ._support import FLOWS, FLOWS_ALL, TIMERS, TIMERS_SCOPE, flow_scope
+from tests.auth._support import FLOWS, FLOWS_ALL, TIMERS, TIMERS_SCOPE, flow_scope
 
 FLOW_ID = "0b3fd2b5-6d5e-4a5a-a0c6-bf4ab0a4d2d1"
 

@@ -1,11 +1,11 @@
-"""How a test's clients reach its emulator: in-process, or over loopback sockets.
+"""How a test's clients reach its emulator (the ``fake_globus`` fixture's routes).
 
-``inprocess`` hands each request straight to the emulator's ASGI app (``httpx.ASGITransport``).
-``loopback`` gives the client no transport at all, so it makes its own connection pool (the
-path users get) and talks to the emulator served by uvicorn on 127.0.0.1. One server serves
-the whole session: each test's emulator is mounted under a path prefix of its own, so its
-state is fresh, its manual clock stays in the test's hands, and a late request of an earlier
-test can never reach it.
+``inprocess`` hands each request straight to the emulator's ASGI app. ``loopback`` gives the
+client no transport at all, so it makes its own connection pool (the path users get) and
+talks to the emulator served by uvicorn on 127.0.0.1. One server serves the whole session:
+each test's emulator is mounted under a path prefix of its own, so its state is fresh, its
+manual clock stays in the test's hands, and a late request of an earlier test can never
+reach it.
 """
 
 from __future__ import annotations
@@ -14,19 +14,20 @@ import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from globus_runs import Authorizer, FlowsClient, TimersClient
-from globus_runs._transport import asgi_transport
-from globus_runs.testing import FakeClock, FakeGlobus
-from globus_runs.testing._fake import DEFAULT, _Default
-from globus_runs.testing._serve import LOOPBACK
-from globus_runs.testing._serve import _listen as listen
-from globus_runs.testing._serve import _origin as origin
+from .._auth import Authorizer
+from .._transport import asgi_transport
+from ..flows import FlowsClient
+from ..timers import TimersClient
+from ._clock import FakeClock
+from ._fake import DEFAULT, FakeGlobus, _Default
+from ._serve import LOOPBACK, _listen, _origin
+
+__all__ = ["ROUTES", "LoopbackServer", "RoutedFake"]
 
 ROUTES = ("inprocess", "loopback")
 
@@ -47,8 +48,8 @@ class LoopbackServer:
     @contextmanager
     def running(cls) -> Iterator[LoopbackServer]:
         """Serve until the block exits."""
-        sock = listen(LOOPBACK, 0)
-        server = cls(origin(sock))
+        sock = _listen(LOOPBACK, 0)
+        server = cls(_origin(sock))
         config = uvicorn.Config(
             server,
             log_level="warning",
@@ -90,28 +91,6 @@ class LoopbackServer:
         await app(inner, receive, send)
 
 
-class TickingClock(FakeClock):
-    """A manual clock that also moves ``per_request`` emulated seconds each time the emulator
-    is asked something: runs progress as a client polls them, however fast or slow the
-    machine is, so a test never races the emulator's progress."""
-
-    def __init__(self, start: datetime, *, per_request: float) -> None:
-        super().__init__(start)
-        self.per_request = per_request
-
-
-class _Ticking:
-    """The emulator's app, moving its `TickingClock` before answering each request."""
-
-    def __init__(self, app: ASGIApp, clock: TickingClock) -> None:
-        self.app, self.clock = app, clock
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.clock.advance(self.clock.per_request)
-        await self.app(scope, receive, send)
-
-
 class RoutedFake(FakeGlobus):
     """A `FakeGlobus` whose ready clients reach it by the test's route.
 
@@ -121,16 +100,10 @@ class RoutedFake(FakeGlobus):
 
     def __init__(self, clock: FakeClock, server: LoopbackServer | None) -> None:
         super().__init__(clock=clock)
-        self._ticking = _Ticking(super().app, clock) if isinstance(clock, TickingClock) else None
         self.route = "inprocess" if server is None else "loopback"
         self._server = server
         if server is not None:
             self.origin = server.mount(self.app)
-
-    @property
-    def app(self) -> ASGIApp:
-        """The emulator's app, moving a `TickingClock` on each request when it has one."""
-        return super().app if self._ticking is None else self._ticking
 
     def flows_client(
         self,
