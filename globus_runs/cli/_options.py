@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, NoReturn, TypeVar, cast
 
 import anyio
 import click
@@ -50,6 +52,8 @@ class Exit(IntEnum):
     TIMEOUT = 4
     #: Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
     INTERRUPTED = 130
+    #: Stopped by SIGTERM, as shells report a process ended by it.
+    TERMINATED = 143
 
 
 class Failure(click.ClickException):
@@ -158,25 +162,30 @@ def settings_of(ctx: click.Context) -> Settings:
     return cast(Settings, root.obj)
 
 
-def run(main: Callable[[], Awaitable[int | None]], *, interrupted: str | None = None) -> None:
+def run(
+    main: Callable[[], Awaitable[int | None]],
+    *,
+    interrupted: str | Callable[[], str] | None = None,
+) -> None:
     """Run ``main`` in an event loop; exit with its status, or report a library error.
 
     A library error is one line on stderr and exit status 1, without a traceback. On
-    Ctrl-C, ``interrupted`` (say, how to resume) is written on stderr and the exit status
-    is 130.
+    Ctrl-C (SIGINT), ``interrupted`` (what was left, how to resume; a callable is asked at
+    that moment) is written on stderr and the exit status is 130; on SIGTERM likewise, with
+    exit status 143.
     """
+    terminated = _Terminated()
     try:
-        status = anyio.run(main)
+        with terminated:
+            status = anyio.run(main)
     except KeyboardInterrupt:
-        _interrupted(interrupted)
-        raise
+        _interrupted(interrupted, terminated.seen)
     except GlobusRunsError as error:
         raise Failure(one_line(error)) from None
     except BaseExceptionGroup as group:
         # A task group's lone library error is reported as if raised alone.
         if not group.split(KeyboardInterrupt)[1]:
-            _interrupted(interrupted)
-            raise KeyboardInterrupt from None
+            _interrupted(interrupted, terminated.seen)
         lone = _lone_error(group)
         if lone is None:
             raise
@@ -185,10 +194,32 @@ def run(main: Callable[[], Awaitable[int | None]], *, interrupted: str | None = 
         raise click.exceptions.Exit(status)
 
 
-def _interrupted(message: str | None) -> None:
-    if message is not None:
-        click.echo(f"\n{message}", err=True)
-        raise click.exceptions.Exit(Exit.INTERRUPTED)
+class _Terminated:
+    """While active, SIGTERM stops the command as Ctrl-C does (so it says what was left),
+    and is remembered for the exit status."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        # Delivered as SIGINT: the event loop's own handler cancels the work cleanly.
+        signal.raise_signal(signal.SIGINT)
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def _interrupted(message: str | Callable[[], str] | None, terminated: bool) -> NoReturn:
+    text = message() if callable(message) else message
+    click.echo(f"\n{text or 'Interrupted.'}", err=True)
+    raise click.exceptions.Exit(Exit.TERMINATED if terminated else Exit.INTERRUPTED)
 
 
 def _lone_error(group: BaseExceptionGroup[BaseException]) -> GlobusRunsError | None:
