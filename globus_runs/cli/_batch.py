@@ -166,13 +166,17 @@ def start(
                         tags = [*(request.tags or ()), tag]
                         return await flows._start(attrs.evolve(request, tags=tags))
 
-                    return await start_recorded(writer, line, flow_id, send, digest=digest)
+                    return await clients.abandonable(
+                        lambda: start_recorded(writer, line, flow_id, send, digest=digest)
+                    )
 
+                stops = flows._stops()
+                clients.stop_retrying_once_unreachable(stops)
                 async with stream_batch(
                     requests(),
                     start_one,
                     concurrency=flows._concurrency(concurrency),
-                    stops=flows._stops(),
+                    stops=stops,
                 ) as results:
                     async for result in results:
                         line, _ = meta.pop(id(result.input))
@@ -181,6 +185,7 @@ def start(
                             tally.add(result.error, line)
                         bar.advance(result.ok)
                         left.done()
+                        clients.abandon_pauses()
         return _report_start(bar, tally, output, total, len(done), output_format, found=len(found))
 
     run(

@@ -10,19 +10,21 @@ override the services' URLs, ``GLOBUS_RUNS_ENVIRONMENT`` picks a Globus environm
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Any, TypeVar
 
 import attrs
 
 from .._auth import FLOWS_RESOURCE_SERVER, TIMERS_RESOURCE_SERVER, Authorizer
+from .._batch import Stops
 from .._errors import ConfigurationError
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
 from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
 from ..flows import FlowsClient
 from ..timers import TimersClient
-from ._feedback import reporting_retries
+from ._feedback import RetryReporter, reporting_retries
 
 __all__ = ["DEFAULT_SCOPES", "Clients", "Settings", "flow_scope", "open_clients"]
 
@@ -39,6 +41,9 @@ ENV_FLOWS_URL = "GLOBUS_RUNS_FLOWS_URL"
 ENV_TIMERS_URL = "GLOBUS_RUNS_TIMERS_URL"
 ENV_AUTH_URL = "GLOBUS_RUNS_AUTH_URL"
 ENV_ENVIRONMENT = "GLOBUS_RUNS_ENVIRONMENT"
+
+
+T = TypeVar("T")
 
 
 def flow_scope(flow_id: str) -> str:
@@ -170,6 +175,25 @@ class Clients:
 
     flows: FlowsClient
     timers: TimersClient
+    #: What tells the retries of both on stderr (``None`` when the caller's policy does).
+    retries: RetryReporter | None = None
+
+    def stop_retrying_once_unreachable(self, stops: Stops[Any]) -> None:
+        """Once ``stops`` learned the service is unreachable, the connection failures of the
+        items still in flight are not retried (see `RetryReporter`)."""
+        if self.retries is not None:
+            self.retries.unreachable = lambda: stops.unreachable
+
+    async def abandonable(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """One item of a batch, ended early when the service proves unreachable."""
+        if self.retries is None:
+            return await operation()
+        return await self.retries.abandonable(operation)
+
+    def abandon_pauses(self) -> None:
+        """End the items pausing after a connection failure, if the service is unreachable."""
+        if self.retries is not None:
+            self.retries.abandon_pauses()
 
 
 @asynccontextmanager
@@ -205,7 +229,8 @@ async def open_clients(
                 retry=retry,
                 flows=None if own_flows else flows,
             )
-        yield Clients(flows, timers)
+        reporter = retry.on_retry if isinstance(retry.on_retry, RetryReporter) else None
+        yield Clients(flows, timers, reporter)
 
 
 @contextmanager

@@ -324,7 +324,9 @@ def rerun(
                         return await rerun_one(flows, old, label, [*tags, tag])
 
                     line = line_of[old.run_id]
-                    return await start_recorded(writer, line, flow_id, send, rerun_of=old.run_id)
+                    return await clients.abandonable(
+                        lambda: start_recorded(writer, line, flow_id, send, rerun_of=old.run_id)
+                    )
 
                 with BatchProgress(
                     make_console(stderr=True),
@@ -333,11 +335,13 @@ def rerun(
                     ok_label="started",
                     enabled=progress,
                 ) as bar:
+                    stops = flows._stops()
+                    clients.stop_retrying_once_unreachable(stops)
                     async with stream_batch(
                         chosen,
                         again,
                         concurrency=flows._concurrency(concurrency),
-                        stops=flows._stops(),
+                        stops=stops,
                     ) as outcomes:
                         async for outcome in outcomes:
                             old = outcome.input
@@ -345,6 +349,7 @@ def rerun(
                             writer.write({**record, "rerun_of": old.run_id})
                             bar.advance(outcome.ok)
                             left.count -= 1
+                            clients.abandon_pauses()
         summary = {
             "output": str(output),
             "chosen": len(chosen),
