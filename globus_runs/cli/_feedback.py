@@ -153,6 +153,11 @@ class WaitDisplay:
                 # The live line goes away: leave where the wait ended in the scrollback.
                 self._console.print(f"Waiting: {self._last}", soft_wrap=True)
 
+    @property
+    def last(self) -> str | None:
+        """The progress last shown (``3/10 ended: ...``), if any."""
+        return self._last
+
     def __call__(self, progress: WaitProgress) -> None:
         text = progress_text(progress)
         if text == self._last:

@@ -17,6 +17,7 @@ from .._models import (
     RunLogEvent,
     RunNeedsConsentEvent,
     RunStatus,
+    RunStatusEvent,
     RunWaitingForInputEvent,
 )
 from ._config import open_clients
@@ -410,10 +411,10 @@ def wait(
     the service cannot be reached (once the retries are spent).
     """
     settings = settings_of(ctx)
+    display = WaitDisplay(make_console(stderr=True))
 
     async def main() -> int:
         async with open_clients(settings) as clients:
-            display = WaitDisplay(make_console(stderr=True))
             waiting = clients.flows.wait_for_runs(
                 run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
             )
@@ -421,7 +422,7 @@ def wait(
                 waiting, output_format, count=len(run_ids), timeout=timeout, display=display
             )
 
-    run(main)
+    run(main, interrupted=lambda: stopped_waiting(run_ids, display))
 
 
 @runs.command("watch")
@@ -442,17 +443,46 @@ def watch(ctx: click.Context, run_id: str, poll_interval: float, output_format: 
     event (JSON lines).
     """
     settings = settings_of(ctx)
+    seen: list[str] = []
 
     async def main() -> int:
         async with open_clients(settings) as clients:
-            events = clients.flows.watch_run(run_id, poll_interval=poll_interval)
+            events = _remembering(
+                clients.flows.watch_run(run_id, poll_interval=poll_interval), seen
+            )
             if output_format == "json":
                 status = await _watch_json(run_id, events)
             else:
                 status = await _watch_live(run_id, events)
         return Exit.OK if status == RunStatus.SUCCEEDED else Exit.NOT_ALL_SUCCEEDED
 
-    run(main)
+    def interrupted() -> str:
+        last = f" (last seen {seen[-1]})" if seen else ""
+        return (
+            f"Interrupted: stopped watching run {run_id}{last}; the run goes on. "
+            f"To follow it again: globus-runs runs watch {run_id}"
+        )
+
+    run(main, interrupted=interrupted)
+
+
+async def _remembering(events: AsyncIterator[RunEvent], seen: list[str]) -> AsyncIterator[RunEvent]:
+    """``events``, keeping in ``seen`` each status they report."""
+    async for event in events:
+        if isinstance(event, RunStatusEvent):
+            seen.append(event.status)
+        yield event
+
+
+def stopped_waiting(run_ids: Sequence[str], display: WaitDisplay) -> str:
+    """What ``runs wait`` (and ``runs start --wait``) say on Ctrl-C: how far the wait got,
+    that the runs go on, and the command that waits again."""
+    where = f" at {display.last}" if display.last is not None else ""
+    again = " ".join(run_ids) if len(run_ids) <= 3 else "RUN_ID..."
+    return (
+        f"Interrupted: stopped waiting{where}; the run(s) go on. "
+        f"To wait again: globus-runs runs wait {again}"
+    )
 
 
 def waiting_text(event: RunWaitingForInputEvent | RunNeedsConsentEvent) -> str:
