@@ -22,11 +22,19 @@ from .._errors import ConfigurationError
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
 from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
+from .._wire import check_base_url
 from ..flows import FlowsClient
 from ..timers import TimersClient
 from ._feedback import RetryReporter, reporting_retries
 
-__all__ = ["DEFAULT_SCOPES", "Clients", "Settings", "flow_scope", "open_clients"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "ENVIRONMENTS",
+    "Clients",
+    "Settings",
+    "flow_scope",
+    "open_clients",
+]
 
 _SCOPES_URL = "https://auth.globus.org/scopes/"
 FLOWS_ALL_SCOPE = f"{_SCOPES_URL}eec9b274-0c81-4334-bdc2-54e90e689b9a/all"
@@ -41,6 +49,9 @@ ENV_FLOWS_URL = "GLOBUS_RUNS_FLOWS_URL"
 ENV_TIMERS_URL = "GLOBUS_RUNS_TIMERS_URL"
 ENV_AUTH_URL = "GLOBUS_RUNS_AUTH_URL"
 ENV_ENVIRONMENT = "GLOBUS_RUNS_ENVIRONMENT"
+#: The Globus environments ``GLOBUS_RUNS_ENVIRONMENT`` may name.
+ENVIRONMENTS = ("production", "sandbox", "preview", "test", "integration", "staging")
+_NO_CREDENTIALS = f"no credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
 
 
 T = TypeVar("T")
@@ -88,6 +99,35 @@ class Settings:
             environment=get(ENV_ENVIRONMENT) or "production",
         )
 
+    def check(self) -> None:
+        """Refuse a setting that cannot work, before any request: an unknown environment,
+        a malformed URL, missing credentials. The message names the variable to fix."""
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"{ENV_ENVIRONMENT}={self.environment!r} is invalid: not a Globus "
+                f"environment (one of {', '.join(ENVIRONMENTS)})"
+            )
+        for variable, url in (
+            (ENV_FLOWS_URL, self.flows_url),
+            (ENV_TIMERS_URL, self.timers_url),
+            (ENV_AUTH_URL, self.auth_url),
+        ):
+            if url is not None:
+                with _naming(variable, url):
+                    check_base_url(url)
+        if self.token is not None:
+            return
+        if self.client_id is not None and self.client_secret is None:
+            raise ConfigurationError(
+                f"{ENV_CLIENT_SECRET} is not set: {ENV_CLIENT_ID} needs it (or set {ENV_TOKEN})"
+            )
+        if self.client_secret is not None and self.client_id is None:
+            raise ConfigurationError(
+                f"{ENV_CLIENT_ID} is not set: {ENV_CLIENT_SECRET} needs it (or set {ENV_TOKEN})"
+            )
+        if self.client_id is None:
+            raise ConfigurationError(_NO_CREDENTIALS)
+
     def naming(self, url_variable: str, url: str | None) -> AbstractContextManager[None]:
         """Errors of a client built from ``url`` (or, without one, from the environment)
         name the variable to fix."""
@@ -100,9 +140,7 @@ class Settings:
         if self.token is not None:
             return self.token
         if self.client_id is None or self.client_secret is None:
-            raise ConfigurationError(
-                f"no credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
-            )
+            raise ConfigurationError(_NO_CREDENTIALS)
         with _naming(ENV_AUTH_URL if self.auth_url else None, self.auth_url):
             return ServiceAccount(
                 self.client_id,

@@ -155,10 +155,16 @@ def datetime_option(name: str, help: str) -> Callable[[F], F]:
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """The settings of this invocation: given by the caller (``obj``), or the environment."""
+    """The settings of this invocation: given by the caller (``obj``), or the environment
+    (checked at once: a typo is one line naming the variable, before any request)."""
     root = ctx.find_root()
     if root.obj is None:
-        root.obj = Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ)
+        try:
+            settings.check()
+        except GlobusRunsError as error:
+            raise Failure(one_line(error)) from None
+        root.obj = settings
     return cast(Settings, root.obj)
 
 
