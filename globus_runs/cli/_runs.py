@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
+import anyio
 import click
+from rich.console import Console
 from rich.live import Live
 from rich.spinner import Spinner
 
@@ -20,6 +22,7 @@ from .._models import (
     RunStatusEvent,
     RunWaitingForInputEvent,
 )
+from ..flows import FlowsClient, WaitProgress
 from ._config import open_clients
 from ._feedback import WaitDisplay
 from ._inputs import consent_lines
@@ -415,12 +418,24 @@ def wait(
 
     async def main() -> int:
         async with open_clients(settings) as clients:
+            pauses = PauseNotes(clients.flows, run_ids, make_console(stderr=True))
+
+            def progress(progress: WaitProgress) -> None:
+                display(progress)
+                pauses.progress(progress)
+
             waiting = clients.flows.wait_for_runs(
-                run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
+                run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=progress
             )
-            return await wait_and_report(
-                waiting, output_format, count=len(run_ids), timeout=timeout, display=display
-            )
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(pauses.follow)
+                try:
+                    code = await wait_and_report(
+                        waiting, output_format, count=len(run_ids), timeout=timeout, display=display
+                    )
+                finally:
+                    tg.cancel_scope.cancel()
+            return code
 
     run(main, interrupted=lambda: stopped_waiting(run_ids, display))
 
@@ -472,6 +487,75 @@ async def _remembering(events: AsyncIterator[RunEvent], seen: list[str]) -> Asyn
         if isinstance(event, RunStatusEvent):
             seen.append(event.status)
         yield event
+
+
+class PauseNotes:
+    """Says on stderr, once per run, why a run waited for is ``INACTIVE`` and which
+    command acts on it (answer its web input; consent, then resume it).
+
+    Told by each progress of the wait when more runs are ``INACTIVE`` than before; it then
+    fetches the runs (up to `_NOTED_MAX` of them; past that, one line for all).
+    """
+
+    def __init__(self, flows: FlowsClient, run_ids: Sequence[str], console: Console) -> None:
+        self._flows = flows
+        self._run_ids = list(run_ids)
+        self._console = console
+        self._inactive = 0
+        self._wanted = anyio.Event()
+        self._noted: set[str] = set()
+
+    def progress(self, progress: WaitProgress) -> None:
+        inactive = progress.counts.get(RunStatus.INACTIVE, 0)
+        if inactive > self._inactive:
+            self._wanted.set()
+        self._inactive = inactive
+
+    async def follow(self) -> None:
+        """Note the paused runs each time more are paused; until cancelled."""
+        while True:
+            await self._wanted.wait()
+            self._wanted = anyio.Event()
+            if len(self._run_ids) > _NOTED_MAX:
+                self._console.print(
+                    f"{self._inactive} run(s) INACTIVE: globus-runs runs list --status "
+                    "INACTIVE shows them; globus-runs runs show RUN_ID says why.",
+                    markup=False,
+                )
+                continue
+            for result in await self._flows.batch_get_runs(self._run_ids):
+                paused = result.value
+                if paused is None or paused.status != RunStatus.INACTIVE:
+                    continue
+                if paused.run_id not in self._noted:
+                    self._noted.add(paused.run_id)
+                    for line in pause_lines(paused):
+                        self._console.print(line, markup=False, soft_wrap=True)
+
+
+# Past this many runs, paused runs are counted, not fetched one by one.
+_NOTED_MAX = 50
+
+
+def pause_lines(paused: Run) -> list[str]:
+    """Why ``paused`` (an ``INACTIVE`` run) is paused, and the command that acts on it."""
+    reason = paused.inactive_reason
+    code = reason.code if reason is not None and reason.code else "no reason given"
+    lines = [f"Run {paused.run_id} is INACTIVE ({code})."]
+    if paused.blocking_web_input_id:
+        web_input = paused.blocking_web_input_id
+        lines.append(
+            f"  It waits for web input {web_input}: globus-runs runs inputs show {web_input}, "
+            f"then globus-runs runs inputs respond {web_input} --option N"
+        )
+        return lines
+    needs = consent_lines(reason) if reason is not None else []
+    lines += [f"  {text}" for text in needs]
+    if reason is not None and reason.description and not needs:
+        lines.append(f"  {reason.description}")
+    then = "then " if needs else ""
+    lines.append(f"  {then}resume it: globus-runs runs resume {paused.run_id}")
+    return lines
 
 
 def stopped_waiting(run_ids: Sequence[str], display: WaitDisplay) -> str:
