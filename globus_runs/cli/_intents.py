@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import click
+
 from .._models import Run
 from ..flows import FlowsClient
 from ..flows._starts import LOOKBACK, find_tagged, request_tag
@@ -39,6 +41,12 @@ async def resolve_unfinished(
     times = [at for state in unfinished.values() for _, at in state.tags if at is not None]
     since = min(times) - LOOKBACK if times else datetime.now(UTC) - _KEPT
     tags = {tag for state in unfinished.values() for tag, _ in state.tags}
+    click.echo(
+        f"Looking up {len(unfinished)} line(s) whose start was sent but not recorded, by "
+        f"their request tags, among the runs of {flow_id} started since "
+        f"{since.isoformat(timespec='seconds')}.",
+        err=True,
+    )
     found = await find_tagged(flows, flow_id, tags, since)
     runs: dict[int, Run] = {}
     for line, state in sorted(unfinished.items()):
