@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from globus_runs import Run
 from globus_runs._transport import asgi_transport
 from globus_runs.cli import _runs
 from globus_runs.cli._config import Settings
+from globus_runs.cli._progress import BatchProgress
 from globus_runs.testing import FakeClock, FakeGlobus
 from globus_runs.testing._auth import flow_scope
 
@@ -327,3 +329,37 @@ def test_a_paused_run_waiting_for_a_web_input_names_the_commands_that_answer_it(
         f"  It waits for web input {WEB_INPUT_ID}: globus-runs runs inputs show "
         f"{WEB_INPUT_ID}, then globus-runs runs inputs respond {WEB_INPUT_ID} --option N",
     ]
+
+
+def test_an_interrupted_batch_resume_resumes_the_rest_when_run_again(
+    fake: FakeGlobus, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow_id = fake.add_flow(duration=1e6, inactive_after=1.0)
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text("".join(json.dumps({"body": {"n": n}}) + "\n" for n in range(6)))
+    output = tmp_path / "results.jsonl"
+    assert invoke("batch", "start", flow_id, str(inputs), "-o", str(output)).exit_code == 0
+    fake.clock.advance(2)  # every run INACTIVE
+    advance = BatchProgress.advance
+
+    def advance_two_then_interrupt(self: BatchProgress, ok: bool) -> None:
+        if self.ok + self.failed == 2:
+            raise KeyboardInterrupt
+        advance(self, ok)
+
+    monkeypatch.setattr(BatchProgress, "advance", advance_two_then_interrupt)
+    first = invoke("batch", "resume", str(output), "--concurrency", "1")
+    assert first.exit_code == 130
+    assert first.stderr.splitlines()[-1] == (
+        "Interrupted with 3 resume(s) answered: run the same command again to resume the "
+        "rest (a run already resumed is no longer INACTIVE and is left alone)."
+    )
+    monkeypatch.setattr(BatchProgress, "advance", advance)
+
+    again = invoke("batch", "resume", str(output), "--format", "json")
+
+    document = parse_json(again)
+    assert len(document["results"]) + document["skipped"] == 6
+    assert all(result["ok"] for result in document["results"])
+    resumes = Counter(r.path for r in fake.requests if r.path.endswith("/resume"))
+    assert sorted(resumes.values()) == [1] * 6  # each run resumed once
