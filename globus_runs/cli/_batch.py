@@ -18,7 +18,7 @@ from ._config import open_clients
 from ._failures import FailureTally
 from ._feedback import WaitDisplay
 from ._fleet import bulk_cancel, report_torn
-from ._intents import resolve_unfinished, start_recorded
+from ._intents import Remaining, resolve_unfinished, start_recorded
 from ._options import (
     RESULTS_PATH,
     Exit,
@@ -127,7 +127,7 @@ def start(
     report_torn(log, output)
 
     tally = FailureTally()
-    left = _Left(pending)
+    left = Remaining(pending)
 
     async def main() -> int:
         progress_console = make_console(stderr=True)
@@ -196,16 +196,6 @@ def start(
             "start whose answer was lost is looked up by its request tag, never sent twice)."
         ),
     )
-
-
-class _Left:
-    """How many lines of a batch are still to be recorded, for the message on Ctrl-C."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-
-    def done(self) -> None:
-        self.count -= 1
 
 
 def _report_start(

@@ -22,7 +22,7 @@ from .._retry import RetryPolicy
 from .._summary import RunSummary, SummaryBuilder
 from ..flows._fleet import DEFAULT_CHUNK_SIZE, rerun_one
 from ._config import Settings, open_clients
-from ._intents import resolve_unfinished, start_recorded
+from ._intents import Remaining, resolve_unfinished, start_recorded
 from ._options import (
     RESULTS_PATH,
     Exit,
@@ -278,7 +278,7 @@ def rerun(
     settings = settings_of(ctx)
     log = _log(output)
     report_torn(log, output)
-    left = _Count()
+    left = Remaining()
 
     async def main() -> int:
         retry = RetryPolicy(exactly_once_starts=True)
@@ -348,7 +348,7 @@ def rerun(
                             record = run_record(line_of[old.run_id], outcome.value, outcome.error)
                             writer.write({**record, "rerun_of": old.run_id})
                             bar.advance(outcome.ok)
-                            left.count -= 1
+                            left.done()
                             clients.abandon_pauses()
         summary = {
             "output": str(output),
@@ -375,13 +375,6 @@ def rerun(
             "rerun whose answer was lost is looked up by its request tag, never sent twice)."
         ),
     )
-
-
-class _Count:
-    """How many items of a batch are left, for the message on Ctrl-C."""
-
-    def __init__(self) -> None:
-        self.count = 0
 
 
 def _report_chosen(chosen: Sequence[Run], output_format: Format) -> None:

@@ -20,7 +20,7 @@ from ..flows import FlowsClient
 from ..flows._starts import LOOKBACK, find_tagged, request_tag
 from ._results import BatchLog, ResultsWriter, intent_record, run_record
 
-__all__ = ["resolve_unfinished", "start_recorded"]
+__all__ = ["Remaining", "resolve_unfinished", "start_recorded"]
 
 # Runs are kept 90 days: a tag recorded at an unknown time is looked for that far back.
 _KEPT = timedelta(days=90)
@@ -74,3 +74,13 @@ async def start_recorded(
     tag = request_tag()
     await writer.intent(intent_record(line, tag, flow_id, **fields))
     return await start(tag)
+
+
+class Remaining:
+    """How many items of a batch are still to be recorded, for the message on Ctrl-C."""
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count
+
+    def done(self) -> None:
+        self.count -= 1
