@@ -277,9 +277,24 @@ def _apply(log: BatchLog, record: dict[str, Any]) -> None:
     elif "run_id" in record:
         state.run = record
         state.tags.clear()
+    elif _started_nothing(record.get("error")):
+        state.tags.clear()
 
 
 _INTENT_EXTRA = ("rerun_of",)
+# Errors after which no run exists: no connection could be made (every attempt's, or the
+# look-up before a resend found none), or the service refused the start (4xx).
+_NOTHING_STARTED = frozenset({"ConnectError", "ConnectTimeoutError"})
+
+
+def _started_nothing(error: Any) -> bool:
+    """Whether a recorded error shows that its start made no run (nothing to look up)."""
+    if not isinstance(error, dict):
+        return False
+    status = error.get("http_status")
+    if isinstance(status, int) and 400 <= status < 500:
+        return True
+    return error.get("type") in _NOTHING_STARTED
 
 
 def line_digest(text: str) -> str:

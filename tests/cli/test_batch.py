@@ -318,3 +318,43 @@ def test_a_damaged_results_file_is_an_error(
         result = invoke(*args, str(output))
         assert result.exit_code == 1
         assert result.stderr == f"Error: {output}:1 is not a JSON line of results\n"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"type": "ConnectError", "message": "could not connect"},
+        {"type": "FlowNotFoundError", "message": "…", "http_status": 404, "code": "NOT_FOUND"},
+    ],
+)
+def test_a_start_that_provably_made_no_run_is_started_again_without_a_look_up(
+    fake: FakeGlobus,
+    flow_id: str,
+    invoke: Invoke,
+    inputs: Path,
+    tmp_path: Path,
+    error: dict[str, Any],
+) -> None:
+    output = tmp_path / "results.jsonl"
+    output.write_text(intent(2, flow_id) + "\n" + json.dumps({"line": 2, "error": error}) + "\n")
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert parse_json(result)["started"] == 5
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
+    assert [r for r in fake.requests if (r.method, r.path) == ("GET", "/runs")] == []
+
+
+def test_a_start_that_failed_ambiguously_is_looked_up_first(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    # A 502 to the start, then the look-up failed too: the run was made all the same.
+    fake.add_runs(flow_id, 1, body={"n": 2}, tags=[tagged(2)])
+    output = tmp_path / "results.jsonl"
+    error = {"type": "ServerError", "message": "…", "http_status": 502, "code": "BAD_GATEWAY"}
+    output.write_text(intent(2, flow_id) + "\n" + json.dumps({"line": 2, "error": error}) + "\n")
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert parse_json(result)["found"] == 1
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
