@@ -210,6 +210,9 @@ class _Terminated:
 
     def _handle(self, signum: int, frame: object) -> None:
         self.seen = True
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+            # SIGINT is ignored (a job started in the background): stop here and now.
+            raise KeyboardInterrupt
         # Delivered as SIGINT: the event loop's own handler cancels the work cleanly.
         signal.raise_signal(signal.SIGINT)
 

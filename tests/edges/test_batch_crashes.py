@@ -129,15 +129,26 @@ def outcomes(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if '"intent"' not in line)
 
 
-def spawn(info: dict[str, Any], *args: str) -> subprocess.Popen[str]:
+def spawn(info: dict[str, Any], *args: str, background: bool = False) -> subprocess.Popen[str]:
+    """The command line in a child process; ``background``: with SIGINT ignored, as in a job
+    started in the background by a shell."""
     env = {**os.environ, **{k: v for k, v in served_env(info).items() if v is not None}}
     for name in PLAIN_OUTPUT:
         env.pop(name, None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "globus_runs.cli", *args, "--no-progress"]
     return subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint if background else None,
     )
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def stop(process: subprocess.Popen[str], signum: signal.Signals) -> tuple[int, str]:
@@ -186,11 +197,13 @@ CASES = [
     pytest.param(signal.SIGINT, 200, 200 - CONCURRENCY, None, id="sigint-200-held-last"),
     pytest.param(signal.SIGKILL, 300, None, 100, id="sigkill-300-after-100"),
     pytest.param(signal.SIGTERM, 300, None, 250, id="sigterm-300-after-250"),
+    pytest.param(signal.SIGTERM, 300, None, 150, id="sigterm-300-after-150-background"),
 ]
 
 
 @pytest.mark.parametrize(("signum", "lines", "held_after", "outcomes_seen"), CASES)
 def test_an_interrupted_batch_start_starts_every_line_once(
+    request: pytest.FixtureRequest,
     emulator: tuple[FakeGlobus, Gate, dict[str, Any]],
     tmp_path: Path,
     signum: signal.Signals,
@@ -205,7 +218,8 @@ def test_an_interrupted_batch_start_starts_every_line_once(
     args = ("batch", "start", flow_id, str(inputs), "-o", str(output))
     gate.hold_after = held_after
 
-    process = spawn(info, *args, "--concurrency", str(CONCURRENCY))
+    background = request.node.callspec.id.endswith("background")
+    process = spawn(info, *args, "--concurrency", str(CONCURRENCY), background=background)
     interrupt(process, gate, output, signum, held_after=held_after, outcomes_seen=outcomes_seen)
     made = len(fake.runs)
     assert 0 < made <= lines
