@@ -273,7 +273,9 @@ def rerun(
     id>. Each start is made exactly once. Results go to --output, one JSON line per run:
     {"line", "rerun_of", "run_id", ...} or {"line", "rerun_of", "error"}; runs already rerun
     there (and the reruns themselves) are skipped, so an interrupted rerun is resumed by
-    running the same command again. Exit status 3 when a run could not be rerun.
+    running the same command again: a rerun sent but not recorded (Ctrl-C, a kill, a
+    crash) is found by its request tag, never started twice. Exit status 3 when a run
+    could not be rerun, 130 when interrupted.
     """
     settings = settings_of(ctx)
     log = _log(output)

@@ -409,7 +409,8 @@ def wait(
 
     The runs are waited for with wait_for_runs, which lists the runs that ended instead of
     fetching each one, and shows on stderr how many have ended and how many are in each
-    status (a line per change when stderr is not a terminal). Exit
+    status (a line per change when stderr is not a terminal), and, once per run, why a
+    run is INACTIVE and the command that acts on it. Exit
     status 0 only if every run SUCCEEDED; 3 if one FAILED or ENDED; 4 on --timeout; 1 when
     the service cannot be reached (once the retries are spent).
     """
