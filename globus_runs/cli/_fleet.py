@@ -289,7 +289,7 @@ def rerun(
             with ResultsWriter(output) as writer:
                 # A rerun sent but not recorded (Ctrl-C, a kill) is found by its tag first:
                 # it is neither started again nor taken for a run to rerun.
-                found = await resolve_unfinished(flows, flow_id, log, writer)
+                found = await resolve_unfinished(flows, flow_id, log, None if dry_run else writer)
                 records = {**log.records}
                 for line, new in found.items():
                     records[line] = {"line": line, "run_id": new.run_id, **log.lines[line].extra}

@@ -27,9 +27,10 @@ _KEPT = timedelta(days=90)
 
 
 async def resolve_unfinished(
-    flows: FlowsClient, flow_id: str, log: BatchLog, writer: ResultsWriter
+    flows: FlowsClient, flow_id: str, log: BatchLog, writer: ResultsWriter | None
 ) -> dict[int, Run]:
-    """Look up the unfinished lines of ``log`` by their tags; record and return the runs found.
+    """Look up the unfinished lines of ``log`` by their tags; record (unless ``writer`` is
+    ``None``) and return the runs found.
 
     One walk over the flow's runs started since the oldest unfinished intent (less the
     look-up's allowance for clock skew) finds every tag at once. A line whose tags no run
@@ -53,7 +54,8 @@ async def resolve_unfinished(
         for tag, _ in state.tags:
             run = found.get(tag)
             if run is not None:
-                writer.write({**run_record(line, run, None, tag=tag), **state.extra})
+                if writer is not None:
+                    writer.write({**run_record(line, run, None, tag=tag), **state.extra})
                 runs[line] = run
                 break
     return runs
