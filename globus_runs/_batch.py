@@ -16,6 +16,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from ._errors import (
     ConfigurationError,
+    ConnectError,
     GlobusRunsError,
     InvalidRequestError,
     NotAttemptedError,
@@ -118,6 +119,9 @@ class Stops(Generic[I]):
     ``keys(item)`` names what an item depends on (its flow, its resource server's scope, its
     token...); ``rule(item, error)`` says which of those an item's error shows to be broken
     for every item, and why, or ``None``. An item depending on a broken key is not sent.
+
+    Whatever the rule, an item whose retries were spent on connections that could not be
+    made (:class:`ConnectError`) shows the service unreachable: no other item is sent.
     """
 
     def __init__(
@@ -128,9 +132,17 @@ class Stops(Generic[I]):
         self._keys = keys
         self._rule = rule
         self._broken: dict[Hashable, tuple[GlobusRunsError, str]] = {}
+        self._unreachable: tuple[GlobusRunsError, str] | None = None
+
+    @property
+    def unreachable(self) -> GlobusRunsError | None:
+        """The error that showed the service unreachable, once an item's did."""
+        return self._unreachable[0] if self._unreachable is not None else None
 
     def refusal(self, item: I) -> NotAttemptedError | None:
         """The error of ``item`` if it must not be sent, else ``None``."""
+        if self._unreachable is not None:
+            return NotAttemptedError(*self._unreachable)
         if not self._broken:
             return None
         for key in self._keys(item):
@@ -142,6 +154,11 @@ class Stops(Generic[I]):
     def learn(self, item: I, error: BaseException) -> None:
         """Take note of the error ``item`` was answered with."""
         if not isinstance(error, GlobusRunsError) or isinstance(error, NotAttemptedError):
+            return
+        if isinstance(error, ConnectError):
+            if self._unreachable is None:
+                reason = f"the service could not be reached ({error.attempts} attempt(s))"
+                self._unreachable = (error, reason)
             return
         verdict = self._rule(item, error)
         if verdict is not None:

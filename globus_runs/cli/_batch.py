@@ -6,16 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 
+from .._batch import stream_batch
 from .._errors import ConflictError
-from .._models import RunRequest
+from .._models import Run, RunRequest
 from .._retry import RetryPolicy
 from ..flows._fleet import DEFAULT_CHUNK_SIZE
 from ._config import open_clients
 from ._failures import FailureTally
 from ._feedback import WaitDisplay
-from ._fleet import bulk_cancel
+from ._fleet import bulk_cancel, report_torn
+from ._intents import Remaining, resolve_unfinished, start_recorded
 from ._options import (
     RESULTS_PATH,
     Exit,
@@ -30,10 +33,12 @@ from ._options import (
 from ._output import emit_json, make_console, outcome_document
 from ._progress import BatchProgress
 from ._results import (
+    BatchLog,
+    ForeignResultsError,
     InputError,
     ResultsWriter,
     pending_requests,
-    read_results,
+    read_batch,
     recorded_runs,
     run_record,
     scan_inputs,
@@ -49,8 +54,12 @@ def batch() -> None:
 
 
 def _records(results: Path) -> dict[int, dict[str, Any]]:
+    return _log(results).records
+
+
+def _log(results: Path) -> BatchLog:
     try:
-        return read_results(results)
+        return read_batch(results)
     except (InputError, OSError) as error:
         raise Failure(str(error)) from None
 
@@ -88,38 +97,43 @@ def start(
 
     Each non-blank line of INPUTS is a JSON object: {"body": {...flow input...},
     "label": "...", "tags": [...], "run_managers": [...], "run_monitors": [...]}; only
-    "body" is required. Lines already recorded as started in --output are skipped, so an
-    interrupted batch is resumed by running the same command again. At the end, the
-    failures are counted by kind, with the first message (and input line) of each. Exit
-    status 3 when a line could not be started, 130 when interrupted.
+    "body" is required. Before each start is sent, its intent (the line and a request tag
+    that goes on the run) is synced to --output; its outcome follows. Running the same
+    command again resumes the batch: lines recorded as started are skipped, and a line
+    whose start was sent but not answered (Ctrl-C, a kill, a crash) is looked up by its tag
+    and started only if no run carries it. At the end, the failures are counted by kind,
+    with the first message (and input line) of each. Exit status 3 when a line could not
+    be started, 130 when interrupted.
     """
     settings = settings_of(ctx)
-    records = _records(output)
+    log = _log(output)
+    records = log.records
     others = {r["flow_id"] for r in records.values() if r.get("flow_id", flow_id) != flow_id}
     if others:
         raise click.UsageError(
             f"{output} records runs of another flow ({', '.join(sorted(others))}): "
             "use another --output file"
         )
-    done = {line for line, record in records.items() if "run_id" in record}
+    done = log.started()
+    digests = {line: state.digest for line, state in log.lines.items() if state.digest}
     try:
-        total, pending, invalid = scan_inputs(inputs, flow_id, done)
+        total, pending, invalid = scan_inputs(inputs, flow_id, done, digests)
+    except ForeignResultsError as error:
+        raise click.UsageError(
+            f"{output} was written for another input file ({error}): use another --output file"
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise Failure(f"cannot read {inputs}: {error}") from None
+    report_torn(log, output)
 
     tally = FailureTally()
+    left = Remaining(pending)
 
     async def main() -> int:
         progress_console = make_console(stderr=True)
-        lines: dict[int, int] = {}
-
-        def requests() -> Iterator[RunRequest]:
-            for position, (line, request) in enumerate(
-                pending_requests(inputs, flow_id, done | set(invalid))
-            ):
-                lines[position] = line
-                yield request
-
+        # Each start is tagged and, after an ambiguous failure, looked up before being
+        # sent again: a run is started once even when the network fails mid-request.
+        retry = RetryPolicy(exactly_once_starts=True)
         with (
             ResultsWriter(output) as writer,
             BatchProgress(progress_console, pending, enabled=progress) as bar,
@@ -128,26 +142,59 @@ def start(
                 writer.write(run_record(line, None, message))
                 tally.add(message, line)
                 bar.advance(False)
-            if pending > len(invalid):
-                # Each start is tagged and, after an ambiguous failure, looked up before being
-                # sent again: a run is started once even when the network fails mid-request.
-                retry = RetryPolicy(exactly_once_starts=True)
-                async with (
-                    open_clients(settings, concurrency=concurrency, retry=retry) as clients,
-                    clients.flows.stream_run_flows(requests(), concurrency=concurrency) as results,
-                ):
+                left.done()
+            if pending <= len(invalid):
+                return _report_start(bar, tally, output, total, len(done), output_format)
+            async with open_clients(settings, concurrency=concurrency, retry=retry) as clients:
+                flows = clients.flows
+                found = await resolve_unfinished(flows, flow_id, log, writer)
+                for _ in found:
+                    bar.advance(True)
+                    left.done()
+                meta: dict[int, tuple[int, str]] = {}
+
+                def requests() -> Iterator[RunRequest]:
+                    skip = done | set(invalid) | set(found)
+                    for line, digest, request in pending_requests(inputs, flow_id, skip):
+                        meta[id(request)] = (line, digest)
+                        yield request
+
+                async def start_one(request: RunRequest) -> Run:
+                    line, digest = meta[id(request)]
+
+                    async def send(tag: str) -> Run:
+                        tags = [*(request.tags or ()), tag]
+                        return await flows._start(attrs.evolve(request, tags=tags))
+
+                    return await clients.abandonable(
+                        lambda: start_recorded(writer, line, flow_id, send, digest=digest)
+                    )
+
+                stops = flows._stops()
+                clients.stop_retrying_once_unreachable(stops)
+                async with stream_batch(
+                    requests(),
+                    start_one,
+                    concurrency=flows._concurrency(concurrency),
+                    stops=stops,
+                ) as results:
                     async for result in results:
-                        line = lines.pop(result.index)
+                        line, _ = meta.pop(id(result.input))
                         writer.write(run_record(line, result.value, result.error))
                         if result.error is not None:
                             tally.add(result.error, line)
                         bar.advance(result.ok)
-        return _report_start(bar, tally, output, total, len(done), output_format)
+                        left.done()
+                        clients.abandon_pauses()
+        return _report_start(bar, tally, output, total, len(done), output_format, found=len(found))
 
     run(
         main,
-        interrupted=f"Interrupted: the runs started so far are recorded in {output}; "
-        "run the same command again to start the rest.",
+        interrupted=lambda: (
+            f"Interrupted with {left.count} line(s) not started: every start "
+            f"sent is recorded in {output}; run the same command again to start the rest (a "
+            "start whose answer was lost is looked up by its request tag, never sent twice)."
+        ),
     )
 
 
@@ -158,6 +205,8 @@ def _report_start(
     total: int,
     skipped: int,
     output_format: Format,
+    *,
+    found: int = 0,
 ) -> int:
     """The summary of a batch start; its exit status."""
     kinds = tally.kinds()
@@ -169,6 +218,7 @@ def _report_start(
                 "started": bar.ok,
                 "failed": bar.failed,
                 "skipped": skipped,
+                "found": found,
                 "failures": [kind.document() for kind in kinds],
             }
         )
@@ -185,6 +235,12 @@ def _report_start(
                 f"(already started); results in {output}.",
                 soft_wrap=True,
             )
+            if found:
+                console.print(
+                    f"{found} of them had been started before the batch was interrupted: "
+                    "found by their request tag, not started again.",
+                    soft_wrap=True,
+                )
         for kind in kinds:
             console.print(kind.text(), style="red", soft_wrap=True)
     return Exit.NOT_ALL_SUCCEEDED if bar.failed else Exit.OK

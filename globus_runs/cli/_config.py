@@ -10,21 +10,31 @@ override the services' URLs, ``GLOBUS_RUNS_ENVIRONMENT`` picks a Globus environm
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Any, TypeVar
 
 import attrs
 
 from .._auth import FLOWS_RESOURCE_SERVER, TIMERS_RESOURCE_SERVER, Authorizer
+from .._batch import Stops
 from .._errors import ConfigurationError
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
 from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
+from .._wire import check_base_url
 from ..flows import FlowsClient
 from ..timers import TimersClient
-from ._feedback import reporting_retries
+from ._feedback import RetryReporter, reporting_retries
 
-__all__ = ["DEFAULT_SCOPES", "Clients", "Settings", "flow_scope", "open_clients"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "ENVIRONMENTS",
+    "Clients",
+    "Settings",
+    "flow_scope",
+    "open_clients",
+]
 
 _SCOPES_URL = "https://auth.globus.org/scopes/"
 FLOWS_ALL_SCOPE = f"{_SCOPES_URL}eec9b274-0c81-4334-bdc2-54e90e689b9a/all"
@@ -39,6 +49,12 @@ ENV_FLOWS_URL = "GLOBUS_RUNS_FLOWS_URL"
 ENV_TIMERS_URL = "GLOBUS_RUNS_TIMERS_URL"
 ENV_AUTH_URL = "GLOBUS_RUNS_AUTH_URL"
 ENV_ENVIRONMENT = "GLOBUS_RUNS_ENVIRONMENT"
+#: The Globus environments ``GLOBUS_RUNS_ENVIRONMENT`` may name.
+ENVIRONMENTS = ("production", "sandbox", "preview", "test", "integration", "staging")
+_NO_CREDENTIALS = f"no credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
+
+
+T = TypeVar("T")
 
 
 def flow_scope(flow_id: str) -> str:
@@ -83,6 +99,35 @@ class Settings:
             environment=get(ENV_ENVIRONMENT) or "production",
         )
 
+    def check(self) -> None:
+        """Refuse a setting that cannot work, before any request: an unknown environment,
+        a malformed URL, missing credentials. The message names the variable to fix."""
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"{ENV_ENVIRONMENT}={self.environment!r} is invalid: not a Globus "
+                f"environment (one of {', '.join(ENVIRONMENTS)})"
+            )
+        for variable, url in (
+            (ENV_FLOWS_URL, self.flows_url),
+            (ENV_TIMERS_URL, self.timers_url),
+            (ENV_AUTH_URL, self.auth_url),
+        ):
+            if url is not None:
+                with _naming(variable, url):
+                    check_base_url(url)
+        if self.token is not None:
+            return
+        if self.client_id is not None and self.client_secret is None:
+            raise ConfigurationError(
+                f"{ENV_CLIENT_SECRET} is not set: {ENV_CLIENT_ID} needs it (or set {ENV_TOKEN})"
+            )
+        if self.client_secret is not None and self.client_id is None:
+            raise ConfigurationError(
+                f"{ENV_CLIENT_ID} is not set: {ENV_CLIENT_SECRET} needs it (or set {ENV_TOKEN})"
+            )
+        if self.client_id is None:
+            raise ConfigurationError(_NO_CREDENTIALS)
+
     def naming(self, url_variable: str, url: str | None) -> AbstractContextManager[None]:
         """Errors of a client built from ``url`` (or, without one, from the environment)
         name the variable to fix."""
@@ -95,9 +140,7 @@ class Settings:
         if self.token is not None:
             return self.token
         if self.client_id is None or self.client_secret is None:
-            raise ConfigurationError(
-                f"no credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
-            )
+            raise ConfigurationError(_NO_CREDENTIALS)
         with _naming(ENV_AUTH_URL if self.auth_url else None, self.auth_url):
             return ServiceAccount(
                 self.client_id,
@@ -170,6 +213,25 @@ class Clients:
 
     flows: FlowsClient
     timers: TimersClient
+    #: What tells the retries of both on stderr (``None`` when the caller's policy does).
+    retries: RetryReporter | None = None
+
+    def stop_retrying_once_unreachable(self, stops: Stops[Any]) -> None:
+        """Once ``stops`` learned the service is unreachable, the connection failures of the
+        items still in flight are not retried (see `RetryReporter`)."""
+        if self.retries is not None:
+            self.retries.unreachable = lambda: stops.unreachable
+
+    async def abandonable(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """One item of a batch, ended early when the service proves unreachable."""
+        if self.retries is None:
+            return await operation()
+        return await self.retries.abandonable(operation)
+
+    def abandon_pauses(self) -> None:
+        """End the items pausing after a connection failure, if the service is unreachable."""
+        if self.retries is not None:
+            self.retries.abandon_pauses()
 
 
 @asynccontextmanager
@@ -205,7 +267,8 @@ async def open_clients(
                 retry=retry,
                 flows=None if own_flows else flows,
             )
-        yield Clients(flows, timers)
+        reporter = retry.on_retry if isinstance(retry.on_retry, RetryReporter) else None
+        yield Clients(flows, timers, reporter)
 
 
 @contextmanager

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TypeVar
 
+import anyio
 import attrs
 import click
+import httpx
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from .._errors import APIError
+from .._errors import APIError, ConnectError, GlobusRunsError
 from .._retry import RetryEvent, RetryPolicy
 from ..flows import WaitProgress
 
-__all__ = ["WaitDisplay", "progress_text", "reporting_retries", "retry_line"]
+__all__ = ["RetryReporter", "WaitDisplay", "progress_text", "reporting_retries", "retry_line"]
 
 
 def retry_line(event: RetryEvent, max_retries: int) -> str:
@@ -29,18 +34,90 @@ def retry_line(event: RetryEvent, max_retries: int) -> str:
     return f"{error}; retry {event.attempt} of {max_retries} in {event.delay:.1f} s"
 
 
+T = TypeVar("T")
+
+# A retry like one told less than this many seconds ago is not told again.
+_QUIET = 60.0
+
+
+def _likeness(event: RetryEvent) -> tuple[str, str, str, int]:
+    """What makes retries alike: the method, the service, how it failed and which retry.
+
+    The many items of a batch meeting the same failure are told once, not once each.
+    """
+    url = httpx.URL(event.url)
+    error = event.error
+    kind = str(error.http_status) if isinstance(error, APIError) else type(error).__name__
+    return event.method, f"{url.scheme}://{url.netloc.decode('ascii')}", kind, event.attempt
+
+
+class RetryReporter:
+    """Tells each retry on stderr (`retry_line`), once for retries alike (see `_likeness`)
+    within a minute.
+
+    Once ``unreachable`` (when set) gives an error, the service proved unreachable to an
+    item of a batch: the connection failures of the items still in flight are no longer
+    retried. One about to pause is raised at once; one pausing inside `abandonable` is
+    woken and raised (nothing of it is in flight then: its last connection was refused).
+    """
+
+    def __init__(self, max_retries: int) -> None:
+        self.max_retries = max_retries
+        self.unreachable: Callable[[], GlobusRunsError | None] | None = None
+        self._told: dict[tuple[str, str, str, int], float] = {}
+        # Per task: until when it pauses after a connection failure, and that failure.
+        self._pauses: dict[int, tuple[float, GlobusRunsError]] = {}
+        self._scopes: dict[int, anyio.CancelScope] = {}
+        self._abandoned: dict[int, GlobusRunsError] = {}
+
+    def _gave_up(self) -> bool:
+        return self.unreachable is not None and self.unreachable() is not None
+
+    def __call__(self, event: RetryEvent) -> None:
+        if isinstance(event.error, ConnectError):
+            if self._gave_up():
+                raise event.error
+            now = anyio.current_time()
+            self._pauses[anyio.get_current_task().id] = (now + event.delay, event.error)
+        likeness = _likeness(event)
+        now = time.monotonic()
+        if now - self._told.get(likeness, -_QUIET) < _QUIET:
+            return
+        self._told[likeness] = now
+        click.echo(retry_line(event, self.max_retries), err=True)
+
+    async def abandonable(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one item's ``operation``; see `abandon_pauses`."""
+        task = anyio.get_current_task().id
+        with anyio.CancelScope() as scope:
+            self._scopes[task] = scope
+            try:
+                return await operation()
+            finally:
+                del self._scopes[task]
+                self._pauses.pop(task, None)
+        # Only `abandon_pauses` cancels this scope, and it leaves the failure to raise.
+        raise self._abandoned.pop(task)
+
+    def abandon_pauses(self) -> None:
+        """Once the service is unreachable, end the items pausing after a connection failure."""
+        if not self._gave_up():
+            return
+        now = anyio.current_time()
+        for task, (until, error) in list(self._pauses.items()):
+            scope = self._scopes.get(task)
+            if until > now and scope is not None:
+                self._abandoned[task] = error
+                scope.cancel()
+
+
 def reporting_retries(policy: RetryPolicy | None) -> RetryPolicy:
-    """``policy`` (default: the library's), writing a line on stderr before each retry
-    (`retry_line`) unless it already tells someone else."""
+    """``policy`` (default: the library's), telling each retry with a `RetryReporter`
+    unless it already tells someone else."""
     policy = policy if policy is not None else RetryPolicy()
     if policy.on_retry is not None:
         return policy
-    max_retries = policy.max_retries
-
-    def report(event: RetryEvent) -> None:
-        click.echo(retry_line(event, max_retries), err=True)
-
-    return attrs.evolve(policy, on_retry=report)
+    return attrs.evolve(policy, on_retry=RetryReporter(policy.max_retries))
 
 
 def progress_text(progress: WaitProgress) -> str:
@@ -75,6 +152,11 @@ class WaitDisplay:
             if self._last is not None:
                 # The live line goes away: leave where the wait ended in the scrollback.
                 self._console.print(f"Waiting: {self._last}", soft_wrap=True)
+
+    @property
+    def last(self) -> str | None:
+        """The progress last shown (``3/10 ended: ...``), if any."""
+        return self._last
 
     def __call__(self, progress: WaitProgress) -> None:
         text = progress_text(progress)

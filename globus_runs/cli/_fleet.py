@@ -22,6 +22,7 @@ from .._retry import RetryPolicy
 from .._summary import RunSummary, SummaryBuilder
 from ..flows._fleet import DEFAULT_CHUNK_SIZE, rerun_one
 from ._config import Settings, open_clients
+from ._intents import Remaining, resolve_unfinished, start_recorded
 from ._options import (
     RESULTS_PATH,
     Exit,
@@ -35,19 +36,36 @@ from ._options import (
 )
 from ._output import emit_json, error_document, make_console
 from ._progress import BatchProgress
-from ._results import InputError, ResultsWriter, read_results, recorded_runs, run_record
+from ._results import (
+    BatchLog,
+    InputError,
+    ResultsWriter,
+    read_batch,
+    recorded_runs,
+    run_record,
+)
 
-__all__ = ["bulk_cancel", "rerun", "summary", "tag"]
+__all__ = ["bulk_cancel", "report_torn", "rerun", "summary", "tag"]
 
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 _STATUSES = click.Choice(sorted(RunStatus.TERMINAL | {"ACTIVE", "INACTIVE"}))
 
 
-def _recorded(results: Path) -> list[tuple[int, Run]]:
+def _log(results: Path) -> BatchLog:
     try:
-        return recorded_runs(read_results(results))
+        return read_batch(results)
     except (InputError, OSError) as error:
         raise Failure(str(error)) from None
+
+
+def _recorded(results: Path) -> list[tuple[int, Run]]:
+    return recorded_runs(_log(results).records)
+
+
+def report_torn(log: BatchLog, results: Path) -> None:
+    """Say on stderr where records were cut short, and what is done about each."""
+    for torn in log.torn:
+        click.echo(torn.note(results), err=True)
 
 
 def _chunk_size_option(function: Any) -> Any:
@@ -255,69 +273,92 @@ def rerun(
     id>. Each start is made exactly once. Results go to --output, one JSON line per run:
     {"line", "rerun_of", "run_id", ...} or {"line", "rerun_of", "error"}; runs already rerun
     there (and the reruns themselves) are skipped, so an interrupted rerun is resumed by
-    running the same command again. Exit status 3 when a run could not be rerun.
+    running the same command again: a rerun sent but not recorded (Ctrl-C, a kill, a
+    crash) is found by its request tag, never started twice. Exit status 3 when a run
+    could not be rerun, 130 when interrupted.
     """
     settings = settings_of(ctx)
-    try:
-        records = read_results(output)
-    except (InputError, OSError) as error:
-        raise Failure(str(error)) from None
-    line_of = {r["rerun_of"]: line for line, r in records.items() if "rerun_of" in r}
-    done = {r["rerun_of"] for r in records.values() if "rerun_of" in r and "run_id" in r}
-    reruns = {r["run_id"] for r in records.values() if "run_id" in r}
+    log = _log(output)
+    report_torn(log, output)
+    left = Remaining()
 
     async def main() -> int:
         retry = RetryPolicy(exactly_once_starts=True)
         async with open_clients(settings, concurrency=concurrency, retry=retry) as clients:
             flows = clients.flows
-            chosen = [
-                found
-                for found in await flows.list_all_runs(
-                    filter_flow_id=flow_id,
-                    filter_status=list(statuses),
-                    filter_start_time=(since, None) if since is not None else None,
-                    orderby="start_time ASC",
-                    per_page=50,
-                )
-                if found.run_id not in done and found.run_id not in reruns
-            ]
-            if dry_run:
-                _report_chosen(chosen, output_format)
-                return Exit.OK
-            next_line = max(records, default=0) + 1
-            for found in chosen:
-                if found.run_id not in line_of:
-                    line_of[found.run_id] = next_line
-                    next_line += 1
+            with ResultsWriter(output) as writer:
+                # A rerun sent but not recorded (Ctrl-C, a kill) is found by its tag first:
+                # it is neither started again nor taken for a run to rerun.
+                found = await resolve_unfinished(flows, flow_id, log, None if dry_run else writer)
+                records = {**log.records}
+                for line, new in found.items():
+                    records[line] = {"line": line, "run_id": new.run_id, **log.lines[line].extra}
+                line_of = {r["rerun_of"]: line for line, r in records.items() if "rerun_of" in r}
+                done = {
+                    r["rerun_of"] for r in records.values() if "rerun_of" in r and "run_id" in r
+                }
+                reruns = {r["run_id"] for r in records.values() if "run_id" in r}
+                chosen = [
+                    found_run
+                    for found_run in await flows.list_all_runs(
+                        filter_flow_id=flow_id,
+                        filter_status=list(statuses),
+                        filter_start_time=(since, None) if since is not None else None,
+                        orderby="start_time ASC",
+                        per_page=50,
+                    )
+                    if found_run.run_id not in done and found_run.run_id not in reruns
+                ]
+                if dry_run:
+                    _report_chosen(chosen, output_format)
+                    return Exit.OK
+                left.count = len(chosen)
+                next_line = max(records, default=0) + 1
+                for found_run in chosen:
+                    if found_run.run_id not in line_of:
+                        line_of[found_run.run_id] = next_line
+                        next_line += 1
 
-            async def again(found: Run) -> Run:
-                label = _rerun_label(label_prefix, found.label)
-                return await rerun_one(flows, found, label, list(tags))
+                async def again(old: Run) -> Run:
+                    label = _rerun_label(label_prefix, old.label)
 
-            with (
-                ResultsWriter(output) as writer,
-                BatchProgress(
+                    async def send(tag: str) -> Run:
+                        return await rerun_one(flows, old, label, [*tags, tag])
+
+                    line = line_of[old.run_id]
+                    return await clients.abandonable(
+                        lambda: start_recorded(writer, line, flow_id, send, rerun_of=old.run_id)
+                    )
+
+                with BatchProgress(
                     make_console(stderr=True),
                     len(chosen),
                     description="Rerunning",
                     ok_label="started",
                     enabled=progress,
-                ) as bar,
-            ):
-                async with stream_batch(
-                    chosen, again, concurrency=flows._concurrency(concurrency)
-                ) as outcomes:
-                    async for outcome in outcomes:
-                        old = outcome.input
-                        record = run_record(line_of[old.run_id], outcome.value, outcome.error)
-                        writer.write({**record, "rerun_of": old.run_id})
-                        bar.advance(outcome.ok)
+                ) as bar:
+                    stops = flows._stops()
+                    clients.stop_retrying_once_unreachable(stops)
+                    async with stream_batch(
+                        chosen,
+                        again,
+                        concurrency=flows._concurrency(concurrency),
+                        stops=stops,
+                    ) as outcomes:
+                        async for outcome in outcomes:
+                            old = outcome.input
+                            record = run_record(line_of[old.run_id], outcome.value, outcome.error)
+                            writer.write({**record, "rerun_of": old.run_id})
+                            bar.advance(outcome.ok)
+                            left.done()
+                            clients.abandon_pauses()
         summary = {
             "output": str(output),
             "chosen": len(chosen),
             "started": bar.ok,
             "failed": bar.failed,
             "skipped": len(done),
+            "found": len(found),
         }
         if output_format == "json":
             emit_json(summary)
@@ -328,7 +369,14 @@ def rerun(
             )
         return Exit.NOT_ALL_SUCCEEDED if bar.failed else Exit.OK
 
-    run(main)
+    run(
+        main,
+        interrupted=lambda: (
+            f"Interrupted with {left.count} run(s) not rerun: every rerun "
+            f"sent is recorded in {output}; run the same command again to rerun the rest (a "
+            "rerun whose answer was lost is looked up by its request tag, never sent twice)."
+        ),
+    )
 
 
 def _report_chosen(chosen: Sequence[Run], output_format: Format) -> None:

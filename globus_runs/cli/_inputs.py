@@ -251,12 +251,14 @@ def batch_resume(
     """Resume the INACTIVE runs recorded in RESULTS (a file written by batch start).
 
     Each run is looked at first; the paused ones are grouped by the consent they need,
-    which is shown, then resumed. Runs not INACTIVE are left alone. Exit status 3 when a
-    resume failed or a run is still INACTIVE (its consent is still missing).
+    which is shown, then resumed. Runs not INACTIVE are left alone, so an interrupted
+    resume goes on by running the same command again. Exit status 3 when a resume failed
+    or a run is still INACTIVE (its consent is still missing), 130 when interrupted.
     """
     settings = settings_of(ctx)
     started = recorded_runs(_records(results))
     line_of = {found.run_id: line for line, found in started}
+    answered: set[str] = set()
 
     async def main() -> int:
         async with open_clients(settings, concurrency=concurrency) as clients:
@@ -284,6 +286,7 @@ def batch_resume(
             ) as bar:
                 async with flows.stream_resume_runs(paused, concurrency=concurrency) as out:
                     async for result in out:
+                        answered.add(result.input.run_id)
                         doc = _resume_document(line_of[result.input.run_id], result)
                         documents.append(doc)
                         bar.advance(result.ok and not doc["still_inactive"])
@@ -316,4 +319,11 @@ def batch_resume(
             )
         return Exit.NOT_ALL_SUCCEEDED if failed or still else Exit.OK
 
-    run(main)
+    run(
+        main,
+        interrupted=lambda: (
+            f"Interrupted with {len(answered)} resume(s) answered: run the same command again "
+            "to resume the rest (a run already resumed is no longer INACTIVE and is left "
+            "alone)."
+        ),
+    )

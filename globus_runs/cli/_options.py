@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, NoReturn, TypeVar, cast
 
 import anyio
 import click
@@ -50,6 +52,8 @@ class Exit(IntEnum):
     TIMEOUT = 4
     #: Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
     INTERRUPTED = 130
+    #: Stopped by SIGTERM, as shells report a process ended by it.
+    TERMINATED = 143
 
 
 class Failure(click.ClickException):
@@ -151,32 +155,43 @@ def datetime_option(name: str, help: str) -> Callable[[F], F]:
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """The settings of this invocation: given by the caller (``obj``), or the environment."""
+    """The settings of this invocation: given by the caller (``obj``), or the environment
+    (checked at once: a typo is one line naming the variable, before any request)."""
     root = ctx.find_root()
     if root.obj is None:
-        root.obj = Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ)
+        try:
+            settings.check()
+        except GlobusRunsError as error:
+            raise Failure(one_line(error)) from None
+        root.obj = settings
     return cast(Settings, root.obj)
 
 
-def run(main: Callable[[], Awaitable[int | None]], *, interrupted: str | None = None) -> None:
+def run(
+    main: Callable[[], Awaitable[int | None]],
+    *,
+    interrupted: str | Callable[[], str] | None = None,
+) -> None:
     """Run ``main`` in an event loop; exit with its status, or report a library error.
 
     A library error is one line on stderr and exit status 1, without a traceback. On
-    Ctrl-C, ``interrupted`` (say, how to resume) is written on stderr and the exit status
-    is 130.
+    Ctrl-C (SIGINT), ``interrupted`` (what was left, how to resume; a callable is asked at
+    that moment) is written on stderr and the exit status is 130; on SIGTERM likewise, with
+    exit status 143.
     """
+    terminated = _Terminated()
     try:
-        status = anyio.run(main)
+        with terminated:
+            status = anyio.run(main)
     except KeyboardInterrupt:
-        _interrupted(interrupted)
-        raise
+        _interrupted(interrupted, terminated.seen)
     except GlobusRunsError as error:
         raise Failure(one_line(error)) from None
     except BaseExceptionGroup as group:
         # A task group's lone library error is reported as if raised alone.
         if not group.split(KeyboardInterrupt)[1]:
-            _interrupted(interrupted)
-            raise KeyboardInterrupt from None
+            _interrupted(interrupted, terminated.seen)
         lone = _lone_error(group)
         if lone is None:
             raise
@@ -185,10 +200,44 @@ def run(main: Callable[[], Awaitable[int | None]], *, interrupted: str | None = 
         raise click.exceptions.Exit(status)
 
 
-def _interrupted(message: str | None) -> None:
-    if message is not None:
-        click.echo(f"\n{message}", err=True)
-        raise click.exceptions.Exit(Exit.INTERRUPTED)
+class _Terminated:
+    """While active, SIGTERM stops the command as Ctrl-C does (so it says what was left),
+    and is remembered for the exit status.
+
+    Both go through the event loop's own SIGINT handler, which cancels the work at an await
+    and never in the middle of the loop's own code. A process started with SIGINT ignored
+    (a job put in the background by a shell) gets Python's SIGINT handler back while the
+    command runs, so that the event loop installs it."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+        self._previous_sigint: Any = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        signal.raise_signal(signal.SIGINT)
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        sigint = signal.getsignal(signal.SIGINT)
+        if sigint in (signal.SIG_IGN, signal.SIG_DFL):
+            self._previous_sigint = sigint
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+        if self._previous_sigint is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+
+
+def _interrupted(message: str | Callable[[], str] | None, terminated: bool) -> NoReturn:
+    text = message() if callable(message) else message
+    click.echo(f"\n{text or 'Interrupted.'}", err=True)
+    raise click.exceptions.Exit(Exit.TERMINATED if terminated else Exit.INTERRUPTED)
 
 
 def _lone_error(group: BaseExceptionGroup[BaseException]) -> GlobusRunsError | None:

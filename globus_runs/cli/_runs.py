@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
+import anyio
 import click
+from rich.console import Console
 from rich.live import Live
 from rich.spinner import Spinner
 
@@ -17,8 +19,10 @@ from .._models import (
     RunLogEvent,
     RunNeedsConsentEvent,
     RunStatus,
+    RunStatusEvent,
     RunWaitingForInputEvent,
 )
+from ..flows import FlowsClient, WaitProgress
 from ._config import open_clients
 from ._feedback import WaitDisplay
 from ._inputs import consent_lines
@@ -405,23 +409,36 @@ def wait(
 
     The runs are waited for with wait_for_runs, which lists the runs that ended instead of
     fetching each one, and shows on stderr how many have ended and how many are in each
-    status (a line per change when stderr is not a terminal). Exit
+    status (a line per change when stderr is not a terminal), and, once per run, why a
+    run is INACTIVE and the command that acts on it. Exit
     status 0 only if every run SUCCEEDED; 3 if one FAILED or ENDED; 4 on --timeout; 1 when
     the service cannot be reached (once the retries are spent).
     """
     settings = settings_of(ctx)
+    display = WaitDisplay(make_console(stderr=True))
 
     async def main() -> int:
         async with open_clients(settings) as clients:
-            display = WaitDisplay(make_console(stderr=True))
-            waiting = clients.flows.wait_for_runs(
-                run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=display
-            )
-            return await wait_and_report(
-                waiting, output_format, count=len(run_ids), timeout=timeout, display=display
-            )
+            pauses = PauseNotes(clients.flows, run_ids, make_console(stderr=True))
 
-    run(main)
+            def progress(progress: WaitProgress) -> None:
+                display(progress)
+                pauses.progress(progress)
+
+            waiting = clients.flows.wait_for_runs(
+                run_ids, poll_interval=poll_interval, timeout=timeout, on_progress=progress
+            )
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(pauses.follow)
+                try:
+                    code = await wait_and_report(
+                        waiting, output_format, count=len(run_ids), timeout=timeout, display=display
+                    )
+                finally:
+                    tg.cancel_scope.cancel()
+            return code
+
+    run(main, interrupted=lambda: stopped_waiting(run_ids, display))
 
 
 @runs.command("watch")
@@ -442,17 +459,115 @@ def watch(ctx: click.Context, run_id: str, poll_interval: float, output_format: 
     event (JSON lines).
     """
     settings = settings_of(ctx)
+    seen: list[str] = []
 
     async def main() -> int:
         async with open_clients(settings) as clients:
-            events = clients.flows.watch_run(run_id, poll_interval=poll_interval)
+            events = _remembering(
+                clients.flows.watch_run(run_id, poll_interval=poll_interval), seen
+            )
             if output_format == "json":
                 status = await _watch_json(run_id, events)
             else:
                 status = await _watch_live(run_id, events)
         return Exit.OK if status == RunStatus.SUCCEEDED else Exit.NOT_ALL_SUCCEEDED
 
-    run(main)
+    def interrupted() -> str:
+        last = f" (last seen {seen[-1]})" if seen else ""
+        return (
+            f"Interrupted: stopped watching run {run_id}{last}; the run goes on. "
+            f"To follow it again: globus-runs runs watch {run_id}"
+        )
+
+    run(main, interrupted=interrupted)
+
+
+async def _remembering(events: AsyncIterator[RunEvent], seen: list[str]) -> AsyncIterator[RunEvent]:
+    """``events``, keeping in ``seen`` each status they report."""
+    async for event in events:
+        if isinstance(event, RunStatusEvent):
+            seen.append(event.status)
+        yield event
+
+
+class PauseNotes:
+    """Says on stderr, once per run, why a run waited for is ``INACTIVE`` and which
+    command acts on it (answer its web input; consent, then resume it).
+
+    Told by each progress of the wait when more runs are ``INACTIVE`` than before; it then
+    fetches the runs (up to `_NOTED_MAX` of them; past that, one line for all).
+    """
+
+    def __init__(self, flows: FlowsClient, run_ids: Sequence[str], console: Console) -> None:
+        self._flows = flows
+        self._run_ids = list(run_ids)
+        self._console = console
+        self._inactive = 0
+        self._wanted = anyio.Event()
+        self._noted: set[str] = set()
+
+    def progress(self, progress: WaitProgress) -> None:
+        inactive = progress.counts.get(RunStatus.INACTIVE, 0)
+        if inactive > self._inactive:
+            self._wanted.set()
+        self._inactive = inactive
+
+    async def follow(self) -> None:
+        """Note the paused runs each time more are paused; until cancelled."""
+        while True:
+            await self._wanted.wait()
+            self._wanted = anyio.Event()
+            if len(self._run_ids) > _NOTED_MAX:
+                self._console.print(
+                    f"{self._inactive} run(s) INACTIVE: globus-runs runs list --status "
+                    "INACTIVE shows them; globus-runs runs show RUN_ID says why.",
+                    markup=False,
+                )
+                continue
+            for result in await self._flows.batch_get_runs(self._run_ids):
+                paused = result.value
+                if paused is None or paused.status != RunStatus.INACTIVE:
+                    continue
+                if paused.run_id not in self._noted:
+                    self._noted.add(paused.run_id)
+                    for line in pause_lines(paused):
+                        self._console.print(line, markup=False, soft_wrap=True)
+
+
+# Past this many runs, paused runs are counted, not fetched one by one.
+_NOTED_MAX = 50
+
+
+def pause_lines(paused: Run) -> list[str]:
+    """Why ``paused`` (an ``INACTIVE`` run) is paused, and the command that acts on it."""
+    reason = paused.inactive_reason
+    code = reason.code if reason is not None and reason.code else "no reason given"
+    lines = [f"Run {paused.run_id} is INACTIVE ({code})."]
+    if paused.blocking_web_input_id:
+        web_input = paused.blocking_web_input_id
+        lines.append(
+            f"  It waits for web input {web_input}: globus-runs runs inputs show {web_input}, "
+            f"then globus-runs runs inputs respond {web_input} --option N"
+        )
+        return lines
+    needs = consent_lines(reason) if reason is not None else []
+    lines += [f"  {text}" for text in needs]
+    if reason is not None and reason.description and not needs:
+        lines.append(f"  {reason.description}")
+    then = "then " if needs else ""
+    lines.append(f"  {then}resume it: globus-runs runs resume {paused.run_id}")
+    return lines
+
+
+def stopped_waiting(run_ids: Sequence[str], display: WaitDisplay) -> str:
+    """What ``runs wait`` (and ``runs start --wait``) say on Ctrl-C: how far the wait got,
+    that the runs go on, and the command that waits again."""
+    where = f" at {display.last}" if display.last is not None else ""
+    again = " ".join(run_ids) if len(run_ids) <= 3 else "RUN_ID..."
+    return (
+        f"Interrupted: stopped waiting{where}; the run(s) go on. "
+        f"To wait again: globus-runs runs wait {again}"
+    )
 
 
 def waiting_text(event: RunWaitingForInputEvent | RunNeedsConsentEvent) -> str:

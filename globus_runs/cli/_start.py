@@ -14,7 +14,7 @@ from ._config import open_clients
 from ._feedback import WaitDisplay
 from ._options import Format, format_option, run, settings_of, wait_options
 from ._output import emit_json, make_console, run_details, run_document
-from ._runs import wait_and_report
+from ._runs import stopped_waiting, wait_and_report
 
 __all__ = ["start_run"]
 
@@ -93,6 +93,8 @@ def start_run(
     as soon as it has started.
     """
     settings = settings_of(ctx)
+    display = WaitDisplay(make_console(stderr=True))
+    made: list[Run] = []
 
     async def main() -> int | None:
         async with open_clients(settings) as clients:
@@ -105,11 +107,11 @@ def start_run(
                 run_monitors=list(monitor) or None,
                 activity_notification_policy=[s.upper() for s in notify] or None,
             )
+            made.append(started)
             if not wait:
                 _show_started(started, output_format)
                 return None
             make_console(stderr=True).print(f"Started run {started.run_id}; waiting for it.")
-            display = WaitDisplay(make_console(stderr=True))
             # A Run needs no first look-up.
             waiting = clients.flows.wait_for_runs(
                 [started], poll_interval=poll_interval, timeout=timeout, on_progress=display
@@ -118,7 +120,15 @@ def start_run(
                 waiting, output_format, count=1, timeout=timeout, display=display
             )
 
-    run(main)
+    def interrupted() -> str:
+        if made:
+            return stopped_waiting([made[0].run_id], display)
+        return (
+            "Interrupted while starting the run: it may have started. To look: "
+            f"globus-runs runs list --flow-id {flow_id}"
+        )
+
+    run(main, interrupted=interrupted)
 
 
 def _show_started(started: Run, output_format: Format) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,13 +25,20 @@ from .._wire import ApiRequest
 if TYPE_CHECKING:
     from ._client import FlowsClient
 
-__all__ = ["REQUEST_TAG_PREFIX", "find_started", "request_tag", "start_exactly_once"]
+__all__ = [
+    "LOOKBACK",
+    "REQUEST_TAG_PREFIX",
+    "find_started",
+    "find_tagged",
+    "request_tag",
+    "start_exactly_once",
+]
 
 logger = logging.getLogger("globus_runs")
 
 REQUEST_TAG_PREFIX = "globus-runs-request:"
 # How far back a look-up searches: covers clock skew between this host and the service.
-_LOOKBACK = timedelta(hours=1)
+LOOKBACK = timedelta(hours=1)
 _LOOKUP_LIMIT = 500
 
 
@@ -39,22 +47,48 @@ def request_tag() -> str:
     return f"{REQUEST_TAG_PREFIX}{uuid.uuid4()}"
 
 
-async def find_started(
-    client: FlowsClient, flow_id: str, label: str | None, tag: str, since: datetime
-) -> Run | None:
-    """The run of ``flow_id`` carrying ``tag`` started since ``since``, if there is one."""
+async def find_tagged(
+    client: FlowsClient,
+    flow_id: str,
+    tags: Collection[str],
+    since: datetime,
+    *,
+    label: str | None = None,
+    max_items: int | None = None,
+) -> dict[str, Run]:
+    """The runs of ``flow_id`` started since ``since`` that carry one of ``tags``, by tag.
+
+    One walk over the listing (``GET /runs`` filtered by flow, start time and ``label``,
+    newest first, 50 runs a page), ending once every tag is found, after ``max_items`` runs
+    (``None``: no bound) or at the last page. A tag absent from the result is carried by no
+    run the listing shows.
+    """
+    wanted = set(tags)
+    found: dict[str, Run] = {}
+    if not wanted:
+        return found
     listing = client.iter_runs(
         filter_flow_id=flow_id,
         filter_start_time=(since, None),
         filter_label=label or None,
         orderby="start_time DESC",
         per_page=50,
-        max_items=_LOOKUP_LIMIT,
+        max_items=max_items,
     )
     async for run in listing:
-        if tag in run.tags:
-            return run
-    return None
+        for tag in wanted.intersection(run.tags):
+            found.setdefault(tag, run)
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+async def find_started(
+    client: FlowsClient, flow_id: str, label: str | None, tag: str, since: datetime
+) -> Run | None:
+    """The run of ``flow_id`` carrying ``tag`` started since ``since``, if there is one."""
+    found = await find_tagged(client, flow_id, (tag,), since, label=label, max_items=_LOOKUP_LIMIT)
+    return found.get(tag)
 
 
 class _Started(Exception):
@@ -74,7 +108,7 @@ async def start_exactly_once(
     tag: str,
 ) -> Run:
     """Send the start request ``send`` (tagged with ``tag``) until one run exists."""
-    since = datetime.now(UTC) - _LOOKBACK
+    since = datetime.now(UTC) - LOOKBACK
 
     async def recheck(error: GlobusRunsError) -> bool | None:
         try:

@@ -10,7 +10,7 @@ import pytest
 
 from globus_runs.testing import FakeGlobus
 
-from .conftest import Invoke, parse_json
+from .conftest import START, Invoke, parse_json
 
 
 def write_lines(path: Path, documents: list[Any]) -> Path:
@@ -19,7 +19,14 @@ def write_lines(path: Path, documents: list[Any]) -> Path:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The outcomes recorded in a results file (its intents and records cut short left out)."""
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return [record for record in records if "intent" not in record]
 
 
 @pytest.fixture
@@ -47,6 +54,7 @@ def test_start_one_run_per_line_and_record_each(
         "started": 5,
         "failed": 0,
         "skipped": 0,
+        "found": 0,
         "failures": [],
     }
     assert started_inputs(fake) == [1, 2, 3, 4, 5]
@@ -82,7 +90,8 @@ def test_a_rerun_starts_only_the_lines_not_recorded_as_started(
     assert parse_json(result)["skipped"] == 2
     assert started_inputs(fake) == [0, 0, 3, 4, 5]
     appended = output.read_text().splitlines()[4:]
-    assert sorted(json.loads(line)["line"] for line in appended) == [3, 4, 5]
+    outcomes = [json.loads(line) for line in appended if "intent" not in line]
+    assert sorted(outcome["line"] for outcome in outcomes) == [3, 4, 5]
 
     again = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
     assert parse_json(again)["started"] == 0
@@ -134,6 +143,89 @@ def test_a_results_file_of_another_flow_is_refused(
     assert result.exit_code == 2
     assert "records runs of another flow" in result.stderr
     assert len(fake.runs) == 1
+
+
+def test_a_results_file_of_another_input_file_is_refused(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    assert invoke("batch", "start", flow_id, str(inputs), "-o", str(output)).exit_code == 0
+    others = write_lines(tmp_path / "others.jsonl", [{"body": {"n": n}} for n in range(1, 6)])
+
+    result = invoke("batch", "start", flow_id, str(others), "-o", str(output))
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {output} was written for another input file (line 1 of {others} is not "
+        "the line recorded there): use another --output file"
+    )
+    assert len(fake.runs) == 5
+
+
+def tagged(number: int) -> str:
+    return f"globus-runs-request:00000000-0000-4000-8000-{number:012d}"
+
+
+def intent(line: int, flow_id: str) -> str:
+    record = {"line": line, "intent": tagged(line), "flow_id": flow_id, "at": START.isoformat()}
+    return json.dumps(record)
+
+
+def test_a_record_cut_short_in_the_middle_is_reported_and_its_line_looked_up(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    # Line 3's intent was cut short (a full disk), the file went on; its run was made.
+    fake.add_runs(flow_id, 1, body={"n": 3}, tags=[tagged(3)])
+    output = tmp_path / "results.jsonl"
+    output.write_text(intent(1, flow_id) + "\n" + intent(3, flow_id)[:95] + "\n")
+    with output.open("a") as more:
+        more.write(intent(2, flow_id) + "\n")
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"{output}:2: a record cut short in the middle of the file (a crash or a full disk "
+        "while writing it); input line 3 is looked up by its request tag"
+    )
+    assert parse_json(result)["found"] == 1
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
+    [line_3] = [r for r in read_records(output) if r["line"] == 3]
+    assert (line_3["tag"], fake.runs[line_3["run_id"]].body) == (tagged(3), {"n": 3})
+
+
+def test_a_record_cut_short_at_the_end_is_reported_and_its_line_looked_up(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    # Killed while writing the outcome of line 4: its intent is whole, its run was made.
+    [made] = fake.add_runs(flow_id, 1, body={"n": 4}, tags=[tagged(4)])
+    output = tmp_path / "results.jsonl"
+    output.write_text(intent(4, flow_id) + "\n" + f'{{"line": 4, "run_id": "{made[:8]}')
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"{output}:2: a record cut short at the end of the file (the process was stopped "
+        "while writing it); input line 4 is looked up by its request tag"
+    )
+    assert parse_json(result)["found"] == 1
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
+    assert [r["run_id"] for r in read_records(output) if r["line"] == 4] == [made]
+
+
+def test_an_unanswered_start_whose_run_is_missing_is_started_again(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    output.write_text(intent(2, flow_id) + "\n")
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert parse_json(result)["found"] == 0
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
+    lookups = [r for r in fake.requests if (r.method, r.path) == ("GET", "/runs")]
+    assert len(lookups) == 1  # one walk over the flow's runs for every unanswered start
 
 
 def test_the_progress_bar_works_when_the_output_is_not_a_terminal(
@@ -226,3 +318,43 @@ def test_a_damaged_results_file_is_an_error(
         result = invoke(*args, str(output))
         assert result.exit_code == 1
         assert result.stderr == f"Error: {output}:1 is not a JSON line of results\n"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"type": "ConnectError", "message": "could not connect"},
+        {"type": "FlowNotFoundError", "message": "…", "http_status": 404, "code": "NOT_FOUND"},
+    ],
+)
+def test_a_start_that_provably_made_no_run_is_started_again_without_a_look_up(
+    fake: FakeGlobus,
+    flow_id: str,
+    invoke: Invoke,
+    inputs: Path,
+    tmp_path: Path,
+    error: dict[str, Any],
+) -> None:
+    output = tmp_path / "results.jsonl"
+    output.write_text(intent(2, flow_id) + "\n" + json.dumps({"line": 2, "error": error}) + "\n")
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert parse_json(result)["started"] == 5
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]
+    assert [r for r in fake.requests if (r.method, r.path) == ("GET", "/runs")] == []
+
+
+def test_a_start_that_failed_ambiguously_is_looked_up_first(
+    fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
+) -> None:
+    # A 502 to the start, then the look-up failed too: the run was made all the same.
+    fake.add_runs(flow_id, 1, body={"n": 2}, tags=[tagged(2)])
+    output = tmp_path / "results.jsonl"
+    error = {"type": "ServerError", "message": "…", "http_status": 502, "code": "BAD_GATEWAY"}
+    output.write_text(intent(2, flow_id) + "\n" + json.dumps({"line": 2, "error": error}) + "\n")
+
+    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
+
+    assert parse_json(result)["found"] == 1
+    assert started_inputs(fake) == [1, 2, 3, 4, 5]

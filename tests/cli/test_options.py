@@ -46,7 +46,7 @@ def test_an_invalid_format_variable_is_named(fake: FakeGlobus, flow_id: str) -> 
     [
         ("GLOBUS_RUNS_FLOWS_URL", "https://flows.example.org:99999/", "Port out of range"),
         ("GLOBUS_RUNS_TIMERS_URL", "ftp://timers.example.org/", "is not an http(s) URL"),
-        ("GLOBUS_RUNS_ENVIRONMENT", "Sandbox!", "is not a Globus environment name"),
+        ("GLOBUS_RUNS_ENVIRONMENT", "Sandbox!", "not a Globus environment (one of production"),
     ],
 )
 def test_an_invalid_setting_names_its_variable(variable: str, value: str, why: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from globus_runs import (
@@ -9,7 +11,9 @@ from globus_runs import (
     AuthenticationError,
     BatchResult,
     CallbackAuthorizer,
+    ConnectError,
     FlowNotFoundError,
+    FlowsClient,
     NotAttemptedError,
     PermissionDeniedError,
     RetryPolicy,
@@ -172,3 +176,18 @@ async def test_a_streaming_batch_stops_the_same_way() -> None:
     assert isinstance(first, AuthenticationError)
     for result in results[1:]:
         assert_not_attempted(result, first, "the token was rejected and cannot be renewed")
+
+
+async def test_a_service_that_cannot_be_reached_stops_the_batch_after_the_first_item() -> None:
+    with socket.socket() as bound:  # bound, not listening: every connection is refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}/"
+        retry = RetryPolicy(max_retries=2, backoff_initial=0.01, jitter=False)
+        requests = [RunRequest(MISSING_FLOW, {"i": i}) for i in range(50)]
+        async with FlowsClient(authorizer="a-token", base_url=url, retry=retry) as flows:
+            results = await flows.batch_run_flows(requests, concurrency=1)
+    first = results[0].error
+    assert isinstance(first, ConnectError)
+    assert first.attempts == 3
+    for result in results[1:]:
+        assert_not_attempted(result, first, "the service could not be reached (3 attempt(s))")

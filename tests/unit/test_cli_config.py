@@ -9,6 +9,8 @@ from globus_runs import ConfigurationError
 from globus_runs.cli._config import DEFAULT_SCOPES, ServiceAccount, Settings, flow_scope
 from globus_runs.cli._results import InputError, parse_line
 
+from ..cli.conftest import CONFIG_VARIABLES, env_invoker
+
 FLOW = "6f1c5c2e-1d53-4c57-9f0a-3b8d8e0c0a11"
 
 
@@ -111,3 +113,66 @@ def test_a_line_that_is_not_a_start_request_says_why(line: str, message: str) ->
     with pytest.raises(InputError) as caught:
         parse_line(line, FLOW)
     assert str(caught.value) == message
+
+
+RUN = "00000000-0000-4000-8000-000000000000"
+URL_VARIABLES = ("GLOBUS_RUNS_FLOWS_URL", "GLOBUS_RUNS_TIMERS_URL", "GLOBUS_RUNS_AUTH_URL")
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"GLOBUS_RUNS_ENVIRONMENT": "prodution"},
+            "GLOBUS_RUNS_ENVIRONMENT='prodution' is invalid: not a Globus environment (one of "
+            "production, sandbox, preview, test, integration, staging)",
+        ),
+        (
+            {"GLOBUS_RUNS_FLOWS_URL": "htps://flows.example.org/"},
+            "GLOBUS_RUNS_FLOWS_URL='htps://flows.example.org/' is invalid: base_url "
+            "'htps://flows.example.org/' is not an http(s) URL",
+        ),
+        (
+            {"GLOBUS_RUNS_TIMERS_URL": "http://timers.example.org/"},
+            "GLOBUS_RUNS_TIMERS_URL='http://timers.example.org/' is invalid: base_url "
+            "'http://timers.example.org/' must use https: only a loopback host may be "
+            "reached over http",
+        ),
+        (
+            {"GLOBUS_RUNS_AUTH_URL": "https://auth.example.org:99999/"},
+            "GLOBUS_RUNS_AUTH_URL='https://auth.example.org:99999/' is invalid: base_url "
+            "'https://auth.example.org:99999/' is not a valid URL: Port out of range 0-65535",
+        ),
+        (
+            {
+                "GLOBUS_RUNS_TOKEN": None,
+                "GLOBUS_RUNS_CLIENT_ID": None,
+                "GLOBUS_RUNS_CLIENT_SECRET": None,
+            },
+            "no credentials: set GLOBUS_RUNS_TOKEN, or GLOBUS_RUNS_CLIENT_ID and "
+            "GLOBUS_RUNS_CLIENT_SECRET",
+        ),
+        (
+            {
+                "GLOBUS_RUNS_TOKEN": None,
+                "GLOBUS_RUNS_CLIENT_ID": "client",
+                "GLOBUS_RUNS_CLIENT_SECRET": None,
+            },
+            "GLOBUS_RUNS_CLIENT_SECRET is not set: GLOBUS_RUNS_CLIENT_ID needs it (or set "
+            "GLOBUS_RUNS_TOKEN)",
+        ),
+    ],
+)
+def test_a_configuration_typo_is_one_line_naming_the_variable_before_any_request(
+    variables: dict[str, str | None], message: str
+) -> None:
+    # Nothing listens there: a request sent would be a retry line and a ConnectError.
+    nowhere = "http://127.0.0.1:9/"
+    env: dict[str, str | None] = dict.fromkeys(CONFIG_VARIABLES)
+    env.update(dict.fromkeys(URL_VARIABLES, nowhere), GLOBUS_RUNS_TOKEN="t")
+    env.update(variables)
+
+    result = env_invoker(env)("runs", "show", RUN)
+
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: ConfigurationError: {message}\n"
