@@ -311,6 +311,13 @@ class Timer:
 
     ``number_of_runs`` and ``number_of_errors`` come from the v2 or the v1 field names;
     ``flow_id`` is read from the callback URL when the document does not name it.
+
+    ``start``, ``interval`` (seconds, ``None`` for a timer that runs once) and ``stop_after``
+    (``{"date", "n_runs"}``) are the v1 fields, or are read from ``schedule`` in a v2
+    document. ``body`` is what each run submits: the v2 ``body`` (for a flow timer
+    ``{"body", "run_managers"?, "run_monitors"?, "tags"?}``, for a transfer timer the transfer
+    document), or the same read from a v1 document's ``callback_body``. ``scope`` is the scope
+    the timer runs with (v1 documents only).
     """
 
     timer_id: str
@@ -329,6 +336,11 @@ class Timer:
     inactive_reason: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     activity: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+    start: datetime | None = None
+    interval: float | None = None
+    stop_after: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
+    scope: str | None = None
+    body: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
 
 
 @attrs.frozen
@@ -355,8 +367,12 @@ class RunResult:
 class TimerRun:
     """One run of a timer: one entry of its ``results``.
 
-    ``id`` is the run (or task) it started (``None`` when the submission itself failed);
-    ``status`` is one of :class:`TimerRunStatus`.
+    ``id`` is the run (or task) it started, exactly as the service names it: a flow run's
+    UUID, or a transfer task's id such as ``"15jfdBESgveZQ"`` (``None`` when the submission
+    itself failed). ``status`` is one of :class:`TimerRunStatus`. ``ran_at`` is when the timer
+    fired; ``last_check_timestamp`` and ``next_check_timestamp`` when the service last looked
+    at the started run and when it will look again; ``http_status_polled`` the HTTP status of
+    that last look.
     """
 
     id: str | None
@@ -366,6 +382,10 @@ class TimerRun:
     end_time: datetime | None = None
     result: RunResult = attrs.field(factory=RunResult)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+    ran_at: datetime | None = None
+    next_check_timestamp: datetime | None = None
+    last_check_timestamp: datetime | None = None
+    http_status_polled: int | None = None
 
 
 @attrs.frozen

@@ -77,6 +77,11 @@ async def test_create_flow_timer_returns_the_new_timer(timers: TimersClient, flo
         number_of_errors=0,
         inactive_reason=None,
         activity={"code": "awaiting_next_run"},
+        start=START,
+        interval=60.0,
+        stop_after={"date": None, "n_runs": None},
+        scope=f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user",
+        body={"body": {"path": "/data"}, "tags": ["beam"]},
     )
     assert timer.raw["results"] == []
 
@@ -217,6 +222,25 @@ async def test_resume_timer_without_update_credentials_sends_nothing_else(
     assert summary(request) == ("POST", f"/jobs/{timer_id}/resume", [], None)
     assert "content-type" not in request.headers
     assert [r.update_credentials for r in fake.timers[timer_id].resumes] == [False]
+
+
+async def test_resume_timer_with_update_credentials_false_sends_false(
+    fake: FakeGlobus, timers: TimersClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    await timers.pause_timer(timer_id)
+    fake.clear_requests()
+
+    await timers.resume_timer(timer_id, update_credentials=False)
+
+    assert _only_request(fake) == (
+        "POST",
+        f"/jobs/{timer_id}/resume",
+        [("update_credentials", "false")],
+        {"update_credentials": False},
+    )
+    assert [r.update_credentials for r in fake.timers[timer_id].resumes] == [False]
+    assert (await timers.get_timer(timer_id)).status == "loaded"
 
 
 async def test_delete_timer_returns_it_deleting_then_it_is_gone(
