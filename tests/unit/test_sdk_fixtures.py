@@ -14,8 +14,8 @@ import globus_sdk
 import pytest
 from globus_sdk.testing import RegisteredResponse, ResponseList, get_response_set
 
-from globus_runs import Timer, TimerRun
-from globus_runs._converter import parse_datetime
+from globus_runs import Run, RunDefinition, RunLogPage, RunPage, Timer, TimerRun
+from globus_runs._converter import parse_datetime, structure
 from globus_runs.timers._parse import parse_results, timer_from_document
 
 
@@ -132,3 +132,85 @@ def test_the_transfer_timer_fixture_names_its_task_id_as_the_run_id() -> None:
     document: Any = response.json
     [run], _ = parse_results(document, document["job_id"])
     assert run.id == "15jfdBESgveZQ"
+
+
+RUN_DOCUMENTS = _cases(
+    globus_sdk.FlowsClient.get_run,
+    globus_sdk.FlowsClient.cancel_run,
+    globus_sdk.FlowsClient.update_run,
+    globus_sdk.FlowsClient.delete_run,
+    globus_sdk.SpecificFlowClient.run_flow,
+    globus_sdk.SpecificFlowClient.resume_run,
+)
+RUN_PAGES = _cases(globus_sdk.FlowsClient.list_runs)
+RUN_STRS = ("flow_title", "display_status", "label", "run_owner", "user_role")
+RUN_LISTS = ("tags", "run_managers", "run_monitors", "user_roles")
+RUN_TIMES = ("start_time", "completion_time", "flow_last_updated")
+
+
+def test_the_flows_fixtures_are_found() -> None:
+    assert len(RUN_DOCUMENTS) >= 6
+    assert RUN_PAGES
+
+
+def _check_flow_run(document: dict[str, Any]) -> None:
+    run = structure(document, Run)
+    assert run.raw == document
+    assert run.run_id == document.get("run_id", document.get("action_id"))
+    assert (run.flow_id, run.status) == (document["flow_id"], document["status"])
+    for name in RUN_STRS:
+        assert getattr(run, name) == document.get(name), name
+    for name in RUN_LISTS:
+        assert getattr(run, name) == (document.get(name) or []), name
+    for name in RUN_TIMES:
+        assert getattr(run, name) == _time(document.get(name)), name
+    assert run.details == document.get("details")
+    assert run.flow_description == document.get("flow_description")
+    assert run.blocking_web_input_id == document.get("blocking_web_input_id")
+
+
+@pytest.mark.parametrize("document", RUN_DOCUMENTS)
+def test_every_run_fixture_parses_without_loss(document: dict[str, Any]) -> None:
+    _check_flow_run(document)
+
+
+@pytest.mark.parametrize("document", RUN_PAGES)
+def test_every_run_page_fixture_parses_without_loss(document: dict[str, Any]) -> None:
+    page = structure(document, RunPage)
+    runs: list[dict[str, Any]] = document.get("runs", document.get("actions")) or []
+    assert [run.run_id for run in page.runs] == [
+        run.get("run_id", run.get("action_id")) for run in runs
+    ]
+    assert page.has_next_page == document.get("has_next_page", False)
+    assert page.marker == document.get("marker")
+    for run in runs:
+        _check_flow_run(run)
+
+
+@pytest.mark.parametrize("document", _cases(globus_sdk.FlowsClient.get_run_logs))
+def test_every_run_log_fixture_parses_without_loss(document: dict[str, Any]) -> None:
+    page = structure(document, RunLogPage)
+    assert page.raw is document
+    assert (page.has_next_page, page.marker, page.limit) == (
+        document.get("has_next_page", False),
+        document.get("marker"),
+        document.get("limit"),
+    )
+    for entry, item in zip(page.entries, document["entries"], strict=True):
+        assert entry.raw is item
+        assert (entry.time, entry.code) == (_time(item["time"]), item["code"])
+        assert (entry.description, entry.details) == (
+            item.get("description", ""),
+            item.get("details"),
+        )
+
+
+@pytest.mark.parametrize("document", _cases(globus_sdk.FlowsClient.get_run_definition))
+def test_every_run_definition_fixture_parses_without_loss(document: dict[str, Any]) -> None:
+    definition = structure(document, RunDefinition)
+    assert definition.raw is document
+    assert (definition.flow_id, definition.definition, definition.input_schema) == (
+        document["flow_id"],
+        document["definition"],
+        document.get("input_schema"),
+    )
