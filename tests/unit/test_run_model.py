@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from globus_runs import FlowDescription, ResponseParseError, Run, RunPage
 from globus_runs._converter import structure
@@ -243,3 +245,66 @@ def test_a_document_too_deep_to_encode_is_kept_as_it_is() -> None:
     run = structure(document, Run)
     assert run.raw is document
     assert run.details is deep
+
+
+# -- the compact document against the decoded one ---------------------------------------------
+
+_JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+_TIMES = st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
+_OPTIONAL_FIELDS = {
+    "label": st.text(max_size=30),
+    "tags": st.lists(st.text(max_size=10), max_size=3),
+    "start_time": _TIMES,
+    "completion_time": _TIMES,
+    "flow_last_updated": _TIMES,
+    "user_roles": st.lists(st.sampled_from(["run_owner", "run_manager", "run_monitor"])),
+    "details": st.dictionaries(st.text(max_size=8), _JSON, max_size=4),
+    "flow_description": st.fixed_dictionaries({"title": st.text(max_size=10)}),
+    "extra": _JSON,
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    status=st.sampled_from(["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED", "NEW"]),
+    optional=st.fixed_dictionaries({}, optional=_OPTIONAL_FIELDS),
+)
+def test_a_parsed_run_reads_the_same_as_one_holding_the_decoded_document(
+    status: str, optional: dict[str, Any]
+) -> None:
+    document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": status, **optional}
+    parsed = structure(document, Run)
+
+    def time(name: str) -> datetime | None:
+        return datetime.fromisoformat(document[name]) if name in document else None
+
+    holding = Run(
+        run_id=RUN_ID,
+        flow_id=FLOW_ID,
+        status=status,
+        label=document.get("label"),
+        tags=document.get("tags", []),
+        start_time=time("start_time"),
+        completion_time=time("completion_time"),
+        details=document.get("details"),
+        flow_description=document.get("flow_description"),
+        raw=document,
+        flow_last_updated=time("flow_last_updated"),
+        user_roles=document.get("user_roles", []),
+    )
+    assert parsed.raw == document
+    assert parsed == holding
+    assert repr(parsed) == repr(holding)
+    assert (parsed.error, parsed.was_canceled) == (holding.error, holding.was_canceled)
+    assert parsed.inactive_reason == holding.inactive_reason
