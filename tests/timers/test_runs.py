@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -309,3 +310,23 @@ async def test_every_run_list_runs_returns_is_found_by_get_run(
     runs = await timers.list_all_runs(timer_id)
 
     assert [await timers.get_run(timer_id, run.id or "") for run in runs] == runs
+
+
+async def test_get_run_finds_every_run_of_a_transfer_timer_by_its_task_id(
+    fake: FakeGlobus, timers: TimersClient
+) -> None:
+    timer_id = fake.add_timer(
+        timer_type="transfer", body={"source_endpoint": "a"}, schedule=EVERY_MINUTE
+    )
+    fake.clock.advance(3 * 60 - 1)
+
+    runs = await timers.list_all_runs(timer_id)
+
+    assert len(runs) == 3
+    for run in runs:
+        assert run.id is not None
+        with pytest.raises(ValueError, match="badly formed"):
+            uuid.UUID(run.id)  # a task id, not a UUID
+        assert run.ran_at == run.start_time
+        assert run.http_status_polled == 200
+        assert await timers.get_run(timer_id, run.id) == run
