@@ -146,6 +146,29 @@ async def test_list_timers_sends_the_filters_and_returns_the_matching_timers(
     assert [(t.timer_id, t.status) for t in found] == [(nightly, "loaded"), (once, "ended")]
 
 
+async def test_list_timers_sends_order_submission_bounds_and_result_count(
+    fake: FakeGlobus, timers: TimersClient
+) -> None:
+    await timers.list_timers(
+        order="submitted_at desc",
+        submitted_after=START - timedelta(days=1),
+        submitted_before=START,
+        result_count=2,
+    )
+
+    assert _only_request(fake) == (
+        "GET",
+        "/jobs/",
+        [
+            ("submitted_after", "2026-02-28T12:00:00+00:00"),
+            ("submitted_before", "2026-03-01T12:00:00+00:00"),
+            ("order", "submitted_at desc"),
+            ("result_count", "2"),
+        ],
+        None,
+    )
+
+
 async def test_list_timers_without_filters_lists_every_timer_of_the_caller(
     fake: FakeGlobus, timers: TimersClient, flow_id: str
 ) -> None:
