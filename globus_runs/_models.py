@@ -160,9 +160,9 @@ def _flow_description(value: Mapping[str, Any] | None) -> FlowDescription | None
     return FlowDescription(value)
 
 
-# The fields of a Run in constructor order, as they are compared and shown.
-_FIELDS: Final = ("run_id", "flow_id", "status", *doc.LAZY_FIELDS[:12], "blocking_web_input_id")
-_EQ_FIELDS: Final = ("run_id", "flow_id", "status", *doc.LAZY_FIELDS)
+# The fields of a Run but ``raw``, in constructor order: compared and shown in this order.
+_FIELDS: Final = ("run_id", "flow_id", "status", *doc.LAZY_FIELDS)
+_RAW_POSITION: Final = _FIELDS.index("blocking_web_input_id")
 _JSON_REPR: Final = frozenset({"details", "flow_description"})
 _DETAILS: Final = doc.LAZY_FIELDS.index("details")
 _FLOW_DESCRIPTION: Final = doc.LAZY_FIELDS.index("flow_description")
@@ -187,7 +187,7 @@ class Run:
     """
 
     __slots__ = ("_doc", "_flow_id", "_run_id", "_status", "_values")
-    __match_args__ = (*_FIELDS[:-1], "raw", _FIELDS[-1], "flow_last_updated", "user_roles")
+    __match_args__ = (*_FIELDS[:_RAW_POSITION], "raw", *_FIELDS[_RAW_POSITION:])
 
     _run_id: str
     _flow_id: str
@@ -405,10 +405,9 @@ class Run:
         return hash((Run, *self._compared()))
 
     def __repr__(self) -> str:
-        values = dict(zip(_EQ_FIELDS, self._compared(), strict=True))
         shown = (
-            f"{name}={_json_repr(values[name]) if name in _JSON_REPR else repr(values[name])}"
-            for name in (*_FIELDS, "flow_last_updated", "user_roles")
+            f"{name}={_json_repr(value) if name in _JSON_REPR else repr(value)}"
+            for name, value in zip(_FIELDS, self._compared(), strict=True)
         )
         return f"Run({', '.join(shown)})"
 
