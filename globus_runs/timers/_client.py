@@ -403,12 +403,13 @@ class TimersClient(ServiceClient):
         """
         await self._transport.send(rq.pause_timer(timer_id))
 
-    async def resume_timer(self, timer_id: str, *, update_credentials: bool | None = None) -> None:
+    async def resume_timer(self, timer_id: str, *, update_credentials: bool | None = False) -> None:
         """Let a paused timer fire again.
 
         ``update_credentials=True`` replaces the timer's stored credentials with this call's
-        (to resolve a consent or session requirement), ``False`` keeps them, and ``None`` (the
-        default) sends nothing, so the service decides from why the timer became inactive.
+        (to resolve a consent or session requirement); ``False`` (the default) keeps them and
+        says so to the service. ``None`` sends neither, so the service decides from why the
+        timer became inactive.
 
         Example::
 

@@ -150,7 +150,7 @@ def pause_timer(timer_id: str) -> ApiRequest:
     return ApiRequest("POST", _job_path(timer_id, "/pause"), RS, not_found=TimerNotFoundError)
 
 
-def resume_timer(timer_id: str, *, update_credentials: bool | None = None) -> ApiRequest:
+def resume_timer(timer_id: str, *, update_credentials: bool | None = False) -> ApiRequest:
     """``POST /jobs/{timer_id}/resume``.
 
     ``update_credentials`` goes in the query and the body when it is ``True`` or ``False``;

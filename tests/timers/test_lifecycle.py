@@ -232,7 +232,7 @@ async def test_resume_timer_with_update_credentials_sends_it_in_query_and_body(
     assert timer.next_run == START + timedelta(seconds=120)
 
 
-async def test_resume_timer_without_update_credentials_sends_nothing_else(
+async def test_resume_timer_by_default_sends_update_credentials_false(
     fake: FakeGlobus, timers: TimersClient, flow_id: str
 ) -> None:
     timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
@@ -240,6 +240,24 @@ async def test_resume_timer_without_update_credentials_sends_nothing_else(
     fake.clear_requests()
 
     await timers.resume_timer(timer_id)
+
+    assert _only_request(fake) == (
+        "POST",
+        f"/jobs/{timer_id}/resume",
+        [("update_credentials", "false")],
+        {"update_credentials": False},
+    )
+    assert [r.update_credentials for r in fake.timers[timer_id].resumes] == [False]
+
+
+async def test_resume_timer_with_update_credentials_none_sends_nothing_else(
+    fake: FakeGlobus, timers: TimersClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    await timers.pause_timer(timer_id)
+    fake.clear_requests()
+
+    await timers.resume_timer(timer_id, update_credentials=None)
 
     [request] = timers_requests(fake)
     assert summary(request) == ("POST", f"/jobs/{timer_id}/resume", [], None)

@@ -170,8 +170,11 @@ def test_resume_sends_update_credentials_in_query_and_body() -> None:
     request = rq.resume_timer(TIMER_ID, update_credentials=True)
     assert request.params == (("update_credentials", "true"),)
     assert request.body == b'{"update_credentials":true}'
-    plain = rq.resume_timer(TIMER_ID)
-    assert (plain.params, plain.body) == ((), None)
+    default = rq.resume_timer(TIMER_ID)
+    assert default.params == (("update_credentials", "false"),)
+    assert default.body == b'{"update_credentials":false}'
+    unsaid = rq.resume_timer(TIMER_ID, update_credentials=None)
+    assert (unsaid.params, unsaid.body) == ((), None)
 
 
 def test_timer_page_request() -> None:
