@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reprlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar, cast
 
@@ -160,24 +160,28 @@ def _flow_description(value: Mapping[str, Any] | None) -> FlowDescription | None
     return FlowDescription(value)
 
 
-# The fields of a Run but ``raw``, in constructor order: compared and shown in this order.
-_FIELDS: Final = ("run_id", "flow_id", "status", *doc.LAZY_FIELDS)
-_RAW_POSITION: Final = _FIELDS.index("blocking_web_input_id")
-_JSON_REPR: Final = frozenset({"details", "flow_description"})
-_DETAILS: Final = doc.LAZY_FIELDS.index("details")
-_FLOW_DESCRIPTION: Final = doc.LAZY_FIELDS.index("flow_description")
+def _str_list(value: list[str] | None) -> list[str]:
+    return [] if value is None else value
 
 
+def _raw_or_empty(value: dict[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else value
+
+
+@attrs.frozen(weakref_slot=False)
 class Run:
     """One flow run, as ``GET /runs/{run_id}`` describes it.
 
     ``raw`` holds the whole JSON document, for fields the model does not name.
     ``flow_description`` is set when the run was read with ``include_flow_description=True``.
 
-    A run read from the service keeps only its document, as compact JSON (about its size on
-    the wire), and its ``run_id``, ``flow_id`` and ``status``; the other fields are read from
-    the document when asked for, and ``raw`` decodes it into a new ``dict`` each time. Runs
-    are immutable and compare equal when all their fields but ``raw`` are equal.
+    ``Run`` is an attrs class: ``attrs.fields``, ``attrs.evolve`` and ``attrs.asdict`` see
+    every field named here and ``raw``. Runs are immutable and compare equal when all their
+    fields but ``raw`` are equal. A run read from the service keeps only its ``run_id``,
+    ``flow_id``, ``status`` and its document, as compact JSON (about its size on the wire):
+    the other fields are read from the document when asked for, and ``raw`` decodes it into
+    a new ``dict`` each time. A run built by hand, or by ``attrs.evolve``, holds every value
+    it was given, and ``raw`` is the very mapping given (``{}`` by default).
 
     Example::
 
@@ -186,58 +190,30 @@ class Run:
             print(run.error.code, run.error.description)
     """
 
-    __slots__ = ("_doc", "_flow_id", "_run_id", "_status", "_values")
-    __match_args__ = (*_FIELDS[:_RAW_POSITION], "raw", *_FIELDS[_RAW_POSITION:])
-
-    _run_id: str
-    _flow_id: str
-    _status: str
-    # The fields after ``status``, as given to the constructor; ``None`` when they are read
-    # from ``_doc`` (a run parsed from the service).
-    _values: tuple[Any, ...] | None
-    # The document: compact JSON bytes once parsed, or the ``raw`` mapping given.
-    _doc: bytes | dict[str, Any]
-
-    def __init__(
-        self,
-        run_id: str,
-        flow_id: str,
-        status: str,
-        flow_title: str | None = None,
-        display_status: str | None = None,
-        label: str | None = None,
-        tags: list[str] | None = None,
-        start_time: datetime | None = None,
-        completion_time: datetime | None = None,
-        run_owner: str | None = None,
-        run_managers: list[str] | None = None,
-        run_monitors: list[str] | None = None,
-        user_role: str | None = None,
-        details: dict[str, Any] | None = None,
-        flow_description: Mapping[str, Any] | None = None,
-        raw: dict[str, Any] | None = None,
-        blocking_web_input_id: str | None = None,
-        flow_last_updated: datetime | None = None,
-        user_roles: list[str] | None = None,
-    ) -> None:
-        values = (
-            flow_title,
-            display_status,
-            label,
-            [] if tags is None else tags,
-            start_time,
-            completion_time,
-            run_owner,
-            [] if run_managers is None else run_managers,
-            [] if run_monitors is None else run_monitors,
-            user_role,
-            details,
-            _flow_description(flow_description),
-            blocking_web_input_id,
-            flow_last_updated,
-            [] if user_roles is None else user_roles,
-        )
-        _init(self, run_id, flow_id, status, values, {} if raw is None else raw)
+    run_id: str
+    flow_id: str
+    status: str
+    flow_title: str | None = None
+    display_status: str | None = None
+    label: str | None = None
+    tags: list[str] = attrs.field(factory=list, converter=_str_list)
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    run_owner: str | None = None
+    run_managers: list[str] = attrs.field(factory=list, converter=_str_list)
+    run_monitors: list[str] = attrs.field(factory=list, converter=_str_list)
+    user_role: str | None = None
+    details: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
+    flow_description: FlowDescription | None = attrs.field(
+        default=None, converter=_flow_description, repr=_json_repr
+    )
+    raw: dict[str, Any] = attrs.field(factory=_raw, converter=_raw_or_empty, repr=False, eq=False)
+    #: The web input the run waits for (a person must respond), ``None`` otherwise.
+    blocking_web_input_id: str | None = None
+    #: When the run's flow was last updated.
+    flow_last_updated: datetime | None = None
+    #: Every role the caller has on the run (``run_owner``, ``run_manager``...).
+    user_roles: list[str] = attrs.field(factory=list, converter=_str_list)
 
     @classmethod
     def _from_document(cls, document: dict[str, Any]) -> Run:
@@ -251,110 +227,15 @@ class Run:
         status = doc.str_field(get("status", doc.ABSENT), "status")
         for read in doc.READERS:
             read(document)
-        run = object.__new__(cls)
         # Many runs share a flow and a status: one string for each, not one per run.
-        _init(run, run_id, sys.intern(flow_id), sys.intern(status), None, doc.pack(document))
-        return run
-
-    def _field(self, index: int) -> Any:
-        if self._values is not None:
-            return self._values[index]
-        return doc.READERS[index](doc.unpack(self._doc))
-
-    @property
-    def run_id(self) -> str:
-        """The run's id."""
-        return self._run_id
-
-    @property
-    def flow_id(self) -> str:
-        """The id of the run's flow."""
-        return self._flow_id
-
-    @property
-    def status(self) -> str:
-        """The run's status, a plain ``str`` (see :class:`RunStatus`)."""
-        return self._status
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The whole JSON document, for fields the model does not name."""
-        return doc.unpack(self._doc)
-
-    @property
-    def flow_title(self) -> str | None:
-        """The title of the run's flow."""
-        return cast("str | None", self._field(0))
-
-    @property
-    def display_status(self) -> str | None:
-        """The status as the web app shows it."""
-        return cast("str | None", self._field(1))
-
-    @property
-    def label(self) -> str | None:
-        """The run's label."""
-        return cast("str | None", self._field(2))
-
-    @property
-    def tags(self) -> list[str]:
-        """The run's tags."""
-        return cast("list[str]", self._field(3))
-
-    @property
-    def start_time(self) -> datetime | None:
-        """When the run started."""
-        return cast("datetime | None", self._field(4))
-
-    @property
-    def completion_time(self) -> datetime | None:
-        """When the run ended (``None`` while it runs)."""
-        return cast("datetime | None", self._field(5))
-
-    @property
-    def run_owner(self) -> str | None:
-        """Who started the run (an identity URN)."""
-        return cast("str | None", self._field(6))
-
-    @property
-    def run_managers(self) -> list[str]:
-        """Who may manage the run (URNs)."""
-        return cast("list[str]", self._field(7))
-
-    @property
-    def run_monitors(self) -> list[str]:
-        """Who may monitor the run (URNs)."""
-        return cast("list[str]", self._field(8))
-
-    @property
-    def user_role(self) -> str | None:
-        """The caller's highest role on the run."""
-        return cast("str | None", self._field(9))
-
-    @property
-    def details(self) -> dict[str, Any] | None:
-        """The run's details: ``code``, ``description``, ``output``..."""
-        return cast("dict[str, Any] | None", self._field(_DETAILS))
-
-    @property
-    def flow_description(self) -> FlowDescription | None:
-        """The run's flow, when the run was read with ``include_flow_description=True``."""
-        return _flow_description(self._field(_FLOW_DESCRIPTION))
-
-    @property
-    def blocking_web_input_id(self) -> str | None:
-        """The web input the run waits for (a person must respond), ``None`` otherwise."""
-        return cast("str | None", self._field(12))
-
-    @property
-    def flow_last_updated(self) -> datetime | None:
-        """When the run's flow was last updated."""
-        return cast("datetime | None", self._field(13))
-
-    @property
-    def user_roles(self) -> list[str]:
-        """Every role the caller has on the run (``run_owner``, ``run_manager``...)."""
-        return cast("list[str]", self._field(14))
+        return _restore_run(
+            (
+                ("run_id", run_id),
+                ("flow_id", sys.intern(flow_id)),
+                ("status", sys.intern(status)),
+                ("raw", doc.pack(document)),
+            )
+        )
 
     @property
     def inactive_reason(self) -> InactiveReason | None:
@@ -371,7 +252,7 @@ class Run:
     @property
     def was_canceled(self) -> bool:
         """True when the run ended because it was canceled (``details.code == "FlowCanceled"``)."""
-        return self.is_terminal and self._details_str("code") == "FlowCanceled"
+        return self.is_terminal and _str_of(self.details, "code") == "FlowCanceled"
 
     @property
     def error(self) -> RunError | None:
@@ -384,68 +265,89 @@ class Run:
             return None
         return RunError(code=code, description=_str_of(details, "description") or "")
 
-    def _details_str(self, key: str) -> str | None:
-        return _str_of(self.details, key)
-
-    def _compared(self) -> tuple[Any, ...]:
-        if self._values is not None:
-            return (self.run_id, self.flow_id, self.status, *self._values)
-        document = doc.unpack(self._doc)
-        fields = [read(document) for read in doc.READERS]
-        fields[_FLOW_DESCRIPTION] = _flow_description(fields[_FLOW_DESCRIPTION])
-        return (self.run_id, self.flow_id, self.status, *fields)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Run)
-        return self._compared() == other._compared()
-
-    def __hash__(self) -> int:
-        return hash((Run, *self._compared()))
-
-    def __repr__(self) -> str:
-        shown = (
-            f"{name}={_json_repr(value) if name in _JSON_REPR else repr(value)}"
-            for name, value in zip(_FIELDS, self._compared(), strict=True)
-        )
-        return f"Run({', '.join(shown)})"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise attrs.exceptions.FrozenInstanceError()
-
-    def __delattr__(self, name: str) -> None:
-        raise attrs.exceptions.FrozenInstanceError()
-
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore_run, (self.run_id, self.flow_id, self.status, self._values, self._doc))
+        # What the run holds, as it holds it: a parsed run pickles as its compact document.
+        return (_restore_run, (_held(self),))
 
 
-def _init(
-    run: Run,
-    run_id: str,
-    flow_id: str,
-    status: str,
-    values: tuple[Any, ...] | None,
-    document: bytes | dict[str, Any],
-) -> None:
-    set_slot = object.__setattr__
-    set_slot(run, "_run_id", run_id)
-    set_slot(run, "_flow_id", flow_id)
-    set_slot(run, "_status", status)
-    set_slot(run, "_values", values)
-    set_slot(run, "_doc", document)
+# attrs gives ``Run`` one slot per field. A parsed run fills only ``run_id``, ``flow_id``,
+# ``status`` and ``raw`` (the compact document); the descriptors below stand in for the
+# slots' own and read a field whose slot is empty from that document.
+_SLOTS: Final[dict[str, Any]] = {
+    field.name: Run.__dict__[field.name] for field in attrs.fields(Run)
+}
 
 
-def _restore_run(
-    run_id: str,
-    flow_id: str,
-    status: str,
-    values: tuple[Any, ...] | None,
-    document: bytes | dict[str, Any],
-) -> Run:
+class _Document:
+    """``Run.raw``: the document, decoded from its compact JSON when kept so."""
+
+    __slots__ = ()
+
+    def __get__(self, run: Run | None, owner: type | None = None) -> Any:
+        if run is None:
+            return self
+        return doc.unpack(_SLOTS["raw"].__get__(run, owner))
+
+    def __set__(self, run: Run, value: Any) -> None:
+        _SLOTS["raw"].__set__(run, value)
+
+    def __delete__(self, run: Run) -> None:
+        _SLOTS["raw"].__delete__(run)
+
+
+class _FromDocument:
+    """A field of ``Run``: the value its slot holds, or else the one its document gives."""
+
+    __slots__ = ("_read", "_slot")
+
+    def __init__(self, slot: Any, read: Callable[[dict[str, Any]], Any]) -> None:
+        self._slot = slot
+        self._read = read
+
+    def __get__(self, run: Run | None, owner: type | None = None) -> Any:
+        if run is None:
+            return self
+        try:
+            return self._slot.__get__(run, owner)
+        except AttributeError:  # an empty slot: a run parsed from the service
+            return self._read(doc.unpack(_SLOTS["raw"].__get__(run, owner)))
+
+    def __set__(self, run: Run, value: Any) -> None:
+        self._slot.__set__(run, value)
+
+    def __delete__(self, run: Run) -> None:
+        self._slot.__delete__(run)
+
+
+def _read_flow_description(
+    read: Callable[[dict[str, Any]], Any],
+) -> Callable[[dict[str, Any]], Any]:
+    return lambda document: _flow_description(read(document))
+
+
+_READERS: Final = dict(zip(doc.LAZY_FIELDS, doc.READERS, strict=True))
+_READERS["flow_description"] = _read_flow_description(_READERS["flow_description"])
+for _name, _read in _READERS.items():
+    setattr(Run, _name, _FromDocument(_SLOTS[_name], _read))
+Run.raw = _Document()  # type: ignore[assignment]
+del _name, _read
+
+
+def _held(run: Run) -> tuple[tuple[str, Any], ...]:
+    """The (field, value) pairs ``run``'s slots hold, empty ones left out."""
+    held = []
+    for name, slot in _SLOTS.items():
+        try:
+            held.append((name, slot.__get__(run, Run)))
+        except AttributeError:
+            continue
+    return tuple(held)
+
+
+def _restore_run(held: tuple[tuple[str, Any], ...]) -> Run:
     run = object.__new__(Run)
-    _init(run, run_id, flow_id, status, values, document)
+    for name, value in held:
+        _SLOTS[name].__set__(run, value)
     return run
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from globus_runs import FlowDescription, ResponseParseError, Run, RunPage
-from globus_runs._converter import structure
+from globus_runs._converter import converter, structure
 from tests.conftest import Payloads
 
 RUN_ID = "00000000-0000-1000-8000-000000000002"
@@ -198,6 +198,76 @@ def test_a_run_matches_by_position_and_keyword() -> None:
             assert (status, label) == ("ACTIVE", "scan")
         case _:
             pytest.fail("the run did not match")
+
+
+def test_a_run_is_an_attrs_class_naming_every_field() -> None:
+    assert Run.__match_args__ == tuple(field.name for field in attrs.fields(Run))
+    assert attrs.has(Run)
+    assert [field.name for field in attrs.fields(Run)] == [
+        "run_id",
+        "flow_id",
+        "status",
+        "flow_title",
+        "display_status",
+        "label",
+        "tags",
+        "start_time",
+        "completion_time",
+        "run_owner",
+        "run_managers",
+        "run_monitors",
+        "user_role",
+        "details",
+        "flow_description",
+        "raw",
+        "blocking_web_input_id",
+        "flow_last_updated",
+        "user_roles",
+    ]
+
+
+def test_evolving_a_parsed_run_changes_that_field_and_keeps_the_others(
+    payloads: Payloads,
+) -> None:
+    document = _described(payloads)
+    parsed = structure(document, Run)
+
+    evolved = attrs.evolve(parsed, status="ACTIVE", label="again")
+
+    assert (evolved.status, evolved.label) == ("ACTIVE", "again")
+    assert evolved == attrs.evolve(_constructed(payloads), status="ACTIVE", label="again")
+    assert evolved.raw == document
+    assert evolved.flow_description == DESCRIPTION
+    assert (parsed.status, parsed.label) == ("SUCCEEDED", "My Cool Run")
+
+
+def test_asdict_gives_every_field_and_the_document(payloads: Payloads) -> None:
+    document = _described(payloads)
+    parsed = structure(document, Run)
+
+    fields = attrs.asdict(parsed)
+
+    assert list(fields) == [field.name for field in attrs.fields(Run)]
+    assert fields["raw"] == document
+    assert fields["flow_description"] == DESCRIPTION
+    assert {name: value for name, value in fields.items() if name != "raw"} == {
+        name: value for name, value in attrs.asdict(_constructed(payloads)).items() if name != "raw"
+    }
+
+
+def test_the_converter_unstructures_a_parsed_run_like_a_built_one(payloads: Payloads) -> None:
+    parsed = structure(_described(payloads), Run)
+    built = attrs.evolve(_constructed(payloads), raw=_described(payloads))
+    assert converter.unstructure(parsed) == converter.unstructure(built)
+    assert converter.unstructure(parsed)["label"] == "My Cool Run"
+
+
+def test_a_pickled_parsed_run_stays_compact(payloads: Payloads) -> None:
+    document = payloads.json("flows_run_succeeded")
+    run = structure(document, Run)
+    again = pickle.loads(pickle.dumps(run))
+    assert _containers(again) == []
+    assert again.raw == document
 
 
 # -- what a parsed run keeps ------------------------------------------------------------------
