@@ -233,7 +233,7 @@ class Run:
                 ("run_id", run_id),
                 ("flow_id", sys.intern(flow_id)),
                 ("status", sys.intern(status)),
-                ("raw", doc.pack(document)),
+                ("raw", doc.pack_run(document, run_id)),
             )
         )
 
@@ -286,7 +286,7 @@ class _Document:
     def __get__(self, run: Run | None, owner: type | None = None) -> Any:
         if run is None:
             return self
-        return doc.unpack(_SLOTS["raw"].__get__(run, owner))
+        return doc.unpack_run(_SLOTS["raw"].__get__(run, owner), run.run_id)
 
     def __set__(self, run: Run, value: Any) -> None:
         _SLOTS["raw"].__set__(run, value)

@@ -1,7 +1,7 @@
 """How a run document maps to :class:`Run`'s fields: strict readers, one per field.
 
 Parsing a run runs every reader once, so a value of the wrong JSON type is an error there;
-a parsed ``Run`` then keeps only its document, compactly encoded (see :func:`pack`), and
+a parsed ``Run`` then keeps only its id and document, compactly encoded (see :func:`pack_run`), and
 runs the same reader again when a field is read.
 """
 
@@ -24,10 +24,12 @@ __all__ = [
     "optional_object",
     "optional_str",
     "pack",
+    "pack_run",
     "parse_datetime",
     "str_field",
     "str_list",
     "unpack",
+    "unpack_run",
 ]
 
 
@@ -170,6 +172,43 @@ def pack(document: dict[str, Any]) -> bytes | dict[str, Any]:
         return document
     # orjson leaves its output in a buffer of several KB: keep a copy of just the bytes.
     return memoryview(packed).tobytes()
+
+
+# A run document names its id once or twice (``run_id``, and ``action_id`` in older ones); the
+# run keeps that id beside its packed document, which holds this number in its place.
+_ID_KEYS: Final = ("run_id", "action_id")
+_ID_HOLE: Final = 0
+
+
+def _is_hole(value: Any) -> bool:
+    return type(value) is int and value == _ID_HOLE
+
+
+def pack_run(document: dict[str, Any], run_id: str) -> bytes | dict[str, Any]:
+    """:func:`pack`, with ``run_id`` left out where the document names it (see :func:`unpack_run`).
+
+    A document whose ``action_id`` is another value that reads like the hole is kept as it is.
+    """
+    holed = dict(document)
+    for key in _ID_KEYS:
+        value = document.get(key, ABSENT)
+        if value == run_id:
+            holed[key] = _ID_HOLE
+        elif _is_hole(value):
+            return document
+    packed = pack(holed)
+    return document if packed is holed else packed
+
+
+def unpack_run(document: bytes | dict[str, Any], run_id: str) -> dict[str, Any]:
+    """The document kept by :func:`pack_run` (a new dict each time), its run id put back."""
+    if not isinstance(document, bytes):
+        return document
+    decoded = unpack(document)
+    for key in _ID_KEYS:
+        if _is_hole(decoded.get(key)):
+            decoded[key] = run_id
+    return decoded
 
 
 def unpack(document: bytes | dict[str, Any]) -> dict[str, Any]:

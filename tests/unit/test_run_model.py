@@ -300,6 +300,30 @@ def test_raw_gives_the_whole_document_each_time_as_a_new_dict(payloads: Payloads
     assert run.label == "My Cool Run"
 
 
+def test_a_parsed_run_keeps_its_id_once_and_gives_it_back_in_place(payloads: Payloads) -> None:
+    document = payloads.json("flows_run_succeeded")
+    document["action_id"] = RUN_ID
+    run = structure(document, Run)
+
+    [packed] = [item for item in gc.get_referents(run) if isinstance(item, bytes)]
+    assert RUN_ID.encode() not in packed
+    assert list(run.raw.items()) == list(document.items())
+
+
+@pytest.mark.parametrize("action_id", [0, 0.0, False, "another-id", None, [RUN_ID]])
+def test_an_action_id_other_than_the_run_id_is_kept_as_it_is(action_id: Any) -> None:
+    document = {"run_id": RUN_ID, "action_id": action_id, "flow_id": FLOW_ID, "status": "ACTIVE"}
+    raw = structure(document, Run).raw
+    assert raw == document
+    assert type(raw["action_id"]) is type(action_id)
+
+
+def test_a_document_naming_its_id_only_as_action_id_gives_it_back() -> None:
+    document = {"action_id": RUN_ID, "flow_id": FLOW_ID, "status": "ACTIVE"}
+    run = structure(document, Run)
+    assert (run.run_id, run.raw) == (RUN_ID, document)
+
+
 def test_a_run_given_raw_keeps_that_very_mapping() -> None:
     raw = {"run_id": "r", "anything": [1, 2]}
     assert Run(run_id="r", flow_id="f", status="ACTIVE", raw=raw).raw is raw
@@ -342,6 +366,7 @@ _OPTIONAL_FIELDS = {
     "details": st.dictionaries(st.text(max_size=8), _JSON, max_size=4),
     "flow_description": st.fixed_dictionaries({"title": st.text(max_size=10)}),
     "extra": _JSON,
+    "action_id": st.just(RUN_ID) | _JSON_LEAVES,
 }
 
 
@@ -373,7 +398,7 @@ def test_a_parsed_run_reads_the_same_as_one_holding_the_decoded_document(
         flow_last_updated=time("flow_last_updated"),
         user_roles=document.get("user_roles", []),
     )
-    assert parsed.raw == document
+    assert list(parsed.raw.items()) == list(document.items())
     assert parsed == holding
     assert repr(parsed) == repr(holding)
     assert (parsed.error, parsed.was_canceled) == (holding.error, holding.was_canceled)
