@@ -49,6 +49,7 @@ from ._errors import (
 )
 from ._models import (
     BatchResult,
+    FlowDescription,
     Run,
     RunDefinition,
     RunError,
@@ -129,6 +130,7 @@ __all__ = [
     "RetryPolicy",
     "Run",
     "RunDefinition",
+    "FlowDescription",
     "RunError",
     "RunEvent",
     "RunInactiveError",

@@ -8,7 +8,7 @@ Every failure becomes :class:`ResponseParseError` in :func:`structure`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -17,6 +17,12 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseParseError
 from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+from ._run_document import ABSENT as _ABSENT
+from ._run_document import ShapeError as _ShapeError
+from ._run_document import json_object as _json_object
+from ._run_document import optional_str as _optional_str
+from ._run_document import parse_datetime
+from ._run_document import str_list as _str_list
 from ._web_input_models import (
     WebInput,
     WebInputContext,
@@ -35,10 +41,6 @@ M = TypeVar("M")
 converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
 
 
-class _ShapeError(Exception):
-    """A JSON value of the wrong type; turned into ResponseParseError by ``structure``."""
-
-
 def _strict(kind: type) -> Callable[[Any, Any], Any]:
     def hook(value: Any, _: Any) -> Any:
         # bool is an int subclass: refuse it where a number is expected.
@@ -47,32 +49,6 @@ def _strict(kind: type) -> Callable[[Any, Any], Any]:
         raise _ShapeError(f"expected {kind.__name__}, got {type(value).__name__}")
 
     return hook
-
-
-def parse_datetime(value: Any, _: Any = None) -> datetime:
-    """Parse an ISO 8601 timestamp; one without an offset is taken as UTC."""
-    if not isinstance(value, str):
-        raise _ShapeError(f"expected a timestamp string, got {type(value).__name__}")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _str_list(value: Any, _: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        for item in value:  # a plain loop: no generator to set up for lists of one or two
-            if not isinstance(item, str):
-                break
-        else:
-            return value
-    raise _ShapeError("expected a list of strings")
-
-
-def _json_object(value: Any, _: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _ShapeError(f"expected a JSON object, got {type(value).__name__}")
-    return value
 
 
 def _flexible_float(value: Any, _: Any) -> float:
@@ -109,66 +85,37 @@ def register_model(cls: type[M], **overrides: Any) -> None:
     converter.register_structure_hook(cls, hook)
 
 
-_ABSENT: Any = object()
-
-
-def _str_field(value: Any, name: str) -> str:
-    if isinstance(value, str):
-        return value
-    if value is _ABSENT:
-        raise KeyError(name)
-    raise _ShapeError(f"expected str, got {type(value).__name__}")
-
-
-def _optional_str(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise _ShapeError(f"expected str, got {type(value).__name__}")
-
-
-def _optional_datetime(value: Any) -> datetime | None:
-    return None if value is None else parse_datetime(value)
-
-
-def _optional_object(value: Any) -> dict[str, Any] | None:
-    return None if value is None else _json_object(value, None)
-
-
 def _structure_run(value: Any, _: Any = None) -> Run:
-    """``Run`` from its document, written out by hand: runs come by the hundred in every page.
-
-    It applies exactly the hooks above (same strictness, same errors) without the generic
-    per-field dispatch. Older documents name the run only by its legacy ``action_id``.
-    """
+    """``Run`` from its document (runs come by the hundred in every page: no generic dispatch)."""
     if not isinstance(value, dict):
         raise _ShapeError("expected a JSON object for Run")
-    get = value.get
-    run_id = get("run_id", _ABSENT)
-    if run_id is _ABSENT:
-        run_id = get("action_id", _ABSENT)
-    return Run(
-        run_id=_str_field(run_id, "run_id"),
-        flow_id=_str_field(get("flow_id", _ABSENT), "flow_id"),
-        status=_str_field(get("status", _ABSENT), "status"),
-        flow_title=_optional_str(get("flow_title")),
-        display_status=_optional_str(get("display_status")),
-        label=_optional_str(get("label")),
-        tags=_str_list(get("tags"), None),
-        start_time=_optional_datetime(get("start_time")),
-        completion_time=_optional_datetime(get("completion_time")),
-        run_owner=_optional_str(get("run_owner")),
-        run_managers=_str_list(get("run_managers"), None),
-        run_monitors=_str_list(get("run_monitors"), None),
-        user_role=_optional_str(get("user_role")),
-        details=_optional_object(get("details")),
-        flow_description=_optional_object(get("flow_description")),
+    return Run._from_document(value)
+
+
+def _structure_run_page(value: Any, _: Any = None) -> RunPage:
+    """A page of runs: under ``runs``, or under ``actions`` (the legacy listing's name)."""
+    if not isinstance(value, dict):
+        raise _ShapeError("expected a JSON object for RunPage")
+    items = value.get("runs", _ABSENT)
+    if items is _ABSENT:
+        items = value.get("actions", _ABSENT)
+    if items is _ABSENT:
+        raise KeyError("runs")
+    if not isinstance(items, list):
+        raise _ShapeError("expected a list of runs")
+    has_next = value.get("has_next_page", False)
+    if not isinstance(has_next, bool):
+        raise _ShapeError("expected has_next_page to be a bool")
+    return RunPage(
+        runs=[_structure_run(item) for item in items],
+        has_next_page=has_next,
+        marker=_optional_str(value.get("marker")),
         raw=value,
-        blocking_web_input_id=_optional_str(get("blocking_web_input_id")),
     )
 
 
 converter.register_structure_hook(Run, _structure_run)
-register_model(RunPage)
+converter.register_structure_hook(RunPage, _structure_run_page)
 register_model(RunLogEntry)
 register_model(RunLogPage)
 register_model(RunDefinition)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
+from . import _run_document as doc
 from ._consent import InactiveReason, parse_inactive_reason
+from ._run_document import parse_datetime
 from ._web_input_models import WebInput
 
 __all__ = [
     "BatchResult",
+    "FlowDescription",
     "Run",
     "RunDefinition",
     "RunError",
@@ -80,11 +84,104 @@ def _json_repr(value: object) -> str:
         return _SHALLOW.repr(value)
 
 
-@attrs.frozen
+class FlowDescription(dict[str, Any]):
+    """The flow a run belongs to, as ``include_flow_description=True`` adds it to the run.
+
+    It is the service's own object (a ``dict``, equal to the JSON it came from), with its
+    fields named: ``id``, ``title``, ``subtitle``, ``description``, ``keywords``,
+    ``flow_owner``, ``created_at``, ``updated_at``, ``deleted_at``, ``globus_auth_scope``.
+    """
+
+    __slots__ = ()
+
+    def _text(self, key: str) -> str | None:
+        value = self.get(key)
+        return value if isinstance(value, str) else None
+
+    def _time(self, key: str) -> datetime | None:
+        value = self.get(key)
+        return parse_datetime(value) if isinstance(value, str) else None
+
+    @property
+    def id(self) -> str | None:
+        """The flow's id."""
+        return self._text("id")
+
+    @property
+    def title(self) -> str | None:
+        """The flow's title."""
+        return self._text("title")
+
+    @property
+    def subtitle(self) -> str | None:
+        """The flow's subtitle."""
+        return self._text("subtitle")
+
+    @property
+    def description(self) -> str | None:
+        """The flow's description."""
+        return self._text("description")
+
+    @property
+    def keywords(self) -> list[str]:
+        """The flow's keywords."""
+        value = self.get("keywords")
+        return list(value) if isinstance(value, list) else []
+
+    @property
+    def flow_owner(self) -> str | None:
+        """The flow's owner (a principal URN)."""
+        return self._text("flow_owner")
+
+    @property
+    def globus_auth_scope(self) -> str | None:
+        """The scope that starts the flow's runs."""
+        return self._text("globus_auth_scope")
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the flow was created."""
+        return self._time("created_at")
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """When the flow was last updated."""
+        return self._time("updated_at")
+
+    @property
+    def deleted_at(self) -> datetime | None:
+        """When the flow was deleted, if it was."""
+        return self._time("deleted_at")
+
+
+def _flow_description(value: Mapping[str, Any] | None) -> FlowDescription | None:
+    if value is None or isinstance(value, FlowDescription):
+        return value
+    return FlowDescription(value)
+
+
+def _str_list(value: list[str] | None) -> list[str]:
+    return [] if value is None else value
+
+
+def _raw_or_empty(value: dict[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else value
+
+
+@attrs.frozen(weakref_slot=False)
 class Run:
     """One flow run, as ``GET /runs/{run_id}`` describes it.
 
     ``raw`` holds the whole JSON document, for fields the model does not name.
+    ``flow_description`` is set when the run was read with ``include_flow_description=True``.
+
+    ``Run`` is an attrs class: ``attrs.fields``, ``attrs.evolve`` and ``attrs.asdict`` see
+    every field named here and ``raw``. Runs are immutable and compare equal when all their
+    fields but ``raw`` are equal. A run read from the service keeps only its ``run_id``,
+    ``flow_id``, ``status`` and its document, as compact JSON (about its size on the wire):
+    the other fields are read from the document when asked for, and ``raw`` decodes it into
+    a new ``dict`` each time. A run built by hand, or by ``attrs.evolve``, holds every value
+    it was given, and ``raw`` is the very mapping given (``{}`` by default).
 
     Example::
 
@@ -99,18 +196,46 @@ class Run:
     flow_title: str | None = None
     display_status: str | None = None
     label: str | None = None
-    tags: list[str] = attrs.field(factory=list)
+    tags: list[str] = attrs.field(factory=list, converter=_str_list)
     start_time: datetime | None = None
     completion_time: datetime | None = None
     run_owner: str | None = None
-    run_managers: list[str] = attrs.field(factory=list)
-    run_monitors: list[str] = attrs.field(factory=list)
+    run_managers: list[str] = attrs.field(factory=list, converter=_str_list)
+    run_monitors: list[str] = attrs.field(factory=list, converter=_str_list)
     user_role: str | None = None
     details: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
-    flow_description: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
-    raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+    flow_description: FlowDescription | None = attrs.field(
+        default=None, converter=_flow_description, repr=_json_repr
+    )
+    raw: dict[str, Any] = attrs.field(factory=_raw, converter=_raw_or_empty, repr=False, eq=False)
     #: The web input the run waits for (a person must respond), ``None`` otherwise.
     blocking_web_input_id: str | None = None
+    #: When the run's flow was last updated.
+    flow_last_updated: datetime | None = None
+    #: Every role the caller has on the run (``run_owner``, ``run_manager``...).
+    user_roles: list[str] = attrs.field(factory=list, converter=_str_list)
+
+    @classmethod
+    def _from_document(cls, document: dict[str, Any]) -> Run:
+        """A run from its document: every field checked now, only the document kept."""
+        get = document.get
+        run_id = get("run_id", doc.ABSENT)
+        if run_id is doc.ABSENT:
+            run_id = get("action_id", doc.ABSENT)  # older documents name it only so
+        run_id = doc.str_field(run_id, "run_id")
+        flow_id = doc.str_field(get("flow_id", doc.ABSENT), "flow_id")
+        status = doc.str_field(get("status", doc.ABSENT), "status")
+        for read in doc.READERS:
+            read(document)
+        # Many runs share a flow and a status: one string for each, not one per run.
+        return _restore_run(
+            (
+                ("run_id", run_id),
+                ("flow_id", sys.intern(flow_id)),
+                ("status", sys.intern(status)),
+                ("raw", doc.pack_run(document, run_id)),
+            )
+        )
 
     @property
     def inactive_reason(self) -> InactiveReason | None:
@@ -127,21 +252,108 @@ class Run:
     @property
     def was_canceled(self) -> bool:
         """True when the run ended because it was canceled (``details.code == "FlowCanceled"``)."""
-        return self.is_terminal and self._details_str("code") == "FlowCanceled"
+        return self.is_terminal and _str_of(self.details, "code") == "FlowCanceled"
 
     @property
     def error(self) -> RunError | None:
         """The failure of a ``FAILED`` or ``ENDED`` run, ``None`` for any other run."""
         if self.status not in (RunStatus.FAILED, RunStatus.ENDED):
             return None
-        code = self._details_str("code")
+        details = self.details
+        code = _str_of(details, "code")
         if code is None:
             return None
-        return RunError(code=code, description=self._details_str("description") or "")
+        return RunError(code=code, description=_str_of(details, "description") or "")
 
-    def _details_str(self, key: str) -> str | None:
-        value = self.details.get(key) if self.details else None
-        return value if isinstance(value, str) else None
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What the run holds, as it holds it: a parsed run pickles as its compact document.
+        return (_restore_run, (_held(self),))
+
+
+# attrs gives ``Run`` one slot per field. A parsed run fills only ``run_id``, ``flow_id``,
+# ``status`` and ``raw`` (the compact document); the descriptors below stand in for the
+# slots' own and read a field whose slot is empty from that document.
+_SLOTS: Final[dict[str, Any]] = {
+    field.name: Run.__dict__[field.name] for field in attrs.fields(Run)
+}
+
+
+class _Document:
+    """``Run.raw``: the document, decoded from its compact JSON when kept so."""
+
+    __slots__ = ()
+
+    def __get__(self, run: Run | None, owner: type | None = None) -> Any:
+        if run is None:
+            return self
+        return doc.unpack_run(_SLOTS["raw"].__get__(run, owner), run.run_id)
+
+    def __set__(self, run: Run, value: Any) -> None:
+        _SLOTS["raw"].__set__(run, value)
+
+    def __delete__(self, run: Run) -> None:
+        _SLOTS["raw"].__delete__(run)
+
+
+class _FromDocument:
+    """A field of ``Run``: the value its slot holds, or else the one its document gives."""
+
+    __slots__ = ("_read", "_slot")
+
+    def __init__(self, slot: Any, read: Callable[[dict[str, Any]], Any]) -> None:
+        self._slot = slot
+        self._read = read
+
+    def __get__(self, run: Run | None, owner: type | None = None) -> Any:
+        if run is None:
+            return self
+        try:
+            return self._slot.__get__(run, owner)
+        except AttributeError:  # an empty slot: a run parsed from the service
+            return self._read(doc.unpack(_SLOTS["raw"].__get__(run, owner)))
+
+    def __set__(self, run: Run, value: Any) -> None:
+        self._slot.__set__(run, value)
+
+    def __delete__(self, run: Run) -> None:
+        self._slot.__delete__(run)
+
+
+def _read_flow_description(
+    read: Callable[[dict[str, Any]], Any],
+) -> Callable[[dict[str, Any]], Any]:
+    return lambda document: _flow_description(read(document))
+
+
+_READERS: Final = dict(zip(doc.LAZY_FIELDS, doc.READERS, strict=True))
+_READERS["flow_description"] = _read_flow_description(_READERS["flow_description"])
+for _name, _read in _READERS.items():
+    setattr(Run, _name, _FromDocument(_SLOTS[_name], _read))
+Run.raw = _Document()  # type: ignore[assignment]
+del _name, _read
+
+
+def _held(run: Run) -> tuple[tuple[str, Any], ...]:
+    """The (field, value) pairs ``run``'s slots hold, empty ones left out."""
+    held = []
+    for name, slot in _SLOTS.items():
+        try:
+            held.append((name, slot.__get__(run, Run)))
+        except AttributeError:
+            continue
+    return tuple(held)
+
+
+def _restore_run(held: tuple[tuple[str, Any], ...]) -> Run:
+    run = object.__new__(Run)
+    for name, value in held:
+        _SLOTS[name].__set__(run, value)
+    return run
+
+
+def _str_of(details: dict[str, Any] | None, key: str) -> str | None:
+    value = details.get(key) if details else None
+    return value if isinstance(value, str) else None
 
 
 @attrs.frozen
@@ -311,6 +523,13 @@ class Timer:
 
     ``number_of_runs`` and ``number_of_errors`` come from the v2 or the v1 field names;
     ``flow_id`` is read from the callback URL when the document does not name it.
+
+    ``start``, ``interval`` (seconds, ``None`` for a timer that runs once) and ``stop_after``
+    (``{"date", "n_runs"}``) are the v1 fields, or are read from ``schedule`` in a v2
+    document. ``body`` is what each run submits: the v2 ``body`` (for a flow timer
+    ``{"body", "run_managers"?, "run_monitors"?, "tags"?}``, for a transfer timer the transfer
+    document), or the same read from a v1 document's ``callback_body``. ``scope`` is the scope
+    the timer runs with (v1 documents only).
     """
 
     timer_id: str
@@ -329,6 +548,11 @@ class Timer:
     inactive_reason: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     activity: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+    start: datetime | None = None
+    interval: float | None = None
+    stop_after: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
+    scope: str | None = None
+    body: dict[str, Any] | None = attrs.field(default=None, repr=_json_repr)
 
 
 @attrs.frozen
@@ -355,8 +579,12 @@ class RunResult:
 class TimerRun:
     """One run of a timer: one entry of its ``results``.
 
-    ``id`` is the run (or task) it started (``None`` when the submission itself failed);
-    ``status`` is one of :class:`TimerRunStatus`.
+    ``id`` is the run (or task) it started, exactly as the service names it: a flow run's
+    UUID, or a transfer task's id such as ``"15jfdBESgveZQ"`` (``None`` when the submission
+    itself failed). ``status`` is one of :class:`TimerRunStatus`. ``ran_at`` is when the timer
+    fired; ``last_check_timestamp`` and ``next_check_timestamp`` when the service last looked
+    at the started run and when it will look again; ``http_status_polled`` the HTTP status of
+    that last look.
     """
 
     id: str | None
@@ -366,6 +594,10 @@ class TimerRun:
     end_time: datetime | None = None
     result: RunResult = attrs.field(factory=RunResult)
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+    ran_at: datetime | None = None
+    next_check_timestamp: datetime | None = None
+    last_check_timestamp: datetime | None = None
+    http_status_polled: int | None = None
 
 
 @attrs.frozen

@@ -167,6 +167,8 @@ class FlowsClient(ServiceClient):
 
         Multi-valued filters take a ``str`` or a sequence; time filters a ``(start, end)`` pair
         of aware datetimes, either end ``None``. With ``marker`` only the marker is sent.
+        ``per_page`` is any positive int: Flows documents no maximum (50 is known to work) and
+        answers a size it does not accept with its own error.
 
         Example::
 

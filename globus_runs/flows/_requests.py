@@ -29,6 +29,8 @@ TimeRange = tuple[datetime | None, datetime | None]
 StrOrSeq = str | Sequence[str]
 RunFilters = dict[str, Any]
 
+# Flows documents no maximum page size for ``GET /runs``: any positive ``per_page`` is sent and
+# the service refuses what it does not accept. 50 is known to work; the client asks for it.
 MAX_PER_PAGE = 50
 MAX_LOG_LIMIT = 100
 NOTIFY_STATUSES = frozenset({"INACTIVE", "SUCCEEDED", "FAILED"})
@@ -187,6 +189,14 @@ def _per_page(value: int | None, maximum: int, name: str) -> int | None:
     return value
 
 
+def _positive(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidRequestError(f"{name} must be a positive int")
+    return value
+
+
 def list_runs(
     *,
     filter_flow_id: StrOrSeq | None = None,
@@ -212,7 +222,7 @@ def list_runs(
         "filter_start_time": time_range(filter_start_time, "filter_start_time"),
         "filter_completion_time": time_range(filter_completion_time, "filter_completion_time"),
         "orderby": _orderby(orderby),
-        "per_page": _per_page(per_page, MAX_PER_PAGE, "per_page"),
+        "per_page": _positive(per_page, "per_page"),
     }
     return ApiRequest("GET", "/runs", FLOWS_RESOURCE_SERVER, params=encode_query(params))
 

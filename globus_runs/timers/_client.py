@@ -9,6 +9,7 @@ from typing import Any
 from .._auth import Authorizer
 from .._body import DEFAULT_MAX_RESPONSE_SIZE
 from .._errors import (
+    InvalidIdError,
     InvalidRequestError,
     ResponseParseError,
     TimerNotFoundError,
@@ -19,7 +20,7 @@ from .._paging import MarkerPager
 from .._retry import RetryPolicy
 from .._service import ServiceClient
 from .._transport import AsyncBaseTransport, AsyncClient, Response
-from .._wire import ApiRequest, check_base_url, id_segment
+from .._wire import ApiRequest, check_base_url
 from ..flows import FlowsClient
 from . import _requests as rq
 from ._flows_url import flows_url_for
@@ -234,14 +235,16 @@ class TimersClient(ServiceClient):
     async def get_run(self, timer_id: str, run_id: str) -> TimerRun:
         """The timer's run whose ``id`` is ``run_id``, searching page by page.
 
-        Raises :class:`TimerNotFoundError` when the timer does not exist or the run is not in
-        its history.
+        ``run_id`` is compared with :attr:`TimerRun.id` as the service gives it (a flow run's
+        UUID, a transfer task's id...); it is never sent. Raises :class:`TimerNotFoundError`
+        when the timer does not exist or the run is not in its history.
 
         Example::
 
             run = await timers.get_run(timer_id, flow_run_id)
         """
-        id_segment(run_id, "run_id")  # a flow run id: a UUID, refused before any request
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidIdError("run_id must be a non-empty str")
         async for run in self.iter_runs(timer_id):
             if run.id == run_id:
                 return run
@@ -345,16 +348,36 @@ class TimersClient(ServiceClient):
         return await self._timer(rq.get_timer(timer_id))
 
     async def list_timers(
-        self, *, filter_status: str | Sequence[str] | None = None, filter_name: str | None = None
+        self,
+        *,
+        filter_status: str | Sequence[str] | None = None,
+        filter_name: str | None = None,
+        order: str | None = None,
+        submitted_after: datetime | None = None,
+        submitted_before: datetime | None = None,
+        result_count: int | None = None,
     ) -> list[Timer]:
         """The caller's timers (the service does not page this listing).
 
+        ``order`` is ``"FIELD"`` or ``"FIELD asc|desc"`` for a field of the timer document
+        (``"submitted_at desc"``, ``"name"``; ascending when not said). ``submitted_after``
+        and ``submitted_before`` (timezone-aware) bound when the timers were created;
+        ``result_count`` limits the runs each timer's ``results`` carries. ``None`` sends
+        nothing, and the service applies its defaults.
+
         Example::
 
-            active = await timers.list_timers(filter_status="active")
+            active = await timers.list_timers(filter_status="active", order="submitted_at desc")
         """
         document, response = await self._json(
-            rq.list_timers(filter_status=filter_status, filter_name=filter_name)
+            rq.list_timers(
+                filter_status=filter_status,
+                filter_name=filter_name,
+                order=order,
+                submitted_after=submitted_after,
+                submitted_before=submitted_before,
+                result_count=result_count,
+            )
         )
         text = response.text()
         jobs = document.get("jobs") if isinstance(document, dict) else None
@@ -380,8 +403,13 @@ class TimersClient(ServiceClient):
         """
         await self._transport.send(rq.pause_timer(timer_id))
 
-    async def resume_timer(self, timer_id: str, *, update_credentials: bool = False) -> None:
-        """Let a paused timer fire again; ``update_credentials`` refreshes its stored consent.
+    async def resume_timer(self, timer_id: str, *, update_credentials: bool | None = False) -> None:
+        """Let a paused timer fire again.
+
+        ``update_credentials=True`` replaces the timer's stored credentials with this call's
+        (to resolve a consent or session requirement); ``False`` (the default) keeps them and
+        says so to the service. ``None`` sends neither, so the service decides from why the
+        timer became inactive.
 
         Example::
 

@@ -74,9 +74,60 @@ def timer_from_document(document: Any, *, text: str = "") -> Timer:
         count = document.get(name, document.get(legacy))
         if count is not None:
             normalized[name] = count
+    normalized.update(_schedule_fields(document))
+    body = _body(document, normalized["timer_type"])
+    if body is not None:
+        normalized["body"] = body
     timer = structure(normalized, Timer, text=text)
     object.__setattr__(timer, "raw", document)
     return timer
+
+
+def _schedule_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """``start``, ``interval``, ``stop_after`` and ``scope``: the v1 fields, else from ``schedule``.
+
+    A v2 document has only ``schedule``: ``{"type": "once", "datetime"?}`` or
+    ``{"type": "recurring", "interval_seconds", "start"?, "end"?}`` where ``end`` is
+    ``{"condition": "time", "datetime"}`` or ``{"condition": "iterations", "count"}``.
+    """
+    fields = {
+        key: document[key]
+        for key in ("start", "interval", "stop_after", "scope")
+        if document.get(key) is not None
+    }
+    schedule = document.get("schedule")
+    if not isinstance(schedule, dict):
+        return fields
+    once = schedule.get("type") == "once"
+    start = schedule.get("datetime") if once else schedule.get("start")
+    if "start" not in fields and start is not None:
+        fields["start"] = start
+    if "interval" not in fields and not once and schedule.get("interval_seconds") is not None:
+        fields["interval"] = schedule["interval_seconds"]
+    if "stop_after" in fields or "stop_after" in document:
+        return fields
+    end = schedule.get("end")
+    if once:
+        fields["stop_after"] = {"date": None, "n_runs": 1}
+    elif isinstance(end, dict) and end.get("datetime") is not None:
+        fields["stop_after"] = {"date": end["datetime"], "n_runs": None}
+    elif isinstance(end, dict) and end.get("count") is not None:
+        fields["stop_after"] = {"date": None, "n_runs": end["count"]}
+    return fields
+
+
+def _body(document: dict[str, Any], timer_type: str | None) -> Any:
+    """What each run submits: the v2 ``body``, or the same read from v1's ``callback_body``.
+
+    A v1 flow timer's ``callback_body`` is already ``{"body", "run_managers", ...}``; other
+    v1 timers wrap their document as ``{"body": {...}}``.
+    """
+    if document.get("body") is not None:
+        return document["body"]
+    callback_body = document.get("callback_body")
+    if not isinstance(callback_body, dict) or timer_type == "flow":
+        return callback_body
+    return callback_body.get("body")
 
 
 def _data(result: dict[str, Any]) -> dict[str, Any]:
@@ -176,8 +227,14 @@ def timer_run(result: Any, timer_id: str) -> TimerRun:
     try:
         start = _time(result.get("start_timestamp") or result.get("ran_at"))
         end = _time(result.get("end_timestamp"))
+        ran_at = _time(result.get("ran_at"))
+        next_check = _time(result.get("next_check_timestamp"))
+        last_check = _time(result.get("last_check_timestamp"))
     except Exception as exc:
         raise ResponseParseError(f"unexpected timer result: {exc}") from exc
+    polled = result.get("http_status_polled")
+    if polled is not None and (not isinstance(polled, int) or isinstance(polled, bool)):
+        raise ResponseParseError("unexpected timer result: http_status_polled is not an int")
     outcome = run_result(result)
     return TimerRun(
         id=outcome.run_id,
@@ -187,6 +244,10 @@ def timer_run(result: Any, timer_id: str) -> TimerRun:
         end_time=end,
         result=outcome,
         raw=result,
+        ran_at=ran_at,
+        next_check_timestamp=next_check,
+        last_check_timestamp=last_check,
+        http_status_polled=polled,
     )
 
 

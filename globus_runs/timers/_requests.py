@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from .._auth import TIMERS_RESOURCE_SERVER
@@ -90,11 +91,44 @@ def timer_page(timer_id: str, *, page_size: int | None, marker: str | None) -> A
     )
 
 
+def _aware(value: datetime | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidRequestError(f"{name} must be a timezone-aware datetime")
+    return value.isoformat()
+
+
+def _order(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError("order must be a non-empty str such as 'submitted_at desc'")
+    return value
+
+
 def list_timers(
-    *, filter_status: str | Sequence[str] | None = None, filter_name: str | None = None
+    *,
+    filter_status: str | Sequence[str] | None = None,
+    filter_name: str | None = None,
+    order: str | None = None,
+    submitted_after: datetime | None = None,
+    submitted_before: datetime | None = None,
+    result_count: int | None = None,
 ) -> ApiRequest:
-    """``GET /jobs/`` with optional filters."""
-    params: dict[str, QueryValue] = {"filter_status": filter_status, "filter_name": filter_name}
+    """``GET /jobs/`` with optional filters, order and number of results per timer."""
+    if result_count is not None and (
+        not isinstance(result_count, int) or isinstance(result_count, bool) or result_count < 0
+    ):
+        raise InvalidRequestError("result_count must be an int >= 0")
+    params: dict[str, QueryValue] = {
+        "filter_status": filter_status,
+        "filter_name": filter_name,
+        "submitted_after": _aware(submitted_after, "submitted_after"),
+        "submitted_before": _aware(submitted_before, "submitted_before"),
+        "order": _order(order),
+        "result_count": result_count,
+    }
     return ApiRequest("GET", "/jobs/", RS, params=encode_query(params))
 
 
@@ -116,17 +150,23 @@ def pause_timer(timer_id: str) -> ApiRequest:
     return ApiRequest("POST", _job_path(timer_id, "/pause"), RS, not_found=TimerNotFoundError)
 
 
-def resume_timer(timer_id: str, *, update_credentials: bool = False) -> ApiRequest:
-    """``POST /jobs/{timer_id}/resume``; ``update_credentials`` goes in the query and the body."""
+def resume_timer(timer_id: str, *, update_credentials: bool | None = False) -> ApiRequest:
+    """``POST /jobs/{timer_id}/resume``.
+
+    ``update_credentials`` goes in the query and the body when it is ``True`` or ``False``;
+    ``None`` sends neither, and the service decides from why the timer became inactive.
+    """
     path = _job_path(timer_id, "/resume")
-    if not update_credentials:
+    if update_credentials is None:
         return ApiRequest("POST", path, RS, not_found=TimerNotFoundError)
+    if not isinstance(update_credentials, bool):
+        raise InvalidRequestError("update_credentials must be True, False or None")
     return ApiRequest(
         "POST",
         path,
         RS,
-        params=(("update_credentials", "true"),),
-        body=json_body({"update_credentials": True}),
+        params=encode_query({"update_credentials": update_credentials}),
+        body=json_body({"update_credentials": update_credentials}),
         not_found=TimerNotFoundError,
     )
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from globus_runs import FlowsClient, RunStatus
+from globus_runs import APIError, FlowsClient, RunStatus
 from globus_runs.testing import FakeGlobus
 
 from .conftest import START, only_request
@@ -164,3 +164,13 @@ async def test_log_entries_appear_as_the_run_progresses(
     later = await flows.list_all_run_logs(run_id)
     assert later[: len(first)] == first
     assert len(later) > len(first)
+
+
+async def test_a_page_size_the_service_refuses_comes_back_as_its_error(
+    fake: FakeGlobus, flows: FlowsClient
+) -> None:
+    with pytest.raises(APIError) as info:
+        await flows.list_runs(per_page=51)
+
+    assert only_request(fake).query == [("per_page", "51")]
+    assert 400 <= info.value.http_status < 500

@@ -77,6 +77,11 @@ async def test_create_flow_timer_returns_the_new_timer(timers: TimersClient, flo
         number_of_errors=0,
         inactive_reason=None,
         activity={"code": "awaiting_next_run"},
+        start=START,
+        interval=60.0,
+        stop_after={"date": None, "n_runs": None},
+        scope=f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user",
+        body={"body": {"path": "/data"}, "tags": ["beam"]},
     )
     assert timer.raw["results"] == []
 
@@ -139,6 +144,29 @@ async def test_list_timers_sends_the_filters_and_returns_the_matching_timers(
         None,
     )
     assert [(t.timer_id, t.status) for t in found] == [(nightly, "loaded"), (once, "ended")]
+
+
+async def test_list_timers_sends_order_submission_bounds_and_result_count(
+    fake: FakeGlobus, timers: TimersClient
+) -> None:
+    await timers.list_timers(
+        order="submitted_at desc",
+        submitted_after=START - timedelta(days=1),
+        submitted_before=START,
+        result_count=2,
+    )
+
+    assert _only_request(fake) == (
+        "GET",
+        "/jobs/",
+        [
+            ("submitted_after", "2026-02-28T12:00:00+00:00"),
+            ("submitted_before", "2026-03-01T12:00:00+00:00"),
+            ("order", "submitted_at desc"),
+            ("result_count", "2"),
+        ],
+        None,
+    )
 
 
 async def test_list_timers_without_filters_lists_every_timer_of_the_caller(
@@ -204,7 +232,7 @@ async def test_resume_timer_with_update_credentials_sends_it_in_query_and_body(
     assert timer.next_run == START + timedelta(seconds=120)
 
 
-async def test_resume_timer_without_update_credentials_sends_nothing_else(
+async def test_resume_timer_by_default_sends_update_credentials_false(
     fake: FakeGlobus, timers: TimersClient, flow_id: str
 ) -> None:
     timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
@@ -213,10 +241,47 @@ async def test_resume_timer_without_update_credentials_sends_nothing_else(
 
     await timers.resume_timer(timer_id)
 
+    assert _only_request(fake) == (
+        "POST",
+        f"/jobs/{timer_id}/resume",
+        [("update_credentials", "false")],
+        {"update_credentials": False},
+    )
+    assert [r.update_credentials for r in fake.timers[timer_id].resumes] == [False]
+
+
+async def test_resume_timer_with_update_credentials_none_sends_nothing_else(
+    fake: FakeGlobus, timers: TimersClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    await timers.pause_timer(timer_id)
+    fake.clear_requests()
+
+    await timers.resume_timer(timer_id, update_credentials=None)
+
     [request] = timers_requests(fake)
     assert summary(request) == ("POST", f"/jobs/{timer_id}/resume", [], None)
     assert "content-type" not in request.headers
     assert [r.update_credentials for r in fake.timers[timer_id].resumes] == [False]
+
+
+async def test_resume_timer_with_update_credentials_false_sends_false(
+    fake: FakeGlobus, timers: TimersClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    await timers.pause_timer(timer_id)
+    fake.clear_requests()
+
+    await timers.resume_timer(timer_id, update_credentials=False)
+
+    assert _only_request(fake) == (
+        "POST",
+        f"/jobs/{timer_id}/resume",
+        [("update_credentials", "false")],
+        {"update_credentials": False},
+    )
+    assert [r.update_credentials for r in fake.timers[timer_id].resumes] == [False]
+    assert (await timers.get_timer(timer_id)).status == "loaded"
 
 
 async def test_delete_timer_returns_it_deleting_then_it_is_gone(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from globus_runs import (
     FlowsClient,
+    InvalidIdError,
     NotFoundError,
     RunResult,
     TimerNotFoundError,
@@ -267,3 +269,64 @@ async def test_the_runs_of_an_unknown_timer_are_timer_not_found(
     assert isinstance(info.value, NotFoundError)
     assert info.value.code == "NOT_FOUND"
     assert info.value.message == f"Unable to find job with id: {unknown}"
+
+
+async def test_get_run_finds_a_transfer_run_by_its_task_id(payloads: Payloads) -> None:
+    document = payloads.json("timers_job_with_results")
+    async with canned(200, document) as timers:
+        [listed] = await timers.list_all_runs(document["job_id"])
+        found = await timers.get_run(document["job_id"], listed.id or "")
+
+    assert listed.id == "15jfdBESgveZQ"
+    assert found == listed
+
+
+@pytest.mark.parametrize("run_id", ["", None, 5])
+async def test_get_run_refuses_a_run_id_that_is_not_a_string_before_any_request(
+    fake: FakeGlobus, timers: TimersClient, flow_id: str, run_id: Any
+) -> None:
+    timer_id = await _timer_with_runs(fake, flow_id, 1)
+
+    with pytest.raises(InvalidIdError, match="run_id"):
+        await timers.get_run(timer_id, run_id)
+
+    assert timers_requests(fake) == []
+
+
+async def test_get_run_still_checks_the_timer_id_that_goes_into_the_path(
+    fake: FakeGlobus, timers: TimersClient
+) -> None:
+    with pytest.raises(InvalidIdError, match="timer_id"):
+        await timers.get_run("../jobs", "15jfdBESgveZQ")
+
+    assert timers_requests(fake) == []
+
+
+async def test_every_run_list_runs_returns_is_found_by_get_run(
+    fake: FakeGlobus, timers: TimersClient, flow_id: str
+) -> None:
+    timer_id = await _timer_with_runs(fake, flow_id, 3)
+
+    runs = await timers.list_all_runs(timer_id)
+
+    assert [await timers.get_run(timer_id, run.id or "") for run in runs] == runs
+
+
+async def test_get_run_finds_every_run_of_a_transfer_timer_by_its_task_id(
+    fake: FakeGlobus, timers: TimersClient
+) -> None:
+    timer_id = fake.add_timer(
+        timer_type="transfer", body={"source_endpoint": "a"}, schedule=EVERY_MINUTE
+    )
+    fake.clock.advance(3 * 60 - 1)
+
+    runs = await timers.list_all_runs(timer_id)
+
+    assert len(runs) == 3
+    for run in runs:
+        assert run.id is not None
+        with pytest.raises(ValueError, match="badly formed"):
+            uuid.UUID(run.id)  # a task id, not a UUID
+        assert run.ran_at == run.start_time
+        assert run.http_status_polled == 200
+        assert await timers.get_run(timer_id, run.id) == run

@@ -37,7 +37,7 @@ def test_succeeded_run_payload(payloads: Payloads) -> None:
     assert run.is_terminal
     assert not run.was_canceled
     assert run.error is None
-    assert run.raw is document
+    assert run.raw == document
     assert run.raw["flow_last_updated"] == "2023-04-11T20:00:06.524930+00:00"
 
 

@@ -93,10 +93,15 @@ def test_list_runs_with_a_marker_sends_only_the_marker() -> None:
     assert request.params == (("marker", "m1"),)
 
 
-@pytest.mark.parametrize("per_page", [0, 51, True])
-def test_per_page_out_of_range_is_refused(per_page: int) -> None:
-    with pytest.raises(InvalidRequestError, match="per_page"):
+@pytest.mark.parametrize("per_page", [0, -1, True, "10", 1.5])
+def test_per_page_that_is_not_a_positive_int_is_refused(per_page: int) -> None:
+    with pytest.raises(InvalidRequestError, match="per_page must be a positive int"):
         rq.list_runs(per_page=per_page)
+
+
+@pytest.mark.parametrize("per_page", [1, 51, 1000])
+def test_per_page_has_no_client_side_maximum(per_page: int) -> None:
+    assert rq.list_runs(per_page=per_page).params == (("per_page", str(per_page)),)
 
 
 def test_get_run_request() -> None:
