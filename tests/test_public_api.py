@@ -33,6 +33,7 @@ PUBLIC = {
         "ConsentGroup",
         "DEFAULT_CHUNK_SIZE",
         "FLOWS_RESOURCE_SERVER",
+        "FlowDescription",
         "FlowNotFoundError",
         "FlowsClient",
         "GlobusRunsError",

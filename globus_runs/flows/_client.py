@@ -28,7 +28,7 @@ from .._wire import ApiRequest
 from . import _fleet, _waiting
 from . import _requests as rq
 from . import _web_inputs as wi
-from ._starts import request_tag, start_exactly_once
+from ._starts import REQUEST_TAG_PREFIX, request_tag, start_exactly_once
 from ._stops import flows_stops
 from ._wait_progress import ProgressCallback
 from ._waiting import InactivePolicy, RunWatcher
@@ -93,20 +93,28 @@ class FlowsClient(ServiceClient):
         own pool or httpx's own transport) or on 429, so a run is
         never started twice by a blind retry. With ``RetryPolicy(exactly_once_starts=True)``
         the run is tagged ``globus-runs-request:<uuid>`` and, after an ambiguous failure, looked
-        up before the request is sent again, so it is started exactly once. A missing flow
-        raises :class:`FlowNotFoundError`.
+        up before the request is sent again, so it is started exactly once. A tag of that form
+        already among ``tags`` (one a driver recorded before sending, to look the run up after
+        a crash) is used as is, not joined by a second one. A missing flow raises
+        :class:`FlowNotFoundError`.
 
         Example::
 
             run = await flows.run_flow(flow_id, {"src": "/data"}, label="scan 42", tags=["beam"])
         """
-        exactly_once = self.retry.exactly_once_starts
-        tag = request_tag() if exactly_once else None
+        tag = None
+        if self.retry.exactly_once_starts:
+            given = [
+                t for t in tags or () if isinstance(t, str) and t.startswith(REQUEST_TAG_PREFIX)
+            ]
+            tag = given[0] if given else request_tag()
+            if not given:
+                tags = [*(tags or ()), tag]
         request = rq.run_flow(
             flow_id,
             body,
             label=label,
-            tags=[*(tags or ()), tag] if tag is not None else tags,
+            tags=tags,
             run_monitors=run_monitors,
             run_managers=run_managers,
             activity_notification_policy=activity_notification_policy,

@@ -80,6 +80,17 @@ async def test_exactly_once_finds_the_run_whose_answer_was_lost(fake: FakeGlobus
     assert lookup["filter_start_time"].endswith(",")
 
 
+async def test_exactly_once_looks_up_the_request_tag_the_caller_gave(fake: FakeGlobus) -> None:
+    # A driver that recorded its tag before sending: the start carries that tag alone.
+    flow_id = fake.add_flow()
+    given = f"{REQUEST_TAG_PREFIX}00000000-0000-4000-8000-00000000abcd"
+    lossy = LoseAnswers(fake.app, 1, process=True)
+    async with _client(fake, lossy, exactly_once_starts=True) as flows:
+        run = await flows.run_flow(flow_id, {"x": 1}, tags=["mine", given])
+    assert run.tags == ["mine", given]
+    assert [r.tags for r in fake.runs.values()] == [["mine", given]]
+
+
 async def test_exactly_once_sends_again_when_the_run_was_not_started(fake: FakeGlobus) -> None:
     flow_id = fake.add_flow()
     lossy = LoseAnswers(fake.app, 2, process=False)
