@@ -32,7 +32,7 @@ from . import _requests as rq
 from . import _web_inputs as wi
 from ._starts import request_tag, start_exactly_once
 from ._stops import flows_stops
-from ._tracker import OFF_LOOP_BYTES
+from ._tracker import OFF_LOOP_BYTES, decode_yielding
 from ._wait_progress import ProgressCallback
 from ._waiting import InactivePolicy, RunCompletions, RunWatcher
 
@@ -65,14 +65,19 @@ class FlowsClient(ServiceClient):
         if len(response.content) > OFF_LOOP_BYTES:
             # A large answer (a page of big runs) is decoded and converted in a worker
             # thread: the event loop's other tasks go on meanwhile.
-            return await anyio.to_thread.run_sync(self._read, response, cls)
+            return await anyio.to_thread.run_sync(self._read, response, cls, decode_yielding)
         return self._read(response, cls)
 
-    def _read(self, response: Response, cls: type[M]) -> M:
-        """The body of ``response`` as ``cls``; a :class:`ResponseParseError` carries the body
-        with the request's secrets redacted."""
+    def _read(
+        self,
+        response: Response,
+        cls: type[M],
+        decode: Callable[[Response], Any] = Response.json,
+    ) -> M:
+        """The body of ``response`` (decoded by ``decode``) as ``cls``; a
+        :class:`ResponseParseError` carries the body with the request's secrets redacted."""
         try:
-            return structure(response.json(), cls, method=response.method, url=response.url)
+            return structure(decode(response), cls, method=response.method, url=response.url)
         except ResponseParseError as exc:
             # The body's text is only needed for the error: decoded here, not on every answer.
             if not exc.text:

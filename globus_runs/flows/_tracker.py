@@ -16,6 +16,7 @@ for the others. When nobody waits, nobody polls, and the tracker forgets its run
 
 from __future__ import annotations
 
+import json
 import logging
 import weakref
 from collections import deque
@@ -43,14 +44,21 @@ from ._patience import TRANSIENT_ERRORS, FailedPolls
 if TYPE_CHECKING:
     from ._client import FlowsClient
 
-__all__ = ["OFF_LOOP_BYTES", "RunTracker", "Waiter", "decode_off_loop", "tracker_of"]
+__all__ = [
+    "OFF_LOOP_BYTES",
+    "RunTracker",
+    "Waiter",
+    "decode_off_loop",
+    "decode_yielding",
+    "tracker_of",
+]
 
 logger = logging.getLogger("globus_runs")
 
 InactivePolicy = Literal["wait", "return", "raise"]
 
 #: Answers larger than this are decoded (and converted) in a worker thread, so that no single
-#: decode holds the event loop for long (about 2-4 ms of work per 256 KiB of run documents).
+#: decode holds the event loop for long (a few milliseconds of work per 256 KiB of runs).
 OFF_LOOP_BYTES = 256 * 1024
 #: A run the list queries have not shown for this many polls, and for at least
 #: ``MISSING_AFTER`` seconds, is confirmed with a GET.
@@ -67,16 +75,36 @@ _CHUNK = 500
 # it. Each listing reaches back this far behind the latest completion already seen: twice the
 # longest lag observed, between these bounds. A run missed anyway is caught by the GET that
 # confirms a run unseen for a while.
-_OVERLAP_MIN = timedelta(seconds=15)
+_OVERLAP_MIN = timedelta(seconds=5)
 _OVERLAP_MAX = timedelta(minutes=2)
 
 
 async def decode_off_loop(response: Response) -> Any:
-    """The JSON of ``response``, decoded in a worker thread when larger than
-    :data:`OFF_LOOP_BYTES`."""
+    """The JSON of ``response``; above :data:`OFF_LOOP_BYTES`, decoded in a worker thread by
+    :func:`decode_yielding`."""
     if len(response.content) > OFF_LOOP_BYTES:
-        return await anyio.to_thread.run_sync(response.json)
+        return await anyio.to_thread.run_sync(decode_yielding, response)
     return response.json()
+
+
+def _same(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+def decode_yielding(response: Response) -> Any:
+    """The JSON of ``response``, decoded so that the thread doing it lets the event loop's
+    thread run every few milliseconds.
+
+    A decoder written in C holds the interpreter's lock for a whole document, worker thread
+    or not; with a hook (Python code) run at the end of each JSON object, the lock is handed
+    over there when another thread waits for it. A single object or array holding megabytes
+    without any object inside is still decoded in one go. A body this decoder refuses is
+    decoded as every answer is, for the same error.
+    """
+    try:
+        return json.loads(response.content, object_hook=_same)
+    except (ValueError, RecursionError):
+        return response.json()
 
 
 class _Entry:
@@ -203,6 +231,8 @@ class RunTracker:
         self._started: list[float] = []
         #: Called when the last waiter leaves (the registry of shared trackers forgets it).
         self.on_idle: Callable[[], None] | None = None
+        #: What the tracker's key in that registry stands for (kept alive with it).
+        self.holds: object = None
 
     # -- registration ----------------------------------------------------------------------
 
@@ -427,10 +457,12 @@ class RunTracker:
         return list(chosen)
 
     def _stale_before(self) -> int:
-        """The latest poll such that a run last seen at it (or before) counts as missing."""
+        """The latest poll such that a run last seen at it (or before) counts as missing:
+        ``MISSING_POLLS`` polls ago, begun ``MISSING_AFTER`` seconds ago (-1: none yet)."""
         latest = self.polls - MISSING_POLLS
         horizon = anyio.current_time() - MISSING_AFTER
-        while latest > 0 and self._started[latest - 1] > horizon:
+        # Poll p began at _started[p - 1]; runs registered before any poll count from the first.
+        while latest >= 0 and self._started[max(latest, 1) - 1] > horizon:
             latest -= 1
         return latest
 
@@ -618,13 +650,14 @@ _SHARED: weakref.WeakKeyDictionary[object, dict[tuple[str, object], RunTracker]]
 
 
 def _identity(client: FlowsClient) -> object:
-    """Who the client's requests are sent as: a digest of a fixed token, else the authorizer
-    object itself (two clients given the same authorizer share a tracker)."""
+    """Who the client's requests are sent as: a digest of a fixed token, else the identity of
+    the authorizer object (two clients given the same authorizer share a tracker; the tracker
+    holds the object while anyone waits, so its id stays its own)."""
     authorizer = client.authorizer
     if isinstance(authorizer, AccessTokenAuthorizer):
         header = authorizer._header
         return sha256(header.encode("utf-8", "surrogatepass")).hexdigest()
-    return authorizer if authorizer is not None else None
+    return ("authorizer", id(authorizer))
 
 
 def tracker_of(client: FlowsClient) -> RunTracker:
@@ -644,6 +677,7 @@ def tracker_of(client: FlowsClient) -> RunTracker:
     tracker = by_key.get(key)
     if tracker is None:
         tracker = by_key[key] = RunTracker()
+        tracker.holds = client.authorizer
 
         def forget(by_key: dict[tuple[str, object], RunTracker] = by_key) -> None:
             if by_key.get(key) is tracker:
