@@ -260,13 +260,15 @@ class RunTracker:
                 entry.waiter, entry.index = waiter, index
             else:
                 entry.others = [*(entry.others or ()), (waiter, index)]
-            if isinstance(item, Run) and entry.flow_id is None:
+            if not isinstance(item, Run):
+                continue
+            if entry.flow_id is None:
                 self._learn(run_id, entry, item.flow_id, item.status, item.start_time)
-                if item.start_time is not None:
-                    # A run given as it was seen earlier may have ended before the window.
-                    self._reach_back(item.start_time)
-            if isinstance(item, Run) and self._ended_for(item, waiter):
+            if self._ended_for(item, waiter):
                 self._deliver(run_id, entry, item, only=waiter)
+            elif item.start_time is not None:
+                # A run given as it was seen earlier may have ended before the window.
+                self._reach_back(item.start_time)
 
     def remove(self, waiter: Waiter) -> None:
         self._waiters.discard(waiter)
@@ -282,6 +284,7 @@ class RunTracker:
             self._since = self._lower_since = self._high = None
             self._started.clear()
             self.polls = 0
+            self._changed = None  # the next wait may run in another event loop
             if self.on_idle is not None:
                 self.on_idle()
 
