@@ -230,6 +230,8 @@ class RunTracker:
         self._flows: dict[str, int] = {}
         self._waiters: set[Waiter] = set()
         self._polling = False
+        #: Whether a GET of the poll under way was answered (a run's state, or a 404).
+        self._answered = False
         self._changed: anyio.Event | None = None
         #: Runs whose flow is not known yet (given by id, not looked up).
         self._unknown: set[str] = set()
@@ -399,7 +401,8 @@ class RunTracker:
     async def _lead(self, leader: Waiter) -> None:
         self._polling = True
         waiters = list(self._waiters)
-        completed = False
+        completed = counted = False
+        self._answered = False
         try:
             await self._poll(leader.client)
         except TRANSIENT_ERRORS as exc:
@@ -407,13 +410,14 @@ class RunTracker:
             for waiter in waiters:
                 if waiter.failures.exhausted(exc):
                     waiter.fail(exc)
-            completed = True
+            # A round of look-ups of which some were answered still tells something new.
+            completed, counted = True, self._answered
         except GlobusRunsError as exc:
             for waiter in waiters:
                 waiter.fail(exc)
             completed = True
         else:
-            completed = True
+            completed = counted = True
             for waiter in waiters:
                 waiter.failures.succeeded()
         finally:
@@ -424,7 +428,7 @@ class RunTracker:
             now = anyio.current_time()
             for waiter in waiters if completed else ():
                 # A poll cut short (its leader cancelled) is taken up by the next waiter due.
-                waiter.polls += 1
+                waiter.polls += counted
                 if waiter.due <= now:
                     waiter.due = now + next(waiter.delays)
             changed, self._changed = self._event(), anyio.Event()
@@ -502,6 +506,7 @@ class RunTracker:
                         url=response.url,
                     )
                 except RunNotFoundError as exc:
+                    self._answered = True
                     entry = self._entries.get(run_id)
                     if entry is not None:
                         self._not_found(run_id, entry, exc)
@@ -515,6 +520,7 @@ class RunTracker:
                         for waiter, _ in list(entry.waiters()):
                             waiter.fail(exc)
                     return
+            self._answered = True
             entry = self._entries.get(run_id)
             if entry is None:
                 return

@@ -133,6 +133,9 @@ class RunCompletions:
     the iterator is dropped.
     """
 
+    #: Set once iterating begins (a class default for ``__del__`` after a refused ``__init__``).
+    _waiter: Waiter | None = None
+
     def __init__(
         self,
         client: FlowsClient,
@@ -150,7 +153,7 @@ class RunCompletions:
         self._timeout = timeout
         self._on_inactive: InactivePolicy = on_inactive
         self._on_poll = on_poll
-        self._waiter: Waiter | None = None
+        self._waiter = None
         self._deadline = math.inf
         self._reported = 0
         self._ended = False
@@ -174,7 +177,7 @@ class RunCompletions:
     def _close(self) -> None:
         # Also from __del__, when __init__ refused its arguments before setting the waiter.
         self._ended = True
-        waiter: Waiter | None = getattr(self, "_waiter", None)
+        waiter = self._waiter
         if waiter is not None:
             waiter.close()
 
@@ -311,6 +314,9 @@ class RunWatcher:
     status. A run deleted meanwhile ends it with :class:`RunNotFoundError`.
     """
 
+    #: Set at the first step (a class default for ``__del__`` after a refused ``__init__``).
+    _waiter: Waiter | None = None
+
     def __init__(
         self, client: FlowsClient, run_id: str, *, poll_interval: float, include_logs: bool
     ) -> None:
@@ -325,7 +331,7 @@ class RunWatcher:
         self._finished = False
         self._failures = FailedPolls(client.retry)
         self._announced_input: str | None = None
-        self._waiter: Waiter | None = None
+        self._waiter = None
         self._state: Run | None = None
 
     def __aiter__(self) -> RunWatcher:
@@ -341,7 +347,7 @@ class RunWatcher:
 
     def _close(self) -> None:
         # Also from __del__, when __init__ refused its arguments before setting the waiter.
-        waiter: Waiter | None = getattr(self, "_waiter", None)
+        waiter = self._waiter
         if waiter is not None:
             waiter.close()
 
