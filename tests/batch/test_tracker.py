@@ -377,3 +377,31 @@ async def test_as_completed_left_early_stops_tracking(fake: FakeGlobus, flows: F
             break
         assert len(tracker_of(flows)) == 2
     assert len(tracker_of(flows)) == 0
+
+
+async def test_each_waiter_keeps_its_own_inactive_policy(
+    fake: FakeGlobus, flows: FlowsClient
+) -> None:
+    flow_id = fake.add_flow(duration=100.0, inactive_after=2.0)
+    [run_id] = fake.add_runs(flow_id, 1)
+    outcome: dict[str, Any] = {}
+
+    async def returning() -> None:
+        outcome["return"] = await flows.wait_for_run(
+            run_id, poll_interval=POLL, on_inactive="return", timeout=60
+        )
+
+    async def waiting() -> None:
+        outcome["wait"] = await flows.wait_for_runs([run_id], poll_interval=POLL, timeout=60)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waiting)
+        group.start_soon(returning)
+        await until(lambda: len(fake.requests) >= 2)
+        fake.clock.advance(10)  # the run pauses: one wait returns it, the other waits on
+        await until(lambda: "return" in outcome)
+        assert "wait" not in outcome
+        await flows.resume_run(run_id)
+        fake.clock.advance(200)
+    assert outcome["return"].status == RunStatus.INACTIVE
+    assert [run.status for run in outcome["wait"]] == [RunStatus.SUCCEEDED]
