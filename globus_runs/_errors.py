@@ -8,7 +8,7 @@ from . import _json
 from ._consent import AuthorizationParameters, InactiveReason, parse_authorization_parameters
 
 if TYPE_CHECKING:
-    from ._models import Run
+    from ._models import BatchResult, Run
 
 __all__ = [
     "APIError",
@@ -32,6 +32,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RunInactiveError",
     "RunNotFoundError",
+    "RunsNotFoundError",
     "ServerError",
     "TimerNotFoundError",
     "UnprocessableEntityError",
@@ -162,6 +163,38 @@ class NotFoundError(APIError):
 
 class RunNotFoundError(NotFoundError):
     """Raised on 404 from an operation addressing one run."""
+
+
+class RunsNotFoundError(RunNotFoundError):
+    """Raised by ``wait_for_runs``, once every other run has ended, when some of its runs were
+    not found (404: deleted, or never visible to the caller).
+
+    ``results`` holds every run's outcome in input order (a :class:`BatchResult` whose
+    ``value`` is the final run, or whose ``error`` is that run's :class:`RunNotFoundError`);
+    ``missing`` the ids not found. The other fields are those of the first 404.
+    """
+
+    def __init__(self, results: list[BatchResult[Run]]) -> None:
+        errors = [r.error for r in results if isinstance(r.error, NotFoundError)]
+        first = errors[0]
+        super().__init__(
+            first.http_status,
+            first.code,
+            first.message,
+            messages=first.messages,
+            request_id=first.request_id,
+            method=first.method,
+            url=first.url,
+            body=first.body,
+        )
+        self.results = results
+        self.missing: list[str] = [r.input for r in results if r.error is not None]
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.missing)} of {len(self.results)} run(s) not found "
+            f"(first: {super().__str__()})"
+        )
 
 
 class FlowNotFoundError(NotFoundError):

@@ -19,6 +19,7 @@ from ._failures import FailureTally
 from ._feedback import WaitDisplay
 from ._fleet import bulk_cancel, report_torn
 from ._intents import Remaining, resolve_unfinished, start_recorded
+from ._missing import wait_reporting_missing
 from ._options import (
     RESULTS_PATH,
     Exit,
@@ -43,7 +44,6 @@ from ._results import (
     run_record,
     scan_inputs,
 )
-from ._runs import wait_and_report
 
 __all__ = ["batch"]
 
@@ -262,11 +262,13 @@ def wait(
 
     Uses list queries, so thousands of runs cost a few requests per poll. Shows on stderr
     how many runs have ended and how many are in each status. Output as for runs wait, in
-    input line order; exit status 0 only if every run SUCCEEDED, 3 if one did not, 4 on
-    --timeout, 1 when the service cannot be reached.
+    input line order; exit status 0 only if every run SUCCEEDED, 3 if one did not (a run
+    deleted meanwhile is reported by line and run id), 4 on --timeout, 1 when the service
+    cannot be reached.
     """
     settings = settings_of(ctx)
-    started = [found for _, found in recorded_runs(_records(results))]
+    recorded = recorded_runs(_records(results))
+    lines, started = [line for line, _ in recorded], [found for _, found in recorded]
 
     async def main() -> int:
         async with open_clients(settings) as clients:
@@ -274,8 +276,8 @@ def wait(
             waiting = clients.flows.wait_for_runs(
                 started, poll_interval=poll_interval, timeout=timeout, on_progress=display
             )
-            return await wait_and_report(
-                waiting, output_format, count=len(started), timeout=timeout, display=display
+            return await wait_reporting_missing(
+                waiting, lines, output_format, timeout=timeout, display=display
             )
 
     run(main)

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+import anyio
+
 from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
 from .._consent import ConsentGroup, group_by_consent
 from .._converter import structure
@@ -30,8 +32,9 @@ from . import _requests as rq
 from . import _web_inputs as wi
 from ._starts import REQUEST_TAG_PREFIX, request_tag, start_exactly_once
 from ._stops import flows_stops
+from ._tracker import OFF_LOOP_BYTES, decode_yielding
 from ._wait_progress import ProgressCallback
-from ._waiting import InactivePolicy, RunWatcher
+from ._waiting import InactivePolicy, RunCompletions, RunWatcher
 
 __all__ = ["FlowsClient"]
 
@@ -58,13 +61,23 @@ class FlowsClient(ServiceClient):
     async def _call(
         self, request: ApiRequest, cls: type[M], *, recheck: Recheck | None = None
     ) -> M:
-        return self._read(await self._transport.send(request, recheck=recheck), cls)
+        response = await self._transport.send(request, recheck=recheck)
+        if len(response.content) > OFF_LOOP_BYTES:
+            # A large answer (a page of big runs) is decoded and converted in a worker
+            # thread: the event loop's other tasks go on meanwhile.
+            return await anyio.to_thread.run_sync(self._read, response, cls, decode_yielding)
+        return self._read(response, cls)
 
-    def _read(self, response: Response, cls: type[M]) -> M:
-        """The body of ``response`` as ``cls``; a :class:`ResponseParseError` carries the body
-        with the request's secrets redacted."""
+    def _read(
+        self,
+        response: Response,
+        cls: type[M],
+        decode: Callable[[Response], Any] = Response.json,
+    ) -> M:
+        """The body of ``response`` (decoded by ``decode``) as ``cls``; a
+        :class:`ResponseParseError` carries the body with the request's secrets redacted."""
         try:
-            return structure(response.json(), cls, method=response.method, url=response.url)
+            return structure(decode(response), cls, method=response.method, url=response.url)
         except ResponseParseError as exc:
             # The body's text is only needed for the error: decoded here, not on every answer.
             if not exc.text:
@@ -439,7 +452,13 @@ class FlowsClient(ServiceClient):
         :class:`RetryPolicy`: the wait raises the last such error (:class:`NetworkError`,
         :class:`ServerError`, ...) on the ``max_retries + 1``-th failed poll in a row, or on a
         failed poll ``max_elapsed`` seconds after the last successful one (each poll having
-        been retried first). Any other error (401, 403, 404, ...) ends the wait at once.
+        been retried first). Any other error (401, 403, 404, ...) ends the wait at once: a run
+        deleted while waited for raises :class:`RunNotFoundError`.
+
+        The wait goes through the client's tracker with every other wait of the client (and of
+        the clients sharing its ``http_client`` and token): concurrent waits for many runs are
+        polled together, with list queries, each keeping its own timeout, poll interval and
+        policy; cancelling one leaves the others as they are.
 
         Example::
 
@@ -472,7 +491,11 @@ class FlowsClient(ServiceClient):
         ``inactive_reason`` says why it paused) or raised as :class:`RunInactiveError`
         (``"raise"``); those policies also list the flows' INACTIVE runs on each poll. Past
         ``timeout``, :class:`WaitTimeoutError` carries ``last_runs``. Failures end the wait as
-        in :meth:`wait_for_run`.
+        in :meth:`wait_for_run`, but a run deleted (404) ends only its own wait: once every
+        other run has ended, :class:`RunsNotFoundError` (a :class:`RunNotFoundError`) is raised
+        carrying ``results``, every run's outcome in input order, and ``missing``, the ids not
+        found. A run the list queries have not shown for five polls is confirmed with a GET.
+        It is built on :meth:`as_completed`.
 
         ``on_progress``, when given, is called after each successful poll (the first look-up
         of bare ids included) with a :class:`WaitProgress`: how many runs have ended, out of
@@ -493,6 +516,40 @@ class FlowsClient(ServiceClient):
                 on_inactive=on_inactive,
                 on_progress=on_progress,
             )
+
+    def as_completed(
+        self,
+        run_ids: Iterable[str | Run],
+        *,
+        poll_interval: float = 5.0,
+        timeout: float | None = None,
+        on_inactive: InactivePolicy = "wait",
+    ) -> RunCompletions:
+        """Iterate over the runs as they end: a :class:`BatchResult` per run, in the order
+        they end, polled as :meth:`wait_for_runs` polls.
+
+        Each result's ``index`` is the run's position in ``run_ids`` and ``input`` its id;
+        ``value`` is the final :class:`Run`, or ``error`` a :class:`RunNotFoundError` for a
+        run that was deleted. Only the runs not ended yet are tracked (their id, flow, status
+        and when they were last seen; about 200 bytes each), so a driver of 100,000 runs holds
+        no more than what it keeps of the results. ``on_inactive`` as in :meth:`wait_for_runs`
+        (``"return"`` yields paused runs). Past ``timeout`` seconds from the first step,
+        :class:`WaitTimeoutError` carries the last status seen of each run not ended. Other
+        failures end the iteration as in :meth:`wait_for_run`. Leave early with ``async with``
+        or :meth:`RunCompletions.aclose`.
+
+        Example::
+
+            async with flows.as_completed(run_ids, poll_interval=10) as ended:
+                async for result in ended:
+                    if result.ok:
+                        record(result.value)  # your own store
+                    else:
+                        print(result.input, "was deleted")
+        """
+        return RunCompletions(
+            self, run_ids, poll_interval=poll_interval, timeout=timeout, on_inactive=on_inactive
+        )
 
     def watch_run(
         self, run_id: str, *, poll_interval: float = 2.0, include_logs: bool = True

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
-from .._models import Run
+from .._models import Run, RunStatus
 
-__all__ = ["ProgressCallback", "WaitProgress", "progress_of"]
+__all__ = ["ProgressCallback", "WaitProgress", "progress_of", "progress_of_statuses"]
 
 
 @attrs.frozen
@@ -18,7 +18,8 @@ class WaitProgress:
     ``total`` is the number of runs waited for, ``done`` how many of them have ended
     (``SUCCEEDED``, ``FAILED`` or ``ENDED``). ``counts`` maps each status to the number of
     runs last seen in it; a run given by id and not yet looked up is counted under
-    ``"UNKNOWN"``. The counts add up to ``total``.
+    ``"UNKNOWN"``, and one that was not found (deleted) under ``"NOT_FOUND"``. The counts add
+    up to ``total``.
 
     Example::
 
@@ -35,14 +36,20 @@ class WaitProgress:
 
 def progress_of(run_ids: Iterable[str], latest: Mapping[str, Run]) -> WaitProgress:
     """The progress of ``run_ids``, given the latest state known of each."""
+    return progress_of_statuses(
+        run.status if (run := latest.get(run_id)) is not None else None for run_id in run_ids
+    )
+
+
+def progress_of_statuses(statuses: Iterable[str | None]) -> WaitProgress:
+    """The progress of runs given the status last seen of each (``None``: not looked up)."""
     counts: dict[str, int] = {}
     done = total = 0
-    for run_id in run_ids:
+    for seen in statuses:
         total += 1
-        run = latest.get(run_id)
-        status = run.status if run is not None else "UNKNOWN"
+        status = seen if seen is not None else "UNKNOWN"
         counts[status] = counts.get(status, 0) + 1
-        done += run is not None and run.is_terminal
+        done += status in RunStatus.TERMINAL
     return WaitProgress(done=done, total=total, counts=dict(sorted(counts.items())))
 
 

@@ -1,25 +1,27 @@
-"""Waiting for runs: one run by polling it, many runs by listing, and watching one run's events."""
+"""Waiting for runs: one run, many runs, runs as they end, and one run's events; all of them
+through the client's tracker (``_tracker``), which polls for every wait together."""
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import anyio
 
+from .._converter import structure
 from .._errors import (
     APIError,
     ConfigurationError,
-    GlobusRunsError,
-    NotAttemptedError,
-    RunInactiveError,
+    RunsNotFoundError,
     WaitTimeoutError,
 )
 from .._models import (
+    BatchResult,
     Run,
     RunEvent,
     RunLogEntry,
@@ -32,13 +34,16 @@ from .._models import (
 from .._web_input_models import WebInput
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
-from ._wait_progress import ProgressCallback, progress_of
+from ._tracker import InactivePolicy, Waiter, tracker_of
+from ._wait_progress import ProgressCallback, progress_of_statuses
 
 if TYPE_CHECKING:
     from ._client import FlowsClient
 
 __all__ = [
     "MAX_POLL_INTERVAL",
+    "InactivePolicy",
+    "RunCompletions",
     "RunWatcher",
     "poll_delays",
     "wait_for_run",
@@ -50,13 +55,6 @@ logger = logging.getLogger("globus_runs")
 MAX_POLL_INTERVAL = 60.0
 _GROWTH = 1.5
 _JITTER = 0.1
-# Completion times of runs listed in one poll may trail those of runs committed just before
-# it; each listing reaches this far behind the latest completion already seen.
-_COMPLETION_OVERLAP = timedelta(minutes=2)
-_FLOWS_PER_QUERY = 20
-_PER_PAGE = 50
-
-InactivePolicy = Literal["wait", "return", "raise"]
 
 
 def poll_delays(poll_interval: float, rng: Callable[[], float] = random.random) -> Iterator[float]:
@@ -76,6 +74,19 @@ def _check_inactive_policy(on_inactive: str) -> None:
         raise ConfigurationError("on_inactive must be 'wait', 'return' or 'raise'")
 
 
+def _run_id_of(item: str | Run) -> str:
+    run_id = item.run_id if isinstance(item, Run) else item
+    id_segment(run_id, "run_id")
+    return run_id
+
+
+def _seen_as(run_id: str, flow_id: str | None, status: str | None) -> Run | None:
+    """What a tracker knows of a run, as a :class:`Run` holding only that."""
+    if status is None:
+        return None
+    return structure({"run_id": run_id, "flow_id": flow_id or "", "status": status}, Run)
+
+
 async def wait_for_run(
     client: FlowsClient,
     run_id: str,
@@ -84,31 +95,26 @@ async def wait_for_run(
     timeout: float | None,
     on_inactive: InactivePolicy,
 ) -> Run:
-    """Poll ``run_id`` until it is terminal (see ``FlowsClient.wait_for_run``)."""
+    """Wait until ``run_id`` is terminal, through the client's tracker (see
+    ``FlowsClient.wait_for_run``)."""
     _check_inactive_policy(on_inactive)
     id_segment(run_id, "run_id")
-    delays = poll_delays(poll_interval)
-    failures = FailedPolls(client.retry)
-    failures.begin()
-    last: Run | None = None
-    with anyio.move_on_after(timeout):
-        while True:
-            try:
-                last = await client.get_run(run_id)
-            except TRANSIENT_ERRORS as exc:
-                if failures.exhausted(exc):
-                    raise
-                logger.debug("waiting for run %s: %s; polling again", run_id, exc)
-            else:
-                failures.succeeded()
-                if last.is_terminal:
-                    return last
-                if last.status == RunStatus.INACTIVE:
-                    if on_inactive == "return":
-                        return last
-                    if on_inactive == "raise":
-                        raise RunInactiveError(last)
-            await anyio.sleep(next(delays))
+    waiter = Waiter(
+        tracker_of(client), client, delays=poll_delays(poll_interval), on_inactive=on_inactive
+    )
+    waiter.keep_last = waiter.single = True
+    try:
+        waiter.add([run_id], _run_id_of)
+        with anyio.move_on_after(timeout):
+            while True:
+                await waiter.next_news()
+                if waiter.ready:
+                    return waiter.ready.popleft().unwrap()
+                if waiter.failure is not None:
+                    raise waiter.failure
+        last = waiter.last or _seen_as(run_id, *waiter.tracker.status_of(run_id))
+    finally:
+        waiter.close()
     # Only a timeout leaves the block without returning.
     status = last.status if last is not None else "unknown"
     raise WaitTimeoutError(
@@ -116,147 +122,124 @@ async def wait_for_run(
     )
 
 
-def _run_id_of(item: str | Run) -> str:
-    run_id = item.run_id if isinstance(item, Run) else item
-    id_segment(run_id, "run_id")
-    return run_id
+class RunCompletions:
+    """An async iterator of runs as they end: one :class:`BatchResult` per run given, in the
+    order they end (see ``FlowsClient.as_completed``).
 
-
-class _ManyRuns:
-    """The state of a ``wait_for_runs`` call: what is known of each run, what is still open."""
-
-    def __init__(self, items: Iterable[str | Run], on_inactive: InactivePolicy = "wait") -> None:
-        self.on_inactive = on_inactive
-        self.order: list[str] = []
-        self.latest: dict[str, Run] = {}
-        for item in items:
-            run_id = _run_id_of(item)
-            self.order.append(run_id)
-            if isinstance(item, Run):
-                self.latest[run_id] = item
-        self.open = {run_id for run_id in self.order if not self._done(run_id)}
-        self.since: datetime | None = None
-
-    def _finished(self, run: Run) -> bool:
-        if run.is_terminal:
-            return True
-        if run.status == RunStatus.INACTIVE and self.on_inactive != "wait":
-            if self.on_inactive == "raise":
-                raise RunInactiveError(run)
-            return True
-        return False
-
-    def _done(self, run_id: str) -> bool:
-        run = self.latest.get(run_id)
-        return run is not None and self._finished(run)
-
-    def saw(self, run: Run) -> None:
-        if run.run_id not in self.latest and run.run_id not in self.open:
-            return
-        self.latest[run.run_id] = run
-        if self._finished(run):
-            self.open.discard(run.run_id)
-
-    def unknown(self) -> list[str]:
-        return [run_id for run_id in self.open if run_id not in self.latest]
-
-    def flow_ids(self) -> list[str]:
-        return sorted(
-            {self.latest[run_id].flow_id for run_id in self.open if run_id in self.latest}
-        )
-
-    def start_window(self) -> None:
-        starts = [
-            run.start_time
-            for run_id in self.open
-            if (run := self.latest.get(run_id)) is not None and run.start_time is not None
-        ]
-        if starts:
-            self.since = min(starts)
-
-    def advance_window(self, latest_completion: datetime | None) -> None:
-        if latest_completion is None:
-            return
-        candidate = latest_completion - _COMPLETION_OVERLAP
-        if self.since is None or candidate > self.since:
-            self.since = candidate
-
-    def result(self) -> list[Run]:
-        return [self.latest[run_id] for run_id in self.order]
-
-    def report(self, on_progress: ProgressCallback | None) -> None:
-        if on_progress is not None:
-            on_progress(progress_of(self.order, self.latest))
-
-    def snapshot(self) -> list[Run]:
-        return [self.latest[run_id] for run_id in self.order if run_id in self.latest]
-
-
-async def _look_up(client: FlowsClient, state: _ManyRuns, failures: FailedPolls) -> bool:
-    """Fetch, one by one (bounded), the runs whose flow and start time are not known yet;
-    whether any was answered.
-
-    A round in which some look-up failed transiently counts as one failed poll.
+    Each result's ``index`` is the run's position in the input and ``input`` its id;
+    ``value`` is the final :class:`Run`, or ``error`` a :class:`RunNotFoundError` for a run
+    that was deleted (or never visible). Use it as an async context manager, or call
+    :meth:`aclose`, to stop waiting before the end; breaking out of the loop does the same once
+    the iterator is dropped.
     """
-    transient: GlobusRunsError | None = None
-    answered = False
-    for result in await client.batch_get_runs(state.unknown()):
-        if result.error is None:
-            answered = True
-            state.saw(result.unwrap())
-        elif isinstance(result.error, TRANSIENT_ERRORS):
-            transient = result.error
-        elif isinstance(result.error, NotAttemptedError):
-            raise result.error.cause  # what the wait's caller must see is the answer itself
-        else:
-            raise result.error
-    if transient is None:
-        failures.succeeded()
-    elif failures.exhausted(transient):
-        raise transient
-    else:
-        logger.debug("waiting for runs: looking up: %s; looking up again", transient)
-    return answered
 
+    #: Set once iterating begins (a class default for ``__del__`` after a refused ``__init__``).
+    _waiter: Waiter | None = None
 
-async def _list_finished(client: FlowsClient, state: _ManyRuns) -> None:
-    """One poll: list the terminal runs of the open runs' flows completed in the window.
+    def __init__(
+        self,
+        client: FlowsClient,
+        run_ids: Iterable[str | Run],
+        *,
+        poll_interval: float,
+        timeout: float | None,
+        on_inactive: InactivePolicy,
+        on_poll: Callable[[RunCompletions], object] | None = None,
+    ) -> None:
+        _check_inactive_policy(on_inactive)
+        self._client = client
+        self._items: Iterable[str | Run] | None = run_ids
+        self._delays = poll_delays(poll_interval)
+        self._timeout = timeout
+        self._on_inactive: InactivePolicy = on_inactive
+        self._on_poll = on_poll
+        self._waiter = None
+        self._deadline = math.inf
+        self._reported = 0
+        self._ended = False
 
-    The listing is newest completion first, so its first run is the latest completion when
-    the poll began: a run finishing while the pages are read completes after it, and the next
-    window (which starts there, less an overlap) still holds it.
-    """
-    latest: datetime | None = None
-    flow_ids = state.flow_ids()
-    for start in range(0, len(flow_ids), _FLOWS_PER_QUERY):
-        listing = client.iter_runs(
-            filter_flow_id=flow_ids[start : start + _FLOWS_PER_QUERY],
-            filter_status=sorted(RunStatus.TERMINAL),
-            filter_completion_time=(state.since, None) if state.since else None,
-            orderby="completion_time DESC",
-            per_page=_PER_PAGE,
+    def __aiter__(self) -> RunCompletions:
+        return self
+
+    async def __aenter__(self) -> RunCompletions:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop waiting: the tracker forgets the runs no other wait is waiting for."""
+        self._close()
+
+    def __del__(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        # Also from __del__, when __init__ refused its arguments before setting the waiter.
+        self._ended = True
+        waiter = self._waiter
+        if waiter is not None:
+            waiter.close()
+
+    def _start(self) -> Waiter:
+        waiter = Waiter(
+            tracker_of(self._client),
+            self._client,
+            delays=self._delays,
+            on_inactive=self._on_inactive,
         )
-        first = True
-        async for run in listing:
-            state.saw(run)
-            if first and run.completion_time is not None:
-                latest = min(latest, run.completion_time) if latest else run.completion_time
-            first = False
-    state.advance_window(latest)
-    if state.on_inactive != "wait":
-        await _list_inactive(client, state, flow_ids)
+        self._waiter = waiter
+        items, self._items = self._items, None
+        if self._timeout is not None:
+            self._deadline = anyio.current_time() + self._timeout
+        try:
+            waiter.add(items or (), _run_id_of)
+        except BaseException:
+            self._close()
+            raise
+        return waiter
 
+    def status_of(self, run_id: str) -> str | None:
+        """The status last seen of a run not ended yet (``None`` when not looked up yet)."""
+        if self._waiter is None:
+            return None
+        return self._waiter.tracker.status_of(run_id)[1]
 
-async def _list_inactive(client: FlowsClient, state: _ManyRuns, flow_ids: list[str]) -> None:
-    """List the flows' INACTIVE runs (no time window: a run may pause at any moment)."""
-    for start in range(0, len(flow_ids), _FLOWS_PER_QUERY):
-        listing = client.iter_runs(
-            filter_flow_id=flow_ids[start : start + _FLOWS_PER_QUERY],
-            filter_status=RunStatus.INACTIVE,
-            per_page=_PER_PAGE,
+    async def __anext__(self) -> BatchResult[Run]:
+        if self._ended:
+            raise StopAsyncIteration
+        waiter = self._waiter if self._waiter is not None else self._start()
+        while not waiter.ready:
+            if waiter.failure is not None:
+                self._close()
+                raise waiter.failure
+            self._report(waiter)
+            if waiter.open <= 0:
+                self._close()
+                raise StopAsyncIteration
+            with anyio.CancelScope(deadline=self._deadline) as scope:
+                await waiter.next_news()
+            if scope.cancelled_caught:
+                self._timed_out(waiter)
+        return waiter.ready.popleft()
+
+    def _report(self, waiter: Waiter) -> None:
+        if self._on_poll is not None and waiter.polls != self._reported:
+            self._reported = waiter.polls
+            try:
+                self._on_poll(self)
+            except BaseException:
+                self._close()
+                raise
+
+    def _timed_out(self, waiter: Waiter) -> None:
+        open_ids = [run_id for run_id in waiter.ids if run_id in waiter.tracker]
+        last = [_seen_as(run_id, *waiter.tracker.status_of(run_id)) for run_id in open_ids]
+        self._close()
+        raise WaitTimeoutError(
+            f"{len(open_ids)} of {len(waiter.ids)} runs did not finish within {self._timeout} s",
+            last_runs=[run for run in last if run is not None],
         )
-        async for run in listing:
-            state.saw(run)
 
 
 async def wait_for_runs(
@@ -268,47 +251,71 @@ async def wait_for_runs(
     on_inactive: InactivePolicy = "wait",
     on_progress: ProgressCallback | None = None,
 ) -> list[Run]:
-    """Wait for many runs with list queries (see ``FlowsClient.wait_for_runs``)."""
-    _check_inactive_policy(on_inactive)
-    state = _ManyRuns(run_ids, on_inactive)
-    delays = poll_delays(poll_interval)
-    failures = FailedPolls(client.retry)
-    failures.begin()
-    with anyio.move_on_after(timeout):
-        while state.unknown():
-            if await _look_up(client, state, failures):
-                state.report(on_progress)
-            if state.unknown():
-                await anyio.sleep(next(delays))
-        state.start_window()
-        # The first listing is immediate: runs that ended already return without a sleep.
-        while state.open:
-            try:
-                await _list_finished(client, state)
-            except TRANSIENT_ERRORS as exc:
-                if failures.exhausted(exc):
-                    raise
-                logger.debug("waiting for %d runs: %s; listing again", len(state.open), exc)
-            else:
-                failures.succeeded()
-                state.report(on_progress)
-            if state.open:
-                await anyio.sleep(next(delays))
-        return state.result()
-    raise WaitTimeoutError(
-        f"{len(state.open)} of {len(state.order)} runs did not finish within {timeout} s",
-        last_runs=state.snapshot(),
+    """Wait for many runs through the client's tracker (see ``FlowsClient.wait_for_runs``):
+    the results of :class:`RunCompletions`, put back in input order."""
+    items = list(run_ids)
+    ids = [_run_id_of(item) for item in items]
+    results: list[BatchResult[Run] | None] = [None] * len(items)
+
+    def statuses(completions: RunCompletions) -> Iterator[str | None]:
+        for index, run_id in enumerate(ids):
+            result = results[index]
+            if result is not None:
+                yield result.value.status if result.value is not None else "NOT_FOUND"
+                continue
+            status = completions.status_of(run_id)
+            item = items[index]
+            yield status if status is not None or not isinstance(item, Run) else item.status
+
+    def report(completions: RunCompletions) -> None:
+        if on_progress is not None:
+            on_progress(progress_of_statuses(statuses(completions)))
+
+    completions = RunCompletions(
+        client,
+        items,
+        poll_interval=poll_interval,
+        timeout=timeout,
+        on_inactive=on_inactive,
+        on_poll=report if on_progress is not None else None,
     )
+    try:
+        async for result in completions:
+            results[result.index] = result
+    except WaitTimeoutError as error:
+        seen = {run.run_id: run for run in error.last_runs}
+        last: list[Run] = []
+        for index, item in enumerate(items):
+            ended = results[index]
+            if ended is not None and ended.value is not None:
+                last.append(ended.value)
+            elif isinstance(item, Run):
+                last.append(item)
+            elif (found := seen.get(ids[index])) is not None:
+                last.append(found)
+        error.last_runs = last
+        raise
+    finally:
+        await completions.aclose()
+    done = [result for result in results if result is not None]
+    if any(result.error is not None for result in done):
+        raise RunsNotFoundError(done)
+    return [result.unwrap() for result in done]
 
 
 class RunWatcher:
     """Async iterator of a run's events: status changes and new log entries, until terminal.
 
-    Each poll fetches the run, then the log entries not yet seen (newest first, stopping at the
-    first one already seen). The first event is the run's current status; after that, new
-    entries come oldest first, followed by a :class:`RunStatusEvent` when the status changed.
-    It ends after the terminal status.
+    The run's state comes from the client's tracker, which fetches a watched run on each of
+    its polls (coalesced with every other wait of the client); after each state, the log
+    entries not yet seen are read (newest first, stopping at the first one already seen). The
+    first event is the run's current status; after that, new entries come oldest first,
+    followed by a :class:`RunStatusEvent` when the status changed. It ends after the terminal
+    status. A run deleted meanwhile ends it with :class:`RunNotFoundError`.
     """
+
+    #: Set at the first step (a class default for ``__del__`` after a refused ``__init__``).
+    _waiter: Waiter | None = None
 
     def __init__(
         self, client: FlowsClient, run_id: str, *, poll_interval: float, include_logs: bool
@@ -322,34 +329,75 @@ class RunWatcher:
         self._seen: set[tuple[datetime, str, str]] = set()
         self._status: str | None = None
         self._finished = False
-        self._polled = False
         self._failures = FailedPolls(client.retry)
         self._announced_input: str | None = None
+        self._waiter = None
+        self._state: Run | None = None
 
     def __aiter__(self) -> RunWatcher:
         return self
 
+    async def aclose(self) -> None:
+        """Stop watching before the end (breaking out of the loop does it once the watcher
+        is dropped)."""
+        self._close()
+
+    def __del__(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        # Also from __del__, when __init__ refused its arguments before setting the waiter.
+        waiter = self._waiter
+        if waiter is not None:
+            waiter.close()
+
+    def _watching(self) -> Waiter:
+        if self._waiter is None:
+            waiter = Waiter(
+                tracker_of(self._client),
+                self._client,
+                delays=self._delays,
+                on_inactive="wait",
+                watch=True,
+            )
+            self._waiter = waiter
+            self._failures.begin()
+            waiter.add([self._run_id], _run_id_of)
+        return self._waiter
+
     async def __anext__(self) -> RunEvent:
-        while not self._pending:
-            if self._finished:
-                raise StopAsyncIteration
-            if self._polled:
-                await anyio.sleep(next(self._delays))
-            else:
-                self._failures.begin()
-            self._polled = True
-            try:
-                await self._poll()
-            except TRANSIENT_ERRORS as exc:
-                if self._failures.exhausted(exc):
-                    raise
-                logger.debug("watching run %s: %s; polling again", self._run_id, exc)
-            else:
-                self._failures.succeeded()
+        try:
+            while not self._pending:
+                if self._finished:
+                    self._close()
+                    raise StopAsyncIteration
+                if self._state is None:
+                    self._state = await self._next_state()
+                try:
+                    await self._poll(self._state)
+                except TRANSIENT_ERRORS as exc:
+                    if self._failures.exhausted(exc):
+                        raise
+                    logger.debug("watching run %s: %s; polling again", self._run_id, exc)
+                    await anyio.sleep(next(self._delays))
+                else:
+                    self._failures.succeeded()
+                    self._state = None
+        except BaseException:
+            self._close()
+            raise
         return self._pending.popleft()
 
-    async def _poll(self) -> None:
-        run = await self._client.get_run(self._run_id)
+    async def _next_state(self) -> Run:
+        waiter = self._watching()
+        while waiter.observed is None:
+            if waiter.failure is not None:
+                raise waiter.failure
+            await waiter.next_news()
+        run, waiter.observed = waiter.observed, None
+        return run
+
+    async def _poll(self, run: Run) -> None:
         waiting_on = run.blocking_web_input_id
         waiting: RunWaitingForInputEvent | None = None
         if waiting_on is not None and waiting_on != self._announced_input:

@@ -32,9 +32,17 @@ POLL = 0.01
 async def test_wait_ends_on_each_terminal_status(
     fake: FakeGlobus, flows: FlowsClient, outcome: str
 ) -> None:
-    flow_id = fake.add_flow(duration=4.0, outcome=outcome)  # type: ignore[arg-type]
+    flow_id = fake.add_flow(duration=10_000.0, outcome=outcome)  # type: ignore[arg-type]
     [run_id] = fake.add_runs(flow_id, 1)
-    run = await flows.wait_for_run(run_id, poll_interval=POLL, timeout=10)
+
+    async def finish_after_the_first_poll() -> None:
+        while not fake.requests:  # noqa: ASYNC110
+            await anyio.sleep(POLL)
+        fake.clock.advance(10_000)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(finish_after_the_first_poll)
+        run = await flows.wait_for_run(run_id, poll_interval=POLL, timeout=30)
     assert run.status == outcome
     assert run.is_terminal
     assert len(fake.requests) >= 2
