@@ -12,7 +12,7 @@ with `serve_in_thread`, `serve_in_subprocess` or
 from ._clock import FakeClock
 from ._fake import FakeGlobus
 from ._faults import Fault, FaultKind, Faults
-from ._recording import RecordedRequest
+from ._recording import RecordedRequest, RequestLog
 from ._records import FlowBehavior
 from ._serve import serve_in_subprocess, serve_in_thread
 
@@ -24,6 +24,7 @@ __all__ = [
     "Faults",
     "FlowBehavior",
     "RecordedRequest",
+    "RequestLog",
     "serve_in_subprocess",
     "serve_in_thread",
 ]

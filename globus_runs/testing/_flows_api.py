@@ -8,7 +8,6 @@ is the flow id); everything else needs one for ``flows.globus.org``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from ._auth import (
 )
 from ._errors import bad_request
 from ._flow_lookup import get_flow, list_flows
+from ._json import BodyError, decode_json
 from ._params import QueryParams
 
 if TYPE_CHECKING:
@@ -43,9 +43,9 @@ async def _json_body(request: Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise bad_request("Request body is not valid JSON") from None
+        return decode_json(raw)
+    except BodyError as err:
+        raise bad_request(f"Request body is {err}") from None
 
 
 def _query(request: Request) -> QueryParams:
