@@ -174,6 +174,7 @@ def apply_batch_update(state: FlowsState, caller: str, payload: Any, now: dateti
                 setattr(run, name, _edit(getattr(run, name), section, values))
         if cancel and run_state(run, now).status in _CANCELABLE:
             run.canceled_at = now
+            state.retimed(run)
 
 
 def batch_runs_routes(fake: FakeGlobus) -> list[Route]:

@@ -9,7 +9,7 @@ size, so a request with a marker needs (and reads) nothing else.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,10 +211,13 @@ def parse_run_query(params: QueryParams) -> RunQuery:
     )
 
 
-def _micros(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
+def micros(moment: datetime) -> int:
+    """``moment`` in whole microseconds since the epoch (how sort keys hold times)."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else micros(moment)
 
 
 _SORT_VALUES: dict[str, Callable[[RunView], SortValue]] = {
@@ -256,7 +259,10 @@ class RunPage:
 def select_page(
     runs: Iterable[RunView], query: RunQuery, after: Sequence[SortValue] | None = None
 ) -> RunPage:
-    """The runs matching ``query`` that sort after ``after``, one page of them."""
+    """The runs matching ``query`` that sort after ``after``, one page of them.
+
+    The reference: every run is checked and the matches sorted.
+    """
     desc = [d for _, d in query.orderby] + [query.orderby[0][1]]
     keyed = [(_sort_key(run, query.orderby), run) for run in runs if query.matches(run)]
     if after is not None:
@@ -266,11 +272,22 @@ def select_page(
         return _compare(x[0], y[0], desc)
 
     keyed.sort(key=functools.cmp_to_key(order))
-    page = keyed[: query.per_page]
-    marker = None
-    if len(keyed) > query.per_page:
-        marker = encode_marker(_MARKER_KIND, {"query": query.to_json(), "after": page[-1][0]})
-    return RunPage([run for _, run in page], marker)
+    return first_page(iter(run for _, run in keyed), query)
+
+
+def first_page(ordered: Iterator[RunView], query: RunQuery) -> RunPage:
+    """The page made of the first runs of ``ordered`` that match ``query`` (in its order)."""
+    page: list[RunView] = []
+    for run in ordered:
+        if not query.matches(run):
+            continue
+        if len(page) == query.per_page:
+            last = _sort_key(page[-1], query.orderby)
+            return RunPage(
+                page, encode_marker(_MARKER_KIND, {"query": query.to_json(), "after": last})
+            )
+        page.append(run)
+    return RunPage(page, None)
 
 
 def _fits(field: str, value: object) -> bool:

@@ -347,6 +347,7 @@ class WebInputsState:
         self.answers[input_id] = _Answer(caller, value, now)
         run.behavior = attrs.evolve(run.behavior, outcome=choice.outcome)
         run.answered_at = now
+        self._flows.retimed(run)
         return {"status": "ok"}
 
 
