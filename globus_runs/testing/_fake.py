@@ -24,8 +24,8 @@ from ._recording import (
 )
 from ._records import FlowBehavior, FlowRecord, Outcome, RunRecord, StepType
 from ._run_fields import RunRequest
-from ._timer_fields import check_schedule
-from ._timers import TimerRecord, TimersState, TimerType
+from ._timer_fields import TimerType, check_schedule
+from ._timers import TimerRecord, TimersState
 from ._web_inputs import WebInputsState, WebInputStep, web_input_step
 from ._wire import identity_urn
 

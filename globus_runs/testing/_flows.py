@@ -22,9 +22,16 @@ from typing import Any
 import attrs
 
 from ._auth import flow_scope
-from ._documents import definition_document, run_document
+from ._documents import MANAGING_ROLES, definition_document, run_document
 from ._errors import ApiError, bad_request, forbidden, not_found, state_conflict
-from ._listing import RunView, first_page, parse_run_query, read_marker, select_page
+from ._listing import (
+    RunView,
+    first_page,
+    page_marker,
+    parse_run_query,
+    read_marker,
+    select_page,
+)
 from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
 from ._records import FlowBehavior, FlowRecord, RunRecord
@@ -41,7 +48,6 @@ ROLE_ORDER = (
     "run_monitor",
     "flow_run_monitor",
 )
-MANAGING_ROLES = frozenset({"run_owner", "run_manager", "flow_run_manager"})
 LOG_LIMIT_DEFAULT = 10
 LOG_LIMIT_MAX = 100
 
@@ -173,10 +179,15 @@ class FlowsState:
             raise not_found(f"Flow {flow_id} not found")
         return flow
 
-    def visible_run(self, caller: str, run_id: str) -> RunRecord:
-        """The run ``run_id`` if ``caller`` may see it; 404 otherwise."""
+    def visible_run(self, caller: str, run_id: str, *, flow_id: str | None = None) -> RunRecord:
+        """The run ``run_id`` if ``caller`` may see it (and, given ``flow_id``, it is a run of
+        that flow); 404 otherwise."""
         run = self.runs.get(run_id)
-        if run is None or not roles_on(run, caller):
+        if (
+            run is None
+            or not roles_on(run, caller)
+            or (flow_id is not None and run.flow.flow_id != flow_id)
+        ):
             raise not_found(f"Run {run_id} not found")
         return run
 
@@ -201,20 +212,31 @@ class FlowsState:
         return self.render(run, now, caller)
 
     def validate_run(self, flow_id: str, payload: Any) -> dict[str, Any]:
-        """``POST /flows/{flow_id}/validate_run``."""
-        request = parse_run_request(payload)
+        """``POST /flows/{flow_id}/validate_run``: 200, or 400 for any invalid input or
+        metadata (the only failure this endpoint documents besides 403)."""
+        try:
+            request = parse_run_request(payload)
+        except ApiError as err:
+            if err.status != 422:
+                raise
+            raise ApiError(400, "BAD_REQUEST", err.detail) from None
         _check_input(self._flow(flow_id), request.body)
         return {"message": "validation successful"}
 
-    def list_runs(self, caller: str, params: QueryParams, now: datetime) -> dict[str, Any]:
-        """``GET /runs``: the runs ``caller`` may see, one page.
+    def list_runs(
+        self, caller: str, params: QueryParams, now: datetime, *, flow_id: str | None = None
+    ) -> dict[str, Any]:
+        """``GET /runs``: the runs ``caller`` may see, one page (with ``flow_id``: the legacy
+        ``GET /flows/{flow_id}/runs``, the runs of that flow).
 
         The index walks the runs in the order asked for and stops after a page; the
         orders it does not keep are answered by sorting every visible run.
         """
-        marker = params.text("marker")
+        marker = page_marker(params)
         if marker is None:
             query, after = parse_run_query(params), None
+            if flow_id is not None:
+                query = attrs.evolve(query, flow_ids=(self._flow(flow_id).flow_id,))
         else:
             query, after = read_marker(marker)
         walk = self.index.walk(query, after, now)
@@ -284,17 +306,34 @@ class FlowsState:
         return document
 
     def run_log(
-        self, caller: str, run_id: str, params: QueryParams, now: datetime
+        self,
+        caller: str,
+        run_id: str,
+        params: QueryParams,
+        now: datetime,
+        *,
+        flow_id: str | None = None,
     ) -> dict[str, Any]:
-        """``GET /runs/{run_id}/log``: one page of the entries logged so far."""
-        marker = params.text("marker")
-        if marker is None:
-            limit = params.integer("limit", LOG_LIMIT_DEFAULT, 1, LOG_LIMIT_MAX)
-            reverse = params.boolean("reverse_order", False)
-            position: int | None = None
-        else:
-            limit, reverse, position = _read_log_marker(marker, run_id)
-        entries = visible_entries(self.visible_run(caller, run_id), now)
+        """``GET /runs/{run_id}/log``: one page of the entries logged so far; 400 for a
+        query that does not parse.
+
+        With ``flow_id`` (the legacy ``GET /flows/{flow_id}/runs/{run_id}/log``) the run must
+        be of that flow.
+        """
+        try:
+            marker = page_marker(params)
+            if marker is None:
+                limit = params.integer("limit", LOG_LIMIT_DEFAULT, 1, LOG_LIMIT_MAX)
+                reverse = params.boolean("reverse_order", False)
+                position: int | None = None
+            else:
+                limit, reverse, position = _read_log_marker(marker, run_id)
+        except ApiError as err:
+            if err.status != 422:
+                raise
+            raise bad_request(err.detail) from None
+        run = self.visible_run(caller, run_id, flow_id=flow_id)
+        entries = visible_entries(run, now)
         if reverse:
             end = len(entries) if position is None else min(position, len(entries))
             begin = max(0, end - limit)

@@ -160,7 +160,8 @@ def _time_range(params: QueryParams, name: str) -> TimeRange | None:
     value = params.text(name)
     if value is None:
         return None
-    parts = value.split(",")
+    # Without a comma, "DT" means "DT," (from DT on).
+    parts = value.split(",") if "," in value else [value, ""]
     try:
         if len(parts) != 2:
             raise ValueError
@@ -168,7 +169,7 @@ def _time_range(params: QueryParams, name: str) -> TimeRange | None:
     except ValueError:
         raise unprocessable(
             ["query", name],
-            "expected 'START,END' with ISO 8601 datetimes, either side may be empty",
+            "expected 'START,END' (or 'START') with ISO 8601 datetimes, either side may be empty",
             "value_error.datetime_range",
         ) from None
     return (low, high)
@@ -196,6 +197,27 @@ def _orderby(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(order)
 
 
+# The plural spellings ``GET /runs`` also accepts for its roles.
+_PLURAL_ROLES = {
+    "run_managers": "run_manager",
+    "run_monitors": "run_monitor",
+    "flow_run_managers": "flow_run_manager",
+    "flow_run_monitors": "flow_run_monitor",
+}
+
+
+def _roles(params: QueryParams) -> tuple[str, ...]:
+    allowed = (*RUN_ROLES, *_PLURAL_ROLES)
+    words = _choices(params, "filter_roles", allowed)
+    return tuple(dict.fromkeys(_PLURAL_ROLES.get(word, word) for word in words))
+
+
+def page_marker(params: QueryParams) -> str | None:
+    """The page token of a listing: ``marker``, or its older name ``pagination_token``."""
+    marker = params.text("marker")
+    return marker if marker is not None else params.text("pagination_token")
+
+
 def parse_run_query(params: QueryParams) -> RunQuery:
     """The query of a ``GET /runs`` request without a marker; 422 when invalid."""
     return RunQuery(
@@ -203,7 +225,7 @@ def parse_run_query(params: QueryParams) -> RunQuery:
         statuses=_choices(params, "filter_status", RUN_STATUSES),
         labels=params.words("filter_label"),
         flow_titles=params.words("filter_flow_title"),
-        roles=_choices(params, "filter_roles", RUN_ROLES),
+        roles=_roles(params),
         start_time=_time_range(params, "filter_start_time"),
         completion_time=_time_range(params, "filter_completion_time"),
         orderby=_orderby(params),

@@ -80,7 +80,13 @@ def timers_app(fake: FakeGlobus) -> ASGIApp:
         now = fake.clock.now()
         urn = caller(request, now)
         payload = await _json_body(request)
-        return JSONResponse(state.create_flow_timer(urn, payload, now), 201)
+        return JSONResponse(state.create_timer(urn, payload, now), 201)
+
+    async def create_job(request: Request) -> Response:
+        now = fake.clock.now()
+        urn = caller(request, now)
+        payload = await _json_body(request)
+        return JSONResponse(state.create_job(urn, payload, now), 201)
 
     async def list_timers(request: Request) -> Response:
         now = fake.clock.now()
@@ -118,6 +124,8 @@ def timers_app(fake: FakeGlobus) -> ASGIApp:
     routes: list[tuple[str, str, Endpoint]] = [
         ("POST", "/v2/timer", create_timer),
         ("GET", "/jobs/", list_timers),
+        ("POST", "/jobs/", create_job),
+        ("POST", "/jobs", create_job),
         ("GET", "/jobs", list_timers),
         ("GET", "/jobs/{job_id}", get_timer),
         ("PATCH", "/jobs/{job_id}", rename_timer),
