@@ -7,7 +7,9 @@ for, from the marker's position on, and stops once it has one run more than a pa
   for (``filter_flow_id``), with ``filter_start_time`` as bounds of the walk;
 - by completion time, over the runs that have ended, when the query leaves out runs that
   have not (``filter_completion_time``, or only terminal ``filter_status``), with
-  ``filter_completion_time`` as bounds.
+  ``filter_completion_time`` as bounds;
+- by start time over the runs not known to have ended, when only running statuses are
+  asked for (``ACTIVE``, ``INACTIVE``).
 
 Which runs have ended is kept up to date lazily: each run's planned end (`planned_end`)
 waits in a heap until the clock passes it, and a run whose timeline changes (resumed,
@@ -29,6 +31,9 @@ from ._timeline import TERMINAL_STATUSES, planned_end
 
 Key = tuple[int, int]  # (a time in microseconds since the epoch, the run's seq)
 
+# Past this many runs ending at once, the running lists are rebuilt rather than edited.
+_ONE_BY_ONE = 64
+
 
 class SortedKeys:
     """Keys kept in ascending order."""
@@ -48,6 +53,10 @@ class SortedKeys:
         index = bisect.bisect_left(self.keys, key)
         if index < len(self.keys) and self.keys[index] == key:
             del self.keys[index]
+
+    def discard(self, seqs: set[int]) -> None:
+        """Remove the keys of these runs, in one pass."""
+        self.keys = [key for key in self.keys if key[1] not in seqs]
 
     def walk(
         self, descending: bool, after: Key | None, low: int | None, high: int | None
@@ -85,6 +94,16 @@ class _Ordered:
             if not flow.keys:
                 del self.by_flow[flow_id]
 
+    def discard(self, seqs: set[int], flow_ids: set[str]) -> None:
+        """Remove the keys of these runs (of these flows), in one pass per list."""
+        self.all.discard(seqs)
+        for flow_id in flow_ids:
+            flow = self.by_flow.get(flow_id)
+            if flow is not None:
+                flow.discard(seqs)
+                if not flow.keys:
+                    del self.by_flow[flow_id]
+
     def walk(
         self,
         flow_ids: Sequence[str],
@@ -108,6 +127,7 @@ class RunIndex:
     def __init__(self) -> None:
         self.runs: dict[int, RunRecord] = {}  # by seq
         self._starts = _Ordered()
+        self._running = _Ordered()  # by start time, the runs not known to have ended
         self._ends = _Ordered()
         self._ended: dict[int, Key] = {}  # seq -> its key in _ends
         self._planned: list[tuple[int, int, int]] = []  # heap of (end, seq, version)
@@ -117,14 +137,18 @@ class RunIndex:
     def add(self, run: RunRecord) -> None:
         """Index a new run."""
         self.runs[run.seq] = run
-        self._starts.add((micros(run.start_time), run.seq), run.flow.flow_id)
+        key = (micros(run.start_time), run.seq)
+        self._starts.add(key, run.flow.flow_id)
+        self._running.add(key, run.flow.flow_id)
         self._plan(run)
 
     def remove(self, run: RunRecord) -> None:
         """Forget a run (released)."""
         self.runs.pop(run.seq, None)
-        self._starts.remove((micros(run.start_time), run.seq), run.flow.flow_id)
         self._unend(run)
+        key = (micros(run.start_time), run.seq)
+        self._starts.remove(key, run.flow.flow_id)
+        self._running.remove(key, run.flow.flow_id)
         self._versions.pop(run.seq, None)
         self._changed.discard(run.seq)
 
@@ -136,6 +160,7 @@ class RunIndex:
         key = self._ended.pop(run.seq, None)
         if key is not None:
             self._ends.remove(key, run.flow.flow_id)
+            self._running.add((micros(run.start_time), run.seq), run.flow.flow_id)
 
     def _plan(self, run: RunRecord) -> None:
         version = self._versions.get(run.seq, 0) + 1
@@ -154,12 +179,20 @@ class RunIndex:
         self._changed.clear()
         limit = micros(now)
         planned = self._planned
+        ended: set[int] = set()
         while planned and planned[0][0] <= limit:
             end, seq, version = heapq.heappop(planned)
             if self._versions.get(seq) == version:
                 key = (end, seq)
                 self._ended[seq] = key
                 self._ends.add(key, self.runs[seq].flow.flow_id)
+                ended.add(seq)
+        if len(ended) > _ONE_BY_ONE:
+            self._running.discard(ended, {self.runs[seq].flow.flow_id for seq in ended})
+        else:
+            for seq in ended:
+                run = self.runs[seq]
+                self._running.remove((micros(run.start_time), seq), run.flow.flow_id)
 
     def walk(
         self, query: RunQuery, after: Sequence[SortValue] | None, now: datetime
@@ -177,6 +210,9 @@ class RunIndex:
             position = (value, seq)
         if field == "start_time":
             order, bounds = self._starts, _bounds(query.start_time)
+            if query.statuses and TERMINAL_STATUSES.isdisjoint(query.statuses):
+                self.settle(now)
+                order = self._running  # only running runs may match
         elif field == "completion_time" and (
             query.completion_time is not None
             or (query.statuses and TERMINAL_STATUSES.issuperset(query.statuses))

@@ -48,6 +48,19 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(
         assert closed_by_server(sock) == b""
 
 
+def test_many_connections_that_never_finish_their_headers_are_all_closed(
+    served: tuple[str, int],
+) -> None:
+    sockets = [socket.create_connection(served) for _ in range(50)]
+    try:
+        for sock in sockets:
+            sock.sendall(b"GET /flows/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert [closed_by_server(sock) for sock in sockets] == [b""] * 50
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def test_a_connection_that_sends_nothing_is_closed(served: tuple[str, int]) -> None:
     with socket.create_connection(served) as sock:
         assert closed_by_server(sock) == b""
