@@ -92,14 +92,17 @@ def memory(requests: int = 20_000, bodies: int = 4, body_mib: int = 64) -> dict[
 
 
 def _campaign(runs: int) -> tuple[FakeGlobus, list[str]]:
-    """``runs`` runs of two flows (nine in ten of the first), started 10 ms apart; the
-    last minute's runs are still ACTIVE, the others have ended."""
-    fake = FakeGlobus(clock=FakeClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    """``runs`` runs of two flows (the oldest tenth of the second), started 10 ms apart
+    up to now; the last minute's runs (6,000 of 100,000) are still ACTIVE, the others have
+    ended."""
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    fake = FakeGlobus(clock=FakeClock(now))
     big = fake.add_flow(title="Scan", duration=60.0)
     small = fake.add_flow(title="Reduce", duration=60.0, outcome="FAILED")
     share = runs // 10
     for index in range(0, runs, share):
-        fake.add_runs(small if index == 0 else big, share, interval=0.01)
+        start = now - timedelta(seconds=(runs - index) * 0.01)
+        fake.add_runs(small if index == 0 else big, share, start=start, interval=0.01)
     return fake, [big, small]
 
 

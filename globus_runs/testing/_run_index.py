@@ -9,7 +9,8 @@ for, from the marker's position on, and stops once it has one run more than a pa
   have not (``filter_completion_time``, or only terminal ``filter_status``), with
   ``filter_completion_time`` as bounds;
 - by start time over the runs not known to have ended, when only running statuses are
-  asked for (``ACTIVE``, ``INACTIVE``).
+  asked for (``ACTIVE``, ``INACTIVE``), passing over the runs that never pause when only
+  ``INACTIVE`` is.
 
 Which runs have ended is kept up to date lazily: each run's planned end (`planned_end`)
 waits in a heap until the clock passes it, and a run whose timeline changes (resumed,
@@ -27,7 +28,7 @@ from datetime import datetime
 
 from ._listing import RunQuery, SortValue, micros
 from ._records import RunRecord
-from ._timeline import TERMINAL_STATUSES, planned_end
+from ._timeline import TERMINAL_STATUSES, may_pause, planned_end
 
 Key = tuple[int, int]  # (a time in microseconds since the epoch, the run's seq)
 
@@ -222,7 +223,10 @@ class RunIndex:
         else:
             return None
         keys = order.walk(query.flow_ids, descending, position, bounds)
-        return (self.runs[seq] for _, seq in keys)
+        runs = (self.runs[seq] for _, seq in keys)
+        if set(query.statuses) == {"INACTIVE"}:
+            return (run for run in runs if may_pause(run))  # the others never are
+        return runs
 
 
 def _bounds(

@@ -327,6 +327,13 @@ def planned_end(run: RunRecord) -> tuple[datetime, str] | None:
     return run.resumed_at + duration - timedelta(seconds=behavior.inactive_after), behavior.outcome
 
 
+def may_pause(run: RunRecord) -> bool:
+    """Whether ``run`` is ever INACTIVE (a run waiting for a web input stays ACTIVE)."""
+    return run.behavior.inactive_after is not None and (
+        run.flow.web_input is None or run.web_input_id is None
+    )
+
+
 def status_at(run: RunRecord, now: datetime) -> tuple[str, datetime | None]:
     """``run``'s status and completion time as of ``now``: those of `run_state`, without
     building the log."""
@@ -336,7 +343,7 @@ def status_at(run: RunRecord, now: datetime) -> tuple[str, datetime | None]:
     pause = run.behavior.inactive_after
     paused = (
         pause is not None
-        and (run.flow.web_input is None or run.web_input_id is None)
+        and may_pause(run)
         and run.start_time + timedelta(seconds=pause) <= now
         and (run.resumed_at is None or now < run.resumed_at)
     )
