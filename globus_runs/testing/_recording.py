@@ -69,7 +69,15 @@ class RequestLog(Sequence[RecordedRequest]):
         self._body_bytes = 0
 
     def append(self, record: RecordedRequest) -> None:
-        """Keep ``record``, letting the oldest records go to stay within the bounds."""
+        """Keep ``record``, letting the oldest records go to stay within the bounds.
+
+        Example::
+
+            log = RequestLog(max_records=2)
+            for record in records:  # three of them
+                log.append(record)
+            assert log == records[1:] and log.dropped == 1
+        """
         self._records.append(record)
         self._body_bytes += len(record.body)
         while len(self._records) > 1 and self._over():
@@ -82,7 +90,13 @@ class RequestLog(Sequence[RecordedRequest]):
         )
 
     def clear(self) -> None:
-        """Forget every record."""
+        """Forget every record (they are not counted as ``dropped``).
+
+        Example::
+
+            fake.requests.clear()
+            assert fake.requests == []
+        """
         self._records.clear()
         self._body_bytes = 0
 
