@@ -14,7 +14,7 @@ from .._transport import asgi_transport
 from ._clock import FakeClock
 from ._fake import FakeGlobus
 from ._faults import Fault, FaultKind, Faults
-from ._recording import RecordedRequest
+from ._recording import RecordedRequest, RequestLog
 from ._records import FlowBehavior
 from ._serve import serve_in_subprocess, serve_in_thread
 
@@ -26,6 +26,7 @@ __all__ = [
     "Faults",
     "FlowBehavior",
     "RecordedRequest",
+    "RequestLog",
     "asgi_transport",
     "serve_in_subprocess",
     "serve_in_thread",

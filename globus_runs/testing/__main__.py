@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ._fake import DEFAULT_MAX_BODY_SIZE
 from ._faults import KINDS
-from ._serve import LOOPBACK, serve
+from ._recording import DEFAULT_MAX_RECORDS
+from ._serve import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT, LOOPBACK, serve
 
 _SERVE_DESCRIPTION = """\
 Serve emulated Globus Flows, Timers and Auth on loopback until interrupted.
@@ -72,6 +74,35 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         f"kinds: {', '.join(KINDS)}",
     )
     serve_parser.add_argument("--seed", type=int, help="seed of the fault generator")
+    limits = serve_parser.add_argument_group("limits")
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request head is not complete in time (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout",
+        type=int,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection idle this long after a response (default: %(default)d)",
+    )
+    limits.add_argument(
+        "--max-body-size",
+        type=int,
+        default=DEFAULT_MAX_BODY_SIZE,
+        metavar="BYTES",
+        help="answer larger request bodies with 413 (default: %(default)d)",
+    )
+    limits.add_argument(
+        "--max-recorded-requests",
+        type=int,
+        default=DEFAULT_MAX_RECORDS,
+        metavar="N",
+        help="keep only the latest N requests in the record (default: %(default)d)",
+    )
     return parser, serve_parser
 
 
@@ -92,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             faults=args.fault,
             seed=args.seed,
             clients=args.client,
+            header_timeout=args.header_timeout,
+            keep_alive_timeout=args.keep_alive_timeout,
+            max_body_size=args.max_body_size,
+            max_recorded_requests=args.max_recorded_requests,
         )
     except ValueError as err:
         serve_parser.error(str(err))

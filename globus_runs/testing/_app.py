@@ -1,6 +1,7 @@
 """The emulator's ASGI application.
 
-An outer layer sees every request first: it records it, adds the configured
+An outer layer sees every request first: it refuses a body larger than
+``fake.max_body_size`` (413), records the request, adds the configured
 latency, counts requests in flight and injects the faults configured in
 ``fake.faults`` (so every service gets them). Inside, a Starlette router mounts each
 service under its prefix (``/flows``, ``/timers``...) and turns `ApiError` and unknown routes
@@ -9,7 +10,6 @@ into the service's error body.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,9 @@ from ._batch_runs import batch_runs_routes
 from ._errors import ApiError
 from ._faults import Answer, Fault
 from ._flows_api import flows_routes
+from ._json import BodyError, decode_json
 from ._recording import RecordedRequest
-from ._timers_api import timers_app
+from ._timers_api import timers_app, timers_error_response
 from ._web_inputs_api import web_input_routes
 
 if TYPE_CHECKING:
@@ -86,16 +87,46 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, code, exc.detail, headers=exc.headers))
 
 
-async def _read_body(receive: Receive) -> bytes:
+class _TooLarge(Exception):
+    """A request body over the size limit."""
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body; `_TooLarge` as soon as it is known to pass ``limit`` bytes."""
+    declared = _declared_length(scope)
+    if declared is not None and declared > limit:
+        raise _TooLarge
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _too_large(service: str, limit: int) -> Response:
+    err = ApiError(
+        413, "PAYLOAD_TOO_LARGE", f"Request body is larger than the limit of {limit} bytes"
+    )
+    return timers_error_response(err) if service == "timers" else error_response(err)
 
 
 def _record(scope: Scope, body: bytes, fake: FakeGlobus) -> RecordedRequest:
@@ -106,8 +137,8 @@ def _record(scope: Scope, body: bytes, fake: FakeGlobus) -> RecordedRequest:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     try:
-        payload = json.loads(body) if body else None
-    except ValueError:
+        payload = decode_json(body) if body else None
+    except BodyError:
         payload = None
     return RecordedRequest(
         service=service,
@@ -135,7 +166,14 @@ class _Instrumented:
             await self._inner(scope, receive, send)
             return
         fake = self._fake
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(scope, receive, fake.max_body_size)
+        except _TooLarge:
+            record = _record(scope, b"", fake)
+            fake.requests.append(record)
+            response = _too_large(record.service, fake.max_body_size)
+            await response(scope, receive, _watch(record, send))
+            return
         record = _record(scope, body, fake)
         fake.requests.append(record)
         fault = fake.faults.pick(scope["method"], scope["path"])

@@ -19,9 +19,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._auth import FLOWS_RESOURCE_SERVER, flows_scope, require_resource_server
+from ._documents import MANAGING_ROLES
 from ._errors import ApiError, validation_item
-from ._flows import MANAGING_ROLES, FlowsState, roles_on
+from ._flows import FlowsState, roles_on
 from ._flows_api import _json_body
+from ._run_fields import normalize_tag
 from ._timeline import run_state
 from ._wire import is_principal_urn
 
@@ -59,7 +61,7 @@ def _check_list(
             validation_item(loc, "must be a list of identity or group URNs", "value_error")
         )
         return None
-    return list(value)
+    return [normalize_tag(item) for item in value] if name == "tags" else list(value)
 
 
 def _check_section(
@@ -174,6 +176,7 @@ def apply_batch_update(state: FlowsState, caller: str, payload: Any, now: dateti
                 setattr(run, name, _edit(getattr(run, name), section, values))
         if cancel and run_state(run, now).status in _CANCELABLE:
             run.canceled_at = now
+            state.retimed(run)
 
 
 def batch_runs_routes(fake: FakeGlobus) -> list[Route]:

@@ -10,6 +10,9 @@ from ._records import FlowRecord, RunRecord
 from ._timeline import RunState
 from ._wire import format_time
 
+# The roles that may manage a run (update, cancel, resume, release it).
+MANAGING_ROLES = frozenset({"run_owner", "run_manager", "flow_run_manager"})
+
 
 def flow_description(flow: FlowRecord) -> dict[str, Any]:
     """The ``flow_description`` of a run fetched with ``include_flow_description``."""
@@ -35,8 +38,12 @@ def run_document(
 ) -> dict[str, Any]:
     """A run as ``GET /runs/{id}`` shows it to a caller holding ``roles``.
 
-    ``completion_time`` is present only once the run has finished.
+    ``completion_time`` is present only once the run has finished. A caller who may only
+    monitor the run sees empty ``run_managers`` and ``run_monitors``.
     """
+    manages = not MANAGING_ROLES.isdisjoint(roles)
+    managers = list(run.run_managers) if manages else []
+    monitors = list(run.run_monitors) if manages else []
     document: dict[str, Any] = {
         "run_id": run.run_id,
         "action_id": run.run_id,
@@ -53,8 +60,8 @@ def run_document(
             "display_status": state.status,
             "details": state.details,
             "run_owner": run.owner,
-            "run_managers": list(run.run_managers),
-            "run_monitors": list(run.run_monitors),
+            "run_managers": managers,
+            "run_monitors": monitors,
             "user_role": roles[0] if roles else None,
             "user_roles": list(roles),
             "label": run.label,
@@ -62,8 +69,8 @@ def run_document(
             "blocking_web_input_id": state.blocking_web_input_id,
             "activity_notification_policy": run.activity_notification_policy,
             "created_by": run.owner,
-            "manage_by": list(run.run_managers),
-            "monitor_by": list(run.run_monitors),
+            "manage_by": list(managers),
+            "monitor_by": list(monitors),
         }
     )
     if include_flow_description:

@@ -16,11 +16,16 @@ from ._clock import FakeClock
 from ._faults import Faults
 from ._flows import FlowsState
 from ._oauth import TOKEN_PATH, AuthState
-from ._recording import RecordedRequest
+from ._recording import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_RECORDS,
+    RecordedRequest,
+    RequestLog,
+)
 from ._records import FlowBehavior, FlowRecord, Outcome, RunRecord, StepType
 from ._run_fields import RunRequest
-from ._timer_fields import check_schedule
-from ._timers import TimerRecord, TimersState, TimerType
+from ._timer_fields import TimerType, check_schedule
+from ._timers import TimerRecord, TimersState
 from ._web_inputs import WebInputsState, WebInputStep, web_input_step
 from ._wire import identity_urn
 
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
     from ..timers import TimersClient
 
 DEFAULT_ORIGIN = "http://127.0.0.1"
+#: The largest request body the emulator accepts by default (larger ones get 413).
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
 class _Default:
@@ -93,7 +100,12 @@ class FakeGlobus:
     clock and start runs of their flow.
 
     ``token`` is accepted for every resource server and belongs to
-    ``identity_id``. Every request is appended to ``requests``; ``latency``
+    ``identity_id``. A request body larger than ``max_body_size`` bytes
+    (default `DEFAULT_MAX_BODY_SIZE`, 10 MiB) is answered 413 without being read
+    further. Every request is appended to ``requests``, a `RequestLog` keeping the
+    latest ``max_recorded_requests`` (default 10,000) holding at most
+    ``max_recorded_bytes`` of bodies in all (default 64 MiB); ``None`` lifts a
+    bound. ``latency``
     seconds are slept before each answer; ``in_flight`` and ``max_in_flight``
     count requests being handled concurrently. ``origin`` is the scheme and
     host the URL properties use (set by the serve helpers).
@@ -113,7 +125,13 @@ class FakeGlobus:
         clock: FakeClock | None = None,
         *,
         identity_id: str | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        max_recorded_requests: int | None = DEFAULT_MAX_RECORDS,
+        max_recorded_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
+        if max_body_size < 0:
+            raise ValueError(f"max_body_size must not be negative, not {max_body_size}")
+        self.max_body_size = max_body_size
         self.clock = clock if clock is not None else FakeClock()
         self.identity_id = identity_id or str(uuid.uuid4())
         self.token = token
@@ -123,7 +141,7 @@ class FakeGlobus:
         self.timers_service = TimersState(self.flows_service)
         self.auth_service = AuthState(self.tokens)
         self.web_inputs_service = WebInputsState(self.flows_service)
-        self.requests: list[RecordedRequest] = []
+        self.requests = RequestLog(max_recorded_requests, max_recorded_bytes)
         self.latency = 0.0
         self.in_flight = 0
         self.max_in_flight = 0

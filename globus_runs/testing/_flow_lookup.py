@@ -71,8 +71,12 @@ def flow_roles(flow: FlowRecord, caller: str) -> tuple[str, ...]:
 
 
 def flow_document(flow: FlowRecord, caller: str) -> dict[str, Any]:
-    """``flow`` as ``GET /flows/{flow_id}`` shows it to ``caller``."""
-    viewers, starters, administrators = [_PUBLIC], [_ALL_USERS], list[str]()
+    """``flow`` as ``GET /flows/{flow_id}`` shows it to ``caller``: who may view, start and
+    administer it is shown to its owner (the only administrator the emulator knows) and
+    is empty for everyone else."""
+    viewers, starters, administrators = list[str](), list[str](), list[str]()
+    if flow.owner == caller:
+        viewers, starters = [_PUBLIC], [_ALL_USERS]
     return {
         "id": flow.flow_id,
         "title": flow.title,

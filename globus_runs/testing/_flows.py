@@ -22,15 +22,23 @@ from typing import Any
 import attrs
 
 from ._auth import flow_scope
-from ._documents import definition_document, run_document
+from ._documents import MANAGING_ROLES, definition_document, run_document
 from ._errors import ApiError, bad_request, forbidden, not_found, state_conflict
-from ._listing import RunView, parse_run_query, read_marker, select_page
+from ._listing import (
+    RunView,
+    first_page,
+    page_marker,
+    parse_run_query,
+    read_marker,
+    select_page,
+)
 from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
 from ._records import FlowBehavior, FlowRecord, RunRecord
 from ._run_fields import RunRequest, parse_run_request, parse_run_update
+from ._run_index import RunIndex
 from ._schema import validate
-from ._timeline import RunState, run_state, visible_entries
+from ._timeline import RunState, run_state, status_at, visible_entries
 
 # A caller's roles on a run, most powerful first (user_role is the first held).
 ROLE_ORDER = (
@@ -40,7 +48,6 @@ ROLE_ORDER = (
     "run_monitor",
     "flow_run_monitor",
 )
-MANAGING_ROLES = frozenset({"run_owner", "run_manager", "flow_run_manager"})
 LOG_LIMIT_DEFAULT = 10
 LOG_LIMIT_MAX = 100
 
@@ -61,6 +68,26 @@ def roles_on(run: RunRecord, caller: str) -> tuple[str, ...]:
     return tuple(role for role, has in zip(ROLE_ORDER, held, strict=True) if has)
 
 
+def run_view(run: RunRecord, caller: str, now: datetime) -> RunView | None:
+    """What listing filters and sorts ``run`` on, as ``caller`` sees it; ``None`` when
+    ``caller`` may not see it."""
+    roles = roles_on(run, caller)
+    if not roles:
+        return None
+    status, completion_time = status_at(run, now)
+    return RunView(
+        run_id=run.run_id,
+        seq=run.seq,
+        flow_id=run.flow.flow_id,
+        flow_title=run.flow.title,
+        label=run.label,
+        status=status,
+        start_time=run.start_time,
+        completion_time=completion_time,
+        roles=roles,
+    )
+
+
 def _check_input(flow: FlowRecord, body: dict[str, Any]) -> None:
     violations = validate(flow.input_schema, body)
     if violations:
@@ -79,7 +106,9 @@ class FlowsState:
 
     def __init__(self) -> None:
         self.flows: dict[str, FlowRecord] = {}
+        # Change runs through create_run and release_run only: they keep the index.
         self.runs: dict[str, RunRecord] = {}
+        self.index = RunIndex()
         self._seq = itertools.count()
         # (principal URN, scope) pairs a person has consented to.
         self.consents: set[tuple[str, str]] = set()
@@ -120,7 +149,13 @@ class FlowsState:
             web_input_id=None if flow.web_input is None else str(uuid.uuid4()),
         )
         self.runs[run.run_id] = run
+        self.index.add(run)
         return run
+
+    def retimed(self, run: RunRecord) -> None:
+        """Say that ``run`` was resumed, canceled or answered: every change of a run's
+        ``behavior``, ``resumed_at``, ``canceled_at`` or ``answered_at`` must call this."""
+        self.index.changed(run)
 
     def render(
         self,
@@ -144,10 +179,15 @@ class FlowsState:
             raise not_found(f"Flow {flow_id} not found")
         return flow
 
-    def visible_run(self, caller: str, run_id: str) -> RunRecord:
-        """The run ``run_id`` if ``caller`` may see it; 404 otherwise."""
+    def visible_run(self, caller: str, run_id: str, *, flow_id: str | None = None) -> RunRecord:
+        """The run ``run_id`` if ``caller`` may see it (and, given ``flow_id``, it is a run of
+        that flow); 404 otherwise."""
         run = self.runs.get(run_id)
-        if run is None or not roles_on(run, caller):
+        if (
+            run is None
+            or not roles_on(run, caller)
+            or (flow_id is not None and run.flow.flow_id != flow_id)
+        ):
             raise not_found(f"Run {run_id} not found")
         return run
 
@@ -172,46 +212,52 @@ class FlowsState:
         return self.render(run, now, caller)
 
     def validate_run(self, flow_id: str, payload: Any) -> dict[str, Any]:
-        """``POST /flows/{flow_id}/validate_run``."""
-        request = parse_run_request(payload)
+        """``POST /flows/{flow_id}/validate_run``: 200, or 400 for any invalid input or
+        metadata (the only failure this endpoint documents besides 403)."""
+        try:
+            request = parse_run_request(payload)
+        except ApiError as err:
+            if err.status != 422:
+                raise
+            raise ApiError(400, "BAD_REQUEST", err.detail) from None
         _check_input(self._flow(flow_id), request.body)
         return {"message": "validation successful"}
 
-    def list_runs(self, caller: str, params: QueryParams, now: datetime) -> dict[str, Any]:
-        """``GET /runs``: the runs ``caller`` may see, one page."""
-        marker = params.text("marker")
+    def list_runs(
+        self, caller: str, params: QueryParams, now: datetime, *, flow_id: str | None = None
+    ) -> dict[str, Any]:
+        """``GET /runs``: the runs ``caller`` may see, one page (with ``flow_id``: the legacy
+        ``GET /flows/{flow_id}/runs``, the runs of that flow).
+
+        The index walks the runs in the order asked for and stops after a page; the
+        orders it does not keep are answered by sorting every visible run.
+        """
+        marker = page_marker(params)
         if marker is None:
             query, after = parse_run_query(params), None
+            if flow_id is not None:
+                query = attrs.evolve(query, flow_ids=(self._flow(flow_id).flow_id,))
         else:
             query, after = read_marker(marker)
-        seen: dict[str, tuple[RunRecord, RunState, tuple[str, ...]]] = {}
-        views = []
-        for run in self.runs.values():
-            roles = roles_on(run, caller)
-            if not roles:
-                continue
-            state = run_state(run, now)
-            seen[run.run_id] = (run, state, roles)
-            views.append(
-                RunView(
-                    run_id=run.run_id,
-                    seq=run.seq,
-                    flow_id=run.flow.flow_id,
-                    flow_title=run.flow.title,
-                    label=run.label,
-                    status=state.status,
-                    start_time=run.start_time,
-                    completion_time=state.completion_time,
-                    roles=roles,
-                )
-            )
-        page = select_page(views, query, after)
+        walk = self.index.walk(query, after, now)
+        if walk is None:
+            page = select_page(self.visible_views(caller, now), query, after)
+        else:
+            views = (view for run in walk if (view := run_view(run, caller, now)) is not None)
+            page = first_page(views, query)
+        runs = [self.runs[view.run_id] for view in page.runs]
         return {
-            "runs": [run_document(*seen[view.run_id]) for view in page.runs],
+            "runs": [self.render(run, now, caller) for run in runs],
             "has_next_page": page.marker is not None,
             "marker": page.marker,
             "limit": query.per_page,
         }
+
+    def visible_views(self, caller: str, now: datetime) -> list[RunView]:
+        """What listing filters and sorts on, for every run ``caller`` may see."""
+        return [
+            view for run in self.runs.values() if (view := run_view(run, caller, now)) is not None
+        ]
 
     def get_run(
         self, caller: str, run_id: str, params: QueryParams, now: datetime
@@ -234,6 +280,7 @@ class FlowsState:
         run = self._managed_run(caller, run_id)
         self._state_in(run, now, _CANCELABLE)
         run.canceled_at = now
+        self.retimed(run)
         return self.render(run, now, caller)
 
     def resume_run(self, caller: str, run_id: str, now: datetime) -> dict[str, Any]:
@@ -246,6 +293,7 @@ class FlowsState:
         if run.flow.consent_required and not self.has_consented(caller, run.flow):
             return self.render(run, now, caller)
         run.resumed_at = now
+        self.retimed(run)
         return self.render(run, now, caller)
 
     def release_run(self, caller: str, run_id: str, now: datetime) -> dict[str, Any]:
@@ -254,20 +302,38 @@ class FlowsState:
         self._state_in(run, now, _RELEASABLE)
         document = self.render(run, now, caller)
         del self.runs[run_id]
+        self.index.remove(run)
         return document
 
     def run_log(
-        self, caller: str, run_id: str, params: QueryParams, now: datetime
+        self,
+        caller: str,
+        run_id: str,
+        params: QueryParams,
+        now: datetime,
+        *,
+        flow_id: str | None = None,
     ) -> dict[str, Any]:
-        """``GET /runs/{run_id}/log``: one page of the entries logged so far."""
-        marker = params.text("marker")
-        if marker is None:
-            limit = params.integer("limit", LOG_LIMIT_DEFAULT, 1, LOG_LIMIT_MAX)
-            reverse = params.boolean("reverse_order", False)
-            position: int | None = None
-        else:
-            limit, reverse, position = _read_log_marker(marker, run_id)
-        entries = visible_entries(self.visible_run(caller, run_id), now)
+        """``GET /runs/{run_id}/log``: one page of the entries logged so far; 400 for a
+        query that does not parse.
+
+        With ``flow_id`` (the legacy ``GET /flows/{flow_id}/runs/{run_id}/log``) the run must
+        be of that flow.
+        """
+        try:
+            marker = page_marker(params)
+            if marker is None:
+                limit = params.integer("limit", LOG_LIMIT_DEFAULT, 1, LOG_LIMIT_MAX)
+                reverse = params.boolean("reverse_order", False)
+                position: int | None = None
+            else:
+                limit, reverse, position = _read_log_marker(marker, run_id)
+        except ApiError as err:
+            if err.status != 422:
+                raise
+            raise bad_request(err.detail) from None
+        run = self.visible_run(caller, run_id, flow_id=flow_id)
+        entries = visible_entries(run, now)
         if reverse:
             end = len(entries) if position is None else min(position, len(entries))
             begin = max(0, end - limit)

@@ -8,7 +8,6 @@ is the flow id); everything else needs one for ``flows.globus.org``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from ._auth import (
 )
 from ._errors import bad_request
 from ._flow_lookup import get_flow, list_flows
+from ._json import BodyError, decode_json
 from ._params import QueryParams
 
 if TYPE_CHECKING:
@@ -43,9 +43,9 @@ async def _json_body(request: Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise bad_request("Request body is not valid JSON") from None
+        return decode_json(raw)
+    except BodyError as err:
+        raise bad_request(f"Request body is {err}") from None
 
 
 def _query(request: Request) -> QueryParams:
@@ -78,9 +78,9 @@ def flows_routes(fake: FakeGlobus) -> list[Route]:
         return JSONResponse(state.validate_run(flow_id, payload))
 
     async def list_runs(request: Request) -> Response:
-        now = fake.clock.now()
+        now, flow_id = fake.clock.now(), request.path_params.get("flow_id")
         urn = flows_caller(request, now, _RUN_STATUS)
-        return JSONResponse(state.list_runs(urn, _query(request), now))
+        return JSONResponse(state.list_runs(urn, _query(request), now, flow_id=flow_id))
 
     async def get_run(request: Request) -> Response:
         now, run_id = fake.clock.now(), request.path_params["run_id"]
@@ -101,7 +101,9 @@ def flows_routes(fake: FakeGlobus) -> list[Route]:
     async def resume_run(request: Request) -> Response:
         now, run_id = fake.clock.now(), request.path_params["run_id"]
         grant = caller(request, now)
-        flow_id = state.visible_run(grant.urn, run_id).flow.flow_id
+        # The legacy route names the flow: the run must be one of its runs.
+        named = request.path_params.get("flow_id")
+        flow_id = state.visible_run(grant.urn, run_id, flow_id=named).flow.flow_id
         require_resource_server(grant, flow_id, flow_scope(flow_id))
         return JSONResponse(state.resume_run(grant.urn, run_id, now))
 
@@ -112,8 +114,9 @@ def flows_routes(fake: FakeGlobus) -> list[Route]:
 
     async def run_log(request: Request) -> Response:
         now, run_id = fake.clock.now(), request.path_params["run_id"]
+        flow_id = request.path_params.get("flow_id")
         urn = flows_caller(request, now, _RUN_STATUS)
-        return JSONResponse(state.run_log(urn, run_id, _query(request), now))
+        return JSONResponse(state.run_log(urn, run_id, _query(request), now, flow_id=flow_id))
 
     async def run_definition(request: Request) -> Response:
         now, run_id = fake.clock.now(), request.path_params["run_id"]
@@ -141,6 +144,10 @@ def flows_routes(fake: FakeGlobus) -> list[Route]:
         ("GET", "/runs/{run_id}/log", run_log),
         ("GET", "/runs/{run_id}/definition", run_definition),
         ("GET", "/flows/{flow_id}", show_flow),
+        # Older routes production still answers.
+        ("GET", "/flows/{flow_id}/runs", list_runs),
+        ("GET", "/flows/{flow_id}/runs/{run_id}/log", run_log),
+        ("POST", "/flows/{flow_id}/{run_id}/resume", resume_run),
         ("GET", "/flows", list_all_flows),
     ]
     return [Route(path, endpoint, methods=[method]) for method, path, endpoint in routes]

@@ -9,7 +9,7 @@ size, so a request with a marker needs (and reads) nothing else.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -160,7 +160,8 @@ def _time_range(params: QueryParams, name: str) -> TimeRange | None:
     value = params.text(name)
     if value is None:
         return None
-    parts = value.split(",")
+    # Without a comma, "DT" means "DT," (from DT on).
+    parts = value.split(",") if "," in value else [value, ""]
     try:
         if len(parts) != 2:
             raise ValueError
@@ -168,7 +169,7 @@ def _time_range(params: QueryParams, name: str) -> TimeRange | None:
     except ValueError:
         raise unprocessable(
             ["query", name],
-            "expected 'START,END' with ISO 8601 datetimes, either side may be empty",
+            "expected 'START,END' (or 'START') with ISO 8601 datetimes, either side may be empty",
             "value_error.datetime_range",
         ) from None
     return (low, high)
@@ -196,6 +197,27 @@ def _orderby(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(order)
 
 
+# The plural spellings ``GET /runs`` also accepts for its roles.
+_PLURAL_ROLES = {
+    "run_managers": "run_manager",
+    "run_monitors": "run_monitor",
+    "flow_run_managers": "flow_run_manager",
+    "flow_run_monitors": "flow_run_monitor",
+}
+
+
+def _roles(params: QueryParams) -> tuple[str, ...]:
+    allowed = (*RUN_ROLES, *_PLURAL_ROLES)
+    words = _choices(params, "filter_roles", allowed)
+    return tuple(dict.fromkeys(_PLURAL_ROLES.get(word, word) for word in words))
+
+
+def page_marker(params: QueryParams) -> str | None:
+    """The page token of a listing: ``marker``, or its older name ``pagination_token``."""
+    marker = params.text("marker")
+    return marker if marker is not None else params.text("pagination_token")
+
+
 def parse_run_query(params: QueryParams) -> RunQuery:
     """The query of a ``GET /runs`` request without a marker; 422 when invalid."""
     return RunQuery(
@@ -203,7 +225,7 @@ def parse_run_query(params: QueryParams) -> RunQuery:
         statuses=_choices(params, "filter_status", RUN_STATUSES),
         labels=params.words("filter_label"),
         flow_titles=params.words("filter_flow_title"),
-        roles=_choices(params, "filter_roles", RUN_ROLES),
+        roles=_roles(params),
         start_time=_time_range(params, "filter_start_time"),
         completion_time=_time_range(params, "filter_completion_time"),
         orderby=_orderby(params),
@@ -211,10 +233,13 @@ def parse_run_query(params: QueryParams) -> RunQuery:
     )
 
 
-def _micros(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
+def micros(moment: datetime) -> int:
+    """``moment`` in whole microseconds since the epoch (how sort keys hold times)."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else micros(moment)
 
 
 _SORT_VALUES: dict[str, Callable[[RunView], SortValue]] = {
@@ -256,7 +281,10 @@ class RunPage:
 def select_page(
     runs: Iterable[RunView], query: RunQuery, after: Sequence[SortValue] | None = None
 ) -> RunPage:
-    """The runs matching ``query`` that sort after ``after``, one page of them."""
+    """The runs matching ``query`` that sort after ``after``, one page of them.
+
+    The reference: every run is checked and the matches sorted.
+    """
     desc = [d for _, d in query.orderby] + [query.orderby[0][1]]
     keyed = [(_sort_key(run, query.orderby), run) for run in runs if query.matches(run)]
     if after is not None:
@@ -266,11 +294,22 @@ def select_page(
         return _compare(x[0], y[0], desc)
 
     keyed.sort(key=functools.cmp_to_key(order))
-    page = keyed[: query.per_page]
-    marker = None
-    if len(keyed) > query.per_page:
-        marker = encode_marker(_MARKER_KIND, {"query": query.to_json(), "after": page[-1][0]})
-    return RunPage([run for _, run in page], marker)
+    return first_page(iter(run for _, run in keyed), query)
+
+
+def first_page(ordered: Iterator[RunView], query: RunQuery) -> RunPage:
+    """The page made of the first runs of ``ordered`` that match ``query`` (in its order)."""
+    page: list[RunView] = []
+    for run in ordered:
+        if not query.matches(run):
+            continue
+        if len(page) == query.per_page:
+            last = _sort_key(page[-1], query.orderby)
+            return RunPage(
+                page, encode_marker(_MARKER_KIND, {"query": query.to_json(), "after": last})
+            )
+        page.append(run)
+    return RunPage(page, None)
 
 
 def _fits(field: str, value: object) -> bool:

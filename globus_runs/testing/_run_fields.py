@@ -1,5 +1,7 @@
 """Validation of the JSON bodies that start and update runs.
 
+Tags are normalized as Flows stores them (`normalize_tag`).
+
 Errors are collected pydantic-style (every bad field reported at once, each
 with its ``loc``) into a 422, except an over-long label, which Flows answers
 with a 400.
@@ -65,10 +67,16 @@ def _label(value: Any, errors: _Errors) -> Any:
     return value
 
 
-def _string_list(field: str, value: Any, errors: _Errors) -> Any:
+def normalize_tag(tag: str) -> str:
+    """A tag as Flows stores it: trimmed, every run of whitespace made one space."""
+    return " ".join(tag.split())
+
+
+def _tags(value: Any, errors: _Errors) -> Any:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.add(field, "value is not a valid list of strings", "type_error.list")
-    return value
+        errors.add("tags", "value is not a valid list of strings", "type_error.list")
+        return value
+    return [normalize_tag(tag) for tag in value]
 
 
 def _principals(field: str, value: Any, errors: _Errors) -> Any:
@@ -99,7 +107,7 @@ def _policy(value: Any, errors: _Errors) -> Any:
 
 _FIELDS: dict[str, Callable[[Any, _Errors], Any]] = {
     "label": _label,
-    "tags": lambda value, errors: _string_list("tags", value, errors),
+    "tags": _tags,
     "run_managers": lambda value, errors: _principals("run_managers", value, errors),
     "run_monitors": lambda value, errors: _principals("run_monitors", value, errors),
     "activity_notification_policy": _policy,

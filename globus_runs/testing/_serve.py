@@ -26,14 +26,19 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from ._clock import FakeClock
-from ._fake import FakeGlobus
+from ._fake import DEFAULT_MAX_BODY_SIZE, FakeGlobus
 from ._faults import KINDS, FaultKind
+from ._recording import DEFAULT_MAX_RECORDS
 from ._records import FlowBehavior, FlowRecord
 
 if TYPE_CHECKING:
     import uvicorn
 
 LOOPBACK = "127.0.0.1"
+#: Seconds a client has to send a whole request head before its connection is closed.
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Seconds an idle connection stays open after a response.
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5
 
 
 def add_sample_flows(fake: FakeGlobus) -> list[str]:
@@ -183,10 +188,25 @@ def _announcement(fake: FakeGlobus, port: int) -> dict[str, Any]:
     }
 
 
-def _server(fake: FakeGlobus) -> uvicorn.Server:
+def _server(
+    fake: FakeGlobus,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
+) -> uvicorn.Server:
     import uvicorn  # an optional dependency: imported only when serving
 
-    config = uvicorn.Config(fake.app, log_level="warning", access_log=False, lifespan="off")
+    from ._connections import protocol_with
+
+    if keep_alive_timeout <= 0:
+        raise ValueError(f"the keep-alive timeout must be positive, not {keep_alive_timeout}")
+    config = uvicorn.Config(
+        fake.app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http=protocol_with(header_timeout),
+        timeout_keep_alive=keep_alive_timeout,
+    )
     return uvicorn.Server(config)
 
 
@@ -218,6 +238,10 @@ def serve(
     seed: int | None = None,
     out: IO[str] | None = None,
     clients: Sequence[str] = (),
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    max_recorded_requests: int = DEFAULT_MAX_RECORDS,
 ) -> None:
     """Serve a fresh emulator with sample flows and timers until interrupted.
 
@@ -226,6 +250,11 @@ def serve(
     from a generator seeded with ``seed``. ``clients`` (``ID:SECRET`` each) are
     registered as confidential clients that may use the client-credentials grant;
     the tokens they get belong to an identity whose id is the client id.
+
+    Connections are closed when a request head is not complete ``header_timeout``
+    seconds after the connection (or a later request's first byte), and when idle
+    ``keep_alive_timeout`` seconds after a response. Bodies over ``max_body_size``
+    bytes are answered 413; the latest ``max_recorded_requests`` requests are recorded.
 
     Once listening, writes one JSON line to ``out`` (default stdout):
     ``flows_url``, ``timers_url``, ``auth_url``, ``port`` (the one bound; ``port=0``
@@ -241,7 +270,10 @@ def serve(
     fake = FakeGlobus(
         token=token or secrets.token_urlsafe(24),
         clock=FakeClock(realtime=True, speed=speed),
+        max_body_size=max_body_size,
+        max_recorded_requests=max_recorded_requests,
     )
+    server = _server(fake, header_timeout, keep_alive_timeout)
     for kind, probability, route in rules:
         fake.faults.add(kind, probability=probability, route=route)
     if seed is not None:
@@ -258,26 +290,32 @@ def serve(
     stream = out if out is not None else sys.stdout
     stream.write(json.dumps(_announcement(fake, sock.getsockname()[1])) + "\n")
     stream.flush()
-    _server(fake).run(sockets=[sock])
+    server.run(sockets=[sock])
 
 
 @contextmanager
 def serve_in_thread(
-    fake: FakeGlobus | None = None, *, host: str = LOOPBACK, port: int = 0
+    fake: FakeGlobus | None = None,
+    *,
+    host: str = LOOPBACK,
+    port: int = 0,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
 ) -> Iterator[dict[str, Any]]:
     """Serve ``fake`` (a new `FakeGlobus` when ``None``) from a background thread.
 
     Yields the same information `serve` prints; the test keeps direct access
     to ``fake``'s state. The server stops when the block exits. Requests are
     handled on the server thread: set the fake up before sending requests.
+    ``header_timeout`` and ``keep_alive_timeout`` are as for `serve`.
 
     >>> with serve_in_thread(fake) as info:  # doctest: +SKIP
     ...     httpx.get(info["flows_url"] + "runs", headers=...)
     """
     fake = fake if fake is not None else FakeGlobus()
+    server = _server(fake, header_timeout, keep_alive_timeout)
     sock = _listen(host, port)
     fake.origin = _origin(sock)
-    server = _server(fake)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

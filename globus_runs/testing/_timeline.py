@@ -299,3 +299,52 @@ def run_state(run: RunRecord, now: datetime) -> RunState:
     completion = latest.time if latest.status in TERMINAL_STATUSES else None
     blocking = run.web_input_id if latest.code == WEB_INPUT_WAITING else None
     return RunState(latest.status, latest.run_details, completion, blocking)
+
+
+# -- the same facts without building the log, for listing many runs ---------------------
+
+
+def planned_end(run: RunRecord) -> tuple[datetime, str] | None:
+    """When ``run`` ends and with which status if nothing more happens to it, or ``None``
+    while it waits (INACTIVE until resumed, or for an answer to its web input).
+
+    The time and status of the last entry `_build` plans, without building the log.
+    """
+    if run.canceled_at is not None:
+        return run.canceled_at, "FAILED"
+    behavior = run.behavior
+    duration = timedelta(seconds=behavior.duration)
+    step = run.flow.web_input
+    if step is not None and run.web_input_id is not None:
+        if run.answered_at is None:
+            return None
+        pause = timedelta(seconds=min(step.after, behavior.duration))
+        return run.answered_at + duration - pause, behavior.outcome
+    if behavior.inactive_after is None:
+        return run.start_time + duration, behavior.outcome
+    if run.resumed_at is None:
+        return None
+    return run.resumed_at + duration - timedelta(seconds=behavior.inactive_after), behavior.outcome
+
+
+def may_pause(run: RunRecord) -> bool:
+    """Whether ``run`` is ever INACTIVE (a run waiting for a web input stays ACTIVE)."""
+    return run.behavior.inactive_after is not None and (
+        run.flow.web_input is None or run.web_input_id is None
+    )
+
+
+def status_at(run: RunRecord, now: datetime) -> tuple[str, datetime | None]:
+    """``run``'s status and completion time as of ``now``: those of `run_state`, without
+    building the log."""
+    end = planned_end(run)
+    if end is not None and end[0] <= now:
+        return end[1], end[0]
+    pause = run.behavior.inactive_after
+    paused = (
+        pause is not None
+        and may_pause(run)
+        and run.start_time + timedelta(seconds=pause) <= now
+        and (run.resumed_at is None or now < run.resumed_at)
+    )
+    return ("INACTIVE" if paused else "ACTIVE"), None

@@ -8,9 +8,9 @@ rename, where only ``name`` may be changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -35,11 +35,20 @@ class Schedule:
     limit: int | None = None
 
 
-@attrs.frozen
-class FlowTimerRequest:
-    """A validated ``POST /v2/timer`` body for a flow timer."""
+TimerType = Literal["flow", "transfer"]
 
-    flow_id: str
+FLOWS_CALLBACK_BASE = "https://flows.automate.globus.org"
+TRANSFER_CALLBACK_URL = "https://actions.automate.globus.org/transfer/transfer/run"
+
+
+@attrs.frozen
+class TimerRequest:
+    """A validated request to create a timer: a flow timer (``flow_id`` set; the body is
+    the run's input, tags, managers, monitors) or a transfer timer (the body is the
+    Transfer task)."""
+
+    timer_type: TimerType
+    flow_id: str | None
     name: str | None
     schedule: Schedule
     schedule_document: dict[str, Any]
@@ -218,8 +227,24 @@ def _required(document: dict[str, Any], name: str, loc: Loc, problems: Problems)
     return document.get(name)
 
 
-def parse_flow_timer(payload: Any) -> FlowTimerRequest:
-    """Validate a ``POST /v2/timer`` body; only ``timer_type`` ``"flow"`` is emulated."""
+TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
+
+
+def _transfer_body(value: Any, loc: Loc, problems: Problems) -> dict[str, Any] | None:
+    """A transfer timer's ``body``: a Transfer task document naming both endpoints."""
+    body = _object(value, loc, problems)
+    if body is None:
+        return None
+    for name in ("source_endpoint", "destination_endpoint"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            problems.missing((*loc, name))
+    if not isinstance(body.get("DATA"), list):
+        problems.missing((*loc, "DATA"))
+    return body
+
+
+def parse_timer(payload: Any) -> TimerRequest:
+    """Validate a ``POST /v2/timer`` body: a ``flow`` or a ``transfer`` timer."""
     root = _require_object(payload, ("body",))
     loc: Loc = ("body", "timer")
     if "timer" not in root:
@@ -227,15 +252,23 @@ def parse_flow_timer(payload: Any) -> FlowTimerRequest:
     timer = _require_object(root["timer"], loc)
     problems = Problems()
     timer_type = _required(timer, "timer_type", loc, problems)
-    if "timer_type" in timer and timer_type != "flow":
+    if "timer_type" in timer and timer_type not in ("flow", "transfer"):
         problems.add(
             (*loc, "timer_type"),
-            "unexpected value; the emulator creates timers of type 'flow'",
+            "unexpected value; permitted: 'flow', 'transfer'",
             "value_error.const",
         )
-    flow_id = _required(timer, "flow_id", loc, problems)
-    if "flow_id" in timer and (not isinstance(flow_id, str) or not flow_id):
-        problems.add((*loc, "flow_id"), "value is not a valid uuid", "type_error.uuid")
+    flow_id = None
+    if timer_type == "flow":
+        flow_id = _required(timer, "flow_id", loc, problems)
+        if "flow_id" in timer and (not isinstance(flow_id, str) or not flow_id):
+            problems.add((*loc, "flow_id"), "value is not a valid uuid", "type_error.uuid")
+    elif timer.get("resource_server", TRANSFER_RESOURCE_SERVER) != TRANSFER_RESOURCE_SERVER:
+        problems.add(
+            (*loc, "resource_server"),
+            f"unexpected value; permitted: '{TRANSFER_RESOURCE_SERVER}'",
+            "value_error.const",
+        )
     name = None
     if timer.get("name") is not None:
         name = _name(timer["name"], (*loc, "name"), problems)
@@ -244,20 +277,80 @@ def parse_flow_timer(payload: Any) -> FlowTimerRequest:
         schedule = parse_schedule(timer["schedule"], (*loc, "schedule"), problems)
     else:
         problems.missing((*loc, "schedule"))
-    callback = None
-    if "body" in timer:
-        callback = parse_callback_body(timer["body"], (*loc, "body"), problems)
-    else:
+    body = None
+    if "body" not in timer:
         problems.missing((*loc, "body"))
+    elif timer_type == "transfer":
+        body = _transfer_body(timer["body"], (*loc, "body"), problems)
+    else:
+        body = parse_callback_body(timer["body"], (*loc, "body"), problems)
     problems.raise_if_any()
-    if schedule is None or callback is None:  # pragma: no cover - reported as problems above
+    if schedule is None or body is None:  # pragma: no cover - reported as problems above
         raise AssertionError("an invalid timer passed validation")
-    return FlowTimerRequest(
+    return TimerRequest(
+        timer_type=timer_type,
         flow_id=flow_id,
         name=name,
         schedule=schedule,
         schedule_document=dict(timer["schedule"]),
-        callback_body=callback,
+        callback_body=body,
+    )
+
+
+def parse_job(payload: Any, flow_ids: Collection[str]) -> TimerRequest:
+    """Validate a ``POST /jobs/`` body (the older way to create a timer): a flow timer when
+    ``callback_url`` is the run URL of a flow in ``flow_ids``, a transfer timer when it is
+    Transfer's action URL. The schedule is ``start``, ``interval`` (seconds; none: once),
+    ``stop_after`` (a datetime) and ``stop_after_n``."""
+    job = _require_object(payload, ("body",))
+    problems = Problems()
+    url = _required(job, "callback_url", ("body",), problems)
+    callback = _required(job, "callback_body", ("body",), problems)
+    timer_type: TimerType = "flow"
+    flow_id = None
+    if url == TRANSFER_CALLBACK_URL:
+        timer_type = "transfer"
+    elif isinstance(url, str):
+        flow_id = next(
+            (fid for fid in flow_ids if url == f"{FLOWS_CALLBACK_BASE}/flows/{fid}/run"), None
+        )
+        if flow_id is None:
+            problems.add(
+                ("body", "callback_url"),
+                "not the run URL of a known flow, nor Transfer's action URL",
+                "value_error.callback_url",
+            )
+    document: dict[str, Any] = {"type": "once"}
+    if job.get("interval") is not None:
+        document = {"type": "recurring", "interval_seconds": job["interval"]}
+        if job.get("start") is not None:
+            document["start"] = job["start"]
+        if job.get("stop_after") is not None:
+            document["end"] = {"condition": "time", "datetime": job["stop_after"]}
+        elif job.get("stop_after_n") is not None:
+            document["end"] = {"condition": "iterations", "count": job["stop_after_n"]}
+    elif job.get("start") is not None:
+        document["datetime"] = job["start"]
+    schedule = parse_schedule(document, ("body",), problems)
+    name = None
+    if job.get("name") is not None:
+        name = _name(job["name"], ("body", "name"), problems)
+    body = None
+    if callback is not None:
+        if timer_type == "transfer":
+            body = _transfer_body(callback, ("body", "callback_body"), problems)
+        else:
+            body = parse_callback_body(callback, ("body", "callback_body"), problems)
+    problems.raise_if_any()
+    if schedule is None or body is None:  # pragma: no cover - reported as problems above
+        raise AssertionError("an invalid job passed validation")
+    return TimerRequest(
+        timer_type=timer_type,
+        flow_id=flow_id,
+        name=name,
+        schedule=schedule,
+        schedule_document=document,
+        callback_body=body,
     )
 
 

@@ -20,7 +20,11 @@ parsed pieces and the current time, and returns the JSON answer or raises
   soon as it is resumed;
 - ``status`` is ``new`` until the first firing, then ``loaded``; ``inactive``
   while paused; ``ended`` once no firing is left; ``delete_in_progress`` for
-  `DELETE_SECONDS` after a delete, after which the timer is gone (404);
+  `DELETE_SECONDS` after a delete, then ``deleted`` (still readable by its owner,
+  no longer listed);
+- ``activity`` says what the timer does now, with the fields of its code:
+  ``awaiting_next_run`` (``next_run``), ``run_in_progress`` (``start_timestamp``,
+  ``duration_seconds``), ``paused`` (``reason``); none once ended or deleted;
 - results are listed newest first, ``page_size`` at a time (default
   `RESULTS_PAGE_DEFAULT`, at most `RESULTS_PAGE_MAX`); the ``results_pt``
   token of the next page does not shift when new results arrive meanwhile.
@@ -34,7 +38,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
@@ -45,8 +49,17 @@ from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
 from ._records import RunRecord
 from ._timeline import TERMINAL_STATUSES, run_state
-from ._timer_fields import Schedule, parse_flow_timer, parse_rename
-from ._wire import format_time
+from ._timer_fields import (
+    FLOWS_CALLBACK_BASE,
+    TRANSFER_CALLBACK_URL,
+    Schedule,
+    TimerRequest,
+    TimerType,
+    parse_job,
+    parse_rename,
+    parse_timer,
+)
+from ._wire import format_time, parse_time
 
 __all__ = [
     "DELETE_SECONDS",
@@ -61,10 +74,6 @@ __all__ = [
     "TimersState",
 ]
 
-TimerType = Literal["flow", "transfer"]
-
-FLOWS_CALLBACK_BASE = "https://flows.automate.globus.org"
-TRANSFER_CALLBACK_URL = "https://actions.automate.globus.org/transfer/transfer/run"
 DELETE_SECONDS = 5.0
 RESULTS_PAGE_DEFAULT = 10
 RESULTS_PAGE_MAX = 100
@@ -93,7 +102,8 @@ class TimerResult:
     errors: dict[str, Any] | None = None
     resource_id: str | None = None
     run: RunRecord | None = None
-    # For firings that start no emulated run (transfer timers): a fixed outcome.
+    # For firings that start no emulated run (transfer timers, refused submissions): a
+    # fixed outcome.
     run_status: str | None = None
 
 
@@ -123,6 +133,7 @@ class TimerRecord:
     first_run: datetime  # the schedule's first moment, resolved at creation
     next_due: datetime | None  # None: no firing left
     paused: bool = False
+    pause_reason: str = "user"  # why it is paused: user or globus_auth_requirements
     deleted_at: datetime | None = None
     results: list[TimerResult] = attrs.Factory(list)
     resumes: list[Resume] = attrs.Factory(list)
@@ -137,10 +148,16 @@ class TimerRecord:
         """How many firings failed to submit."""
         return sum(1 for result in self.results if result.errors is not None)
 
-    def status(self) -> str:
-        """The job's ``status`` word."""
+    def deleted(self, now: datetime) -> bool:
+        """Whether the deletion asked for has completed by ``now``."""
+        return self.deleted_at is not None and now >= self.deleted_at + timedelta(
+            seconds=DELETE_SECONDS
+        )
+
+    def status(self, now: datetime) -> str:
+        """The job's ``status`` word at ``now``."""
         if self.deleted_at is not None:
-            return "delete_in_progress"
+            return "deleted" if self.deleted(now) else "delete_in_progress"
         if self.paused:
             return "inactive"
         if self.ended:
@@ -225,18 +242,31 @@ class TimersState:
         self.timers[timer.job_id] = timer
         return timer
 
-    def create_flow_timer(self, caller: str, payload: Any, now: datetime) -> dict[str, Any]:
-        """``POST /v2/timer``: the new timer as submitted (it fires on later reads)."""
-        request = parse_flow_timer(payload)
-        if request.flow_id not in self.flows.flows:
+    def create_timer(self, caller: str, payload: Any, now: datetime) -> dict[str, Any]:
+        """``POST /v2/timer``: the new timer as submitted (it fires on later reads), in the
+        V2 shape (``body``, ``number_of_runs``, ``number_of_errors``) and with the job
+        document's fields beside, which older clients read."""
+        timer = self._create(caller, parse_timer(payload), now)
+        document = self._job(timer, now)
+        document["body"] = timer.callback_body
+        document["results"] = []
+        return {"timer": document}
+
+    def create_job(self, caller: str, payload: Any, now: datetime) -> dict[str, Any]:
+        """``POST /jobs/``: the older way to create a timer; answers the job document."""
+        timer = self._create(caller, parse_job(payload, self.flows.flows), now)
+        return self._job_with_results(timer, now, RESULTS_PAGE_DEFAULT, None)
+
+    def _create(self, caller: str, request: TimerRequest, now: datetime) -> TimerRecord:
+        if request.flow_id is not None and request.flow_id not in self.flows.flows:
             raise unprocessable(
                 ["body", "timer", "flow_id"],
                 f"no flow with id {request.flow_id} exists",
                 "value_error.flow_not_found",
             )
-        timer = self.add_timer(
+        return self.add_timer(
             owner=caller,
-            timer_type="flow",
+            timer_type=request.timer_type,
             flow_id=request.flow_id,
             callback_body=request.callback_body,
             schedule=request.schedule,
@@ -244,16 +274,12 @@ class TimersState:
             name=request.name,
             now=now,
         )
-        document = self._job(timer, now)
-        document["results"] = []
-        return {"timer": document}
 
     # -- firing --------------------------------------------------------------------------
 
     def catch_up(self, now: datetime) -> int:
-        """Bring every timer up to ``now``: drop those whose deletion has completed and
-        carry out every firing due; returns how many firings there were."""
-        self._forget_deleted(now)
+        """Bring every timer up to ``now``: carry out every firing due; returns how many
+        firings there were."""
         # In time order across timers, so the runs they start are numbered in that order.
         due = [
             (when, timer.job_id)
@@ -296,6 +322,7 @@ class TimersState:
                 status=err.status,
                 data=None,
                 errors={"error": error, "debug_id": str(uuid.uuid4())},
+                run_status="FAILED",
             )
         run_id = document["run_id"]
         return TimerResult(
@@ -308,16 +335,6 @@ class TimersState:
         )
 
     # -- reading ---------------------------------------------------------------------------
-
-    def _forget_deleted(self, now: datetime) -> None:
-        gone = [
-            job_id
-            for job_id, timer in self.timers.items()
-            if timer.deleted_at is not None
-            and now >= timer.deleted_at + timedelta(seconds=DELETE_SECONDS)
-        ]
-        for job_id in gone:
-            del self.timers[job_id]
 
     def _owned(self, caller: str, now: datetime) -> Iterator[TimerRecord]:
         self.catch_up(now)
@@ -337,17 +354,24 @@ class TimersState:
         return self._job_with_results(self.timers[job_id], now, RESULTS_PAGE_DEFAULT, None)
 
     def list_timers(self, caller: str, params: QueryParams, now: datetime) -> dict[str, Any]:
-        """``GET /jobs/``: the caller's timers, oldest first (not paged)."""
-        statuses = _status_filter(params.words("filter_status"))
-        name = params.text("filter_name")
+        """``GET /jobs/``: the caller's timers that are not deleted, oldest first unless
+        ``order`` says otherwise, each with its latest ``result_count`` results (not paged).
+        """
+        query = _parse_list_query(params)
         jobs = []
         for timer in self._owned(caller, now):
-            if statuses is not None and timer.status() not in statuses:
+            if timer.deleted(now) or not query.matches(timer, now):
                 continue
-            if name is not None and (timer.name is None or name.lower() not in timer.name.lower()):
-                continue
-            jobs.append(self._job(timer, now))
-        return {"jobs": jobs}
+            jobs.append(timer)
+        if query.order is not None:
+            field, descending = query.order
+            present = [t for t in jobs if _order_value(t, field, now) is not None]
+            absent = [t for t in jobs if _order_value(t, field, now) is None]
+            present.sort(key=lambda t: _order_value(t, field, now), reverse=descending)
+            jobs = present + absent
+        return {
+            "jobs": [self._job_with_results(timer, now, query.result_count, None) for timer in jobs]
+        }
 
     def get_timer(
         self, caller: str, job_id: str, params: QueryParams, now: datetime
@@ -378,6 +402,7 @@ class TimersState:
         """``POST /jobs/{job_id}/pause``: stop firing until resumed."""
         timer = self._changeable(caller, job_id, now, "pause")
         timer.paused = True
+        timer.pause_reason = "user"
         return {"message": f"Successfully paused job {job_id}."}
 
     def resume(
@@ -400,8 +425,8 @@ class TimersState:
 
     def _changeable(self, caller: str, job_id: str, now: datetime, verb: str) -> TimerRecord:
         timer = self.visible_timer(caller, job_id, now)
-        status = timer.status()
-        if status in ("ended", "delete_in_progress"):
+        status = timer.status(now)
+        if status in ("ended", "delete_in_progress", "deleted"):
             raise ApiError(409, "CONFLICT", f"Cannot {verb} job {job_id} with status '{status}'")
         return timer
 
@@ -429,8 +454,8 @@ class TimersState:
                 "date": None if schedule.end is None else format_time(schedule.end),
                 "n_runs": schedule.limit,
             },
-            "status": timer.status(),
-            "inactive_reason": {"cause": "user", "detail": None} if paused else None,
+            "status": timer.status(now),
+            "inactive_reason": {"cause": timer.pause_reason, "detail": None} if paused else None,
             "submitted_at": format_time(timer.submitted_at),
             "last_ran_at": format_time(timer.results[-1].ran_at) if timer.results else None,
             "next_run": (
@@ -482,12 +507,18 @@ def _activity(timer: TimerRecord, now: datetime) -> dict[str, Any] | None:
     if timer.deleted_at is not None:
         return None
     if timer.paused:
-        return {"code": "paused"}
-    if any(_in_progress(result, now) for result in timer.results):
-        return {"code": "run_in_progress"}
-    if timer.ended:
+        return {"code": "paused", "reason": timer.pause_reason}
+    running = [result for result in timer.results if _in_progress(result, now)]
+    if running:
+        began = running[0].ran_at
+        return {
+            "code": "run_in_progress",
+            "start_timestamp": format_time(began),
+            "duration_seconds": (now - began).total_seconds(),
+        }
+    if timer.next_due is None:
         return None
-    return {"code": "awaiting_next_run"}
+    return {"code": "awaiting_next_run", "next_run": format_time(timer.next_due)}
 
 
 def _in_progress(result: TimerResult, now: datetime) -> bool:
@@ -497,8 +528,9 @@ def _in_progress(result: TimerResult, now: datetime) -> bool:
 def _result_document(result: TimerResult, now: datetime) -> dict[str, Any]:
     """One entry of a job's ``results``, with the run's status as of ``now``."""
     run_status = result.run_status
+    # A firing with a fixed outcome ended at once; a refused one was never polled.
     end: datetime | None = result.ran_at if run_status is not None else None
-    polled: int | None = 200 if run_status is not None else None
+    polled: int | None = 200 if run_status is not None and result.errors is None else None
     if result.run is not None:
         state = run_state(result.run, now)
         run_status, end, polled = state.status, state.completion_time, 200
@@ -563,3 +595,99 @@ def _read_results_token(token: str, job_id: str) -> tuple[int, int]:
     ):
         raise bad_request("Invalid results_pt")
     return size, before
+
+
+# What ``order`` of ``GET /jobs/`` may sort on.
+_ORDER_FIELDS = (
+    "job_id",
+    "name",
+    "status",
+    "submitted_at",
+    "last_ran_at",
+    "next_run",
+    "number_of_runs",
+    "number_of_errors",
+)
+
+
+@attrs.frozen
+class _ListQuery:
+    """What a ``GET /jobs/`` asks for."""
+
+    statuses: frozenset[str] | None
+    name: str | None
+    submitted_after: datetime | None
+    submitted_before: datetime | None
+    order: tuple[str, bool] | None
+    result_count: int
+
+    def matches(self, timer: TimerRecord, now: datetime) -> bool:
+        name = self.name
+        return (
+            (self.statuses is None or timer.status(now) in self.statuses)
+            and (name is None or (timer.name is not None and name.lower() in timer.name.lower()))
+            and (self.submitted_after is None or timer.submitted_at > self.submitted_after)
+            and (self.submitted_before is None or timer.submitted_at < self.submitted_before)
+        )
+
+
+def _moment(params: QueryParams, name: str) -> datetime | None:
+    value = params.text(name)
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise unprocessable(
+            ["query", name], "invalid datetime format", "value_error.datetime"
+        ) from None
+
+
+def _order(params: QueryParams) -> tuple[str, bool] | None:
+    value = params.text("order")
+    if value is None:
+        return None
+    words = value.split()
+    direction = words[1].lower() if len(words) == 2 else "asc"
+    if (
+        not 1 <= len(words) <= 2
+        or words[0] not in _ORDER_FIELDS
+        or direction not in ("asc", "desc")
+    ):
+        raise unprocessable(
+            ["query", "order"],
+            f"expected 'FIELD [asc|desc]' with FIELD one of {', '.join(_ORDER_FIELDS)}",
+            "value_error.order",
+        )
+    return words[0], direction == "desc"
+
+
+def _parse_list_query(params: QueryParams) -> _ListQuery:
+    words = list(params.words("filter_status"))
+    # The older flags, as the service still reads them.
+    if params.boolean("filter_active", False):
+        words.append("active")
+    if params.boolean("filter_stopped", False):
+        words.append("ended")
+    return _ListQuery(
+        statuses=_status_filter(words),
+        name=params.text("filter_name"),
+        submitted_after=_moment(params, "submitted_after"),
+        submitted_before=_moment(params, "submitted_before"),
+        order=_order(params),
+        result_count=params.integer("result_count", RESULTS_PAGE_DEFAULT, 1, RESULTS_PAGE_MAX),
+    )
+
+
+def _order_value(timer: TimerRecord, field: str, now: datetime) -> Any:
+    values = {
+        "job_id": timer.job_id,
+        "name": timer.name,
+        "status": timer.status(now),
+        "submitted_at": timer.submitted_at,
+        "last_ran_at": timer.results[-1].ran_at if timer.results else None,
+        "next_run": timer.next_due,
+        "number_of_runs": len(timer.results),
+        "number_of_errors": timer.number_of_errors,
+    }
+    return values[field]

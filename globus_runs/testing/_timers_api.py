@@ -9,7 +9,6 @@ failures, which are FastAPI's ``422 {"detail": [{"loc", "msg", "type"}]}``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from starlette.routing import Route
 
 from ._auth import TIMERS_RESOURCE_SERVER, TIMERS_SCOPE, require_resource_server
 from ._errors import ApiError, validation_item
+from ._json import BodyError, decode_json
 from ._params import QueryParams
 from ._timer_fields import parse_resume
 
@@ -57,8 +57,8 @@ async def _json_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except ValueError as err:
+        return decode_json(raw)
+    except BodyError as err:
         item = validation_item(["body"], str(err), "value_error.jsondecode")
         raise ApiError(422, "UNPROCESSABLE_ENTITY", [item]) from None
 
@@ -80,7 +80,13 @@ def timers_app(fake: FakeGlobus) -> ASGIApp:
         now = fake.clock.now()
         urn = caller(request, now)
         payload = await _json_body(request)
-        return JSONResponse(state.create_flow_timer(urn, payload, now), 201)
+        return JSONResponse(state.create_timer(urn, payload, now), 201)
+
+    async def create_job(request: Request) -> Response:
+        now = fake.clock.now()
+        urn = caller(request, now)
+        payload = await _json_body(request)
+        return JSONResponse(state.create_job(urn, payload, now), 201)
 
     async def list_timers(request: Request) -> Response:
         now = fake.clock.now()
@@ -118,6 +124,8 @@ def timers_app(fake: FakeGlobus) -> ASGIApp:
     routes: list[tuple[str, str, Endpoint]] = [
         ("POST", "/v2/timer", create_timer),
         ("GET", "/jobs/", list_timers),
+        ("POST", "/jobs/", create_job),
+        ("POST", "/jobs", create_job),
         ("GET", "/jobs", list_timers),
         ("GET", "/jobs/{job_id}", get_timer),
         ("PATCH", "/jobs/{job_id}", rename_timer),

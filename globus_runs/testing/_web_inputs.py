@@ -347,6 +347,7 @@ class WebInputsState:
         self.answers[input_id] = _Answer(caller, value, now)
         run.behavior = attrs.evolve(run.behavior, outcome=choice.outcome)
         run.answered_at = now
+        self._flows.retimed(run)
         return {"status": "ok"}
 
 
@@ -391,7 +392,8 @@ def _parse_query(params: QueryParams) -> dict[str, Any]:
         orderby.append((field, direction == "DESC"))
     return {
         "roles": _checked_words(params, "filter_roles", ("viewer", "respondent")),
-        "states": _checked_words(params, "filter_states", ("open", "closed")),
+        # Without filter_states, only open inputs are listed.
+        "states": _checked_words(params, "filter_states", ("open", "closed")) or ["open"],
         "flow_ids": _checked_words(params, "filter_flow_ids", None),
         "run_ids": _checked_words(params, "filter_run_ids", None),
         "orderby": orderby,

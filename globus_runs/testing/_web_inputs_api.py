@@ -5,7 +5,6 @@ Reading needs a Flows token; answering too. The logic is in `WebInputsState`.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from starlette.routing import Route
 
 from ._auth import FLOWS_RESOURCE_SERVER, flows_scope, require_resource_server
 from ._errors import bad_request
+from ._json import BodyError, decode_json
 from ._params import QueryParams
 
 if TYPE_CHECKING:
@@ -48,9 +48,9 @@ def web_input_routes(fake: FakeGlobus) -> list[Route]:
         urn = caller(request, now, "run_manage")
         raw = await request.body()
         try:
-            payload = json.loads(raw) if raw else None
-        except ValueError:
-            raise bad_request("Request body is not valid JSON") from None
+            payload = decode_json(raw) if raw else None
+        except BodyError as err:
+            raise bad_request(f"Request body is {err}") from None
         answer = state.respond(urn, request.path_params["web_input_id"], payload, now)
         return JSONResponse(answer)
 

@@ -158,8 +158,14 @@ async def test_validate_run_rejects_invalid_input(
     flow_id = fake.add_flow(input_schema=SCHEMA)
     response = await client.post(f"/flows/{flow_id}/validate_run", json={"body": {}})
     assert error_of(response) == (400, "FLOW_INPUT_ERROR")
+    # Invalid metadata too is a 400 here (the endpoint documents no 422).
     response = await client.post(f"/flows/{flow_id}/validate_run", json={"label": "no body"})
-    assert error_of(response) == (422, "UNPROCESSABLE_ENTITY")
+    assert error_of(response) == (400, "BAD_REQUEST")
+    response = await client.post(
+        f"/flows/{flow_id}/validate_run", json={"body": {"n": 1}, "run_managers": ["bob"]}
+    )
+    assert error_of(response) == (400, "BAD_REQUEST")
+    assert response.json()["error"]["detail"][0]["loc"] == ["body", "run_managers"]
     response = await client.post("/flows/unknown/validate_run", json={"body": {}})
     assert error_of(response) == (404, "NOT_FOUND")
 

@@ -42,7 +42,10 @@ async def test_watching_a_sample_approval_run_and_answering_it(served: dict[str,
         assert len(waits) == 1
         assert waits[0].title == "Approve this sample run?"
         assert final == RunStatus.SUCCEEDED
-        [summary] = (await flows.list_web_inputs(filter_run_ids=run.run_id)).web_inputs
+        listing = await flows.list_web_inputs(
+            filter_run_ids=run.run_id, filter_states=["open", "closed"]
+        )
+        [summary] = listing.web_inputs
         assert (summary.id, summary.status) == (waits[0].web_input_id, "closed")
 
 

@@ -113,13 +113,16 @@ def test_resume_job_with_update_credentials_sends_it_in_the_body(
     assert fake.timers[job_id].resumes[-1].update_credentials is True
 
 
-def test_delete_job_removes_the_timer(
+def test_delete_job_marks_the_timer_deleting_then_deleted(
     fake: FakeGlobus, timers: globus_sdk.TimersClient, flow_id: str
 ) -> None:
     job_id = create(timers, flow_id)
     deleted = timers.delete_job(job_id)
     assert (deleted["job_id"], deleted["status"]) == (job_id, "delete_in_progress")
     fake.clock.advance(DELETE_SECONDS + 1)
+    gone = timers.get_job(job_id)
+    assert (gone["status"], gone["activity"], gone["next_run"]) == ("deleted", None, None)
+    assert job_id not in [job["job_id"] for job in timers.list_jobs()["jobs"]]
     with pytest.raises(globus_sdk.TimersAPIError) as caught:
-        timers.get_job(job_id)
-    assert caught.value.http_status == 404
+        timers.pause_job(job_id)
+    assert caught.value.http_status == 409

@@ -166,9 +166,9 @@ async def test_missing_fields_are_a_fastapi_validation_error(
             "(urn:globus:auth:identity:<id> or urn:globus:groups:id:<id>)",
         ),
         (
-            {"timer_type": "transfer"},
+            {"timer_type": "generic"},
             ["body", "timer", "timer_type"],
-            "unexpected value; the emulator creates timers of type 'flow'",
+            "unexpected value; permitted: 'flow', 'transfer'",
         ),
     ],
 )

@@ -141,8 +141,15 @@ async def test_activity_shows_a_run_in_progress_then_awaiting_the_next(
     fake.clock.advance(1)
     after = await _job(http, timer_id)
 
-    assert during["activity"] == {"code": "run_in_progress"}
-    assert after["activity"] == {"code": "awaiting_next_run"}
+    assert during["activity"] == {
+        "code": "run_in_progress",
+        "start_timestamp": "2026-03-01T12:00:00.000000+00:00",
+        "duration_seconds": 29.0,
+    }
+    assert after["activity"] == {
+        "code": "awaiting_next_run",
+        "next_run": "2026-03-01T12:01:00.000000+00:00",
+    }
 
 
 async def test_a_failed_submission_records_the_error_and_counts_it(
@@ -162,7 +169,11 @@ async def test_a_failed_submission_records_the_error_and_counts_it(
         "detail": f"Flow {missing} not found",
     }
     assert (result["status"], result["http_status_submission"]) == (404, 404)
-    assert (result["resource_id"], result["data"], result["run_status"]) == (None, None, None)
+    assert (result["resource_id"], result["data"], result["run_status"]) == (None, None, "FAILED")
+    assert (result["end_timestamp"], result["http_status_polled"]) == (
+        result["start_timestamp"],
+        None,
+    )
 
 
 async def test_a_flow_deleted_after_creation_makes_later_submissions_fail(

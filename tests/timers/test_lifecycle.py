@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from globus_runs import Timer, TimerNotFoundError, TimersClient, __version__
+from globus_runs import Timer, TimersClient, __version__
 from globus_runs.testing import FakeGlobus
 from tests.conftest import Payloads
 
@@ -76,7 +76,7 @@ async def test_create_flow_timer_returns_the_new_timer(timers: TimersClient, flo
         number_of_runs=0,
         number_of_errors=0,
         inactive_reason=None,
-        activity={"code": "awaiting_next_run"},
+        activity={"code": "awaiting_next_run", "next_run": "2026-03-01T12:00:00.000000+00:00"},
         start=START,
         interval=60.0,
         stop_after={"date": None, "n_runs": None},
@@ -124,7 +124,11 @@ async def test_get_timer_sends_a_plain_get_and_counts_the_runs(
     assert (timer.number_of_runs, timer.number_of_errors) == (3, 0)
     assert timer.last_ran_at == START + timedelta(seconds=120)
     assert timer.next_run == START + timedelta(seconds=180)
-    assert timer.activity == {"code": "run_in_progress"}
+    assert timer.activity == {
+        "code": "run_in_progress",
+        "start_timestamp": "2026-03-01T12:02:00.000000+00:00",
+        "duration_seconds": 20.0,
+    }
 
 
 async def test_list_timers_sends_the_filters_and_returns_the_matching_timers(
@@ -206,7 +210,7 @@ async def test_pause_timer_posts_pause_and_the_timer_stops_firing(
 
     assert (timer.status, timer.number_of_runs, timer.next_run) == ("inactive", 1, None)
     assert timer.inactive_reason == {"cause": "user", "detail": None}
-    assert timer.activity == {"code": "paused"}
+    assert timer.activity == {"code": "paused", "reason": "user"}
 
 
 async def test_resume_timer_with_update_credentials_sends_it_in_query_and_body(
@@ -299,8 +303,7 @@ async def test_delete_timer_returns_it_deleting_then_it_is_gone(
         None,
     )
     fake.clock.advance(5)
-    with pytest.raises(TimerNotFoundError):
-        await timers.get_timer(timer_id)
+    assert (await timers.get_timer(timer_id)).status == "deleted"
     assert await timers.list_timers() == []
     fake.clock.advance(120)
     assert fake.runs == {}  # it never fired

@@ -160,7 +160,7 @@ async def test_a_submission_to_a_missing_flow_is_a_failure_with_the_flows_error(
     assert run.status == TimerRunStatus.FAILURE
     assert run.id is None
     assert run.result == RunResult(
-        status=None,
+        status="FAILED",
         status_code=404,
         run_id=None,
         error=TimerRunError(
