@@ -16,6 +16,9 @@ from globus_runs.testing import FakeClock, FakeGlobus
 
 from ._routes import ROUTES, LoopbackServer, RoutedFake
 
+# The counts of the documentation's examples that ran, at the end of the session.
+pytest_plugins = ["tests.docs.summary"]
+
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

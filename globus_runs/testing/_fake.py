@@ -285,7 +285,7 @@ class FakeGlobus:
 
         Example::
 
-            assert fake.revoke_client_tokens(client_id) == 1
+            revoked = fake.revoke_client_tokens(client_id)  # how many tokens it had
         """
         return self.tokens.revoke_client(client_id)
 
@@ -528,7 +528,7 @@ class FakeGlobus:
 
         Example::
 
-            assert fake.get_run_document(run_id)["status"] == "ACTIVE"
+            print(fake.get_run_document(run_id)["status"])
         """
         self.fire_due_timers()
         run = self.flows_service.runs[run_id]
@@ -611,7 +611,7 @@ class FakeGlobus:
         Example::
 
             fake.clock.advance(120)
-            assert fake.fire_due_timers() == 2
+            fired = fake.fire_due_timers()  # 2 for a timer firing every 60 s
         """
         return self.timers_service.catch_up(self.clock.now())
 

@@ -217,10 +217,6 @@ class Fault:
         ``service_answer`` is the service's own answer when `calls_service`.
         ``now`` (wall-clock, aware) dates an HTTP-date ``Retry-After``. For
         dropped connections it is the head sent before the connection closes.
-
-        Example::
-
-            answer = fault.answer(service_answer, now=fake.clock.now())
         """
         kind = self.kind
         if kind == "429":

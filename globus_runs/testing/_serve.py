@@ -295,8 +295,13 @@ def serve_in_thread(
     to ``fake``'s state. The server stops when the block exits. Requests are
     handled on the server thread: set the fake up before sending requests.
 
-    >>> with serve_in_thread(fake) as info:  # doctest: +SKIP
-    ...     httpx.get(info["flows_url"] + "runs", headers=...)
+    Example::
+
+        import httpx
+
+        with serve_in_thread(FakeGlobus()) as info:
+            headers = {"Authorization": f"Bearer {info['token']}"}
+            print(httpx.get(info["flows_url"] + "runs", headers=headers).json())
     """
     fake = fake if fake is not None else FakeGlobus()
     sock = _listen(host, port)
