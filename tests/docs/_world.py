@@ -121,8 +121,9 @@ async def served_world(
     long = fake.add_flow(title="Long scan", duration=30 * 86400.0)
     consent = fake.add_flow(title="Needs consent", duration=3.0, consent_required=True)
     fake.add_client(CLIENT_ID, CLIENT_SECRET)
+    # Fires once at once, and next a week later (100 minutes of real time).
     timer_id = fake.add_timer(
-        flow_id, {"scan": 1}, schedule={"type": "recurring", "interval_seconds": 3600}
+        flow_id, {"scan": 1}, schedule={"type": "recurring", "interval_seconds": 7 * 86400}
     )
     with serve_in_thread(fake) as info:
         isolate(monkeypatch, tmp_path, info)
