@@ -81,6 +81,24 @@ def test_every_block_says_what_it_is() -> None:
     assert odd == []
 
 
+def test_no_shell_block_can_race_the_emulator_or_leave_a_variable_empty() -> None:
+    """A block that serves the emulator and reads its line starts it with ``--detach``; one
+    that sets a ``GLOBUS_*`` variable from that line stops at the first failure."""
+    shell = [block for block in BLOCKS if block.language == "sh"]
+    racing = [
+        block.id
+        for block in shell
+        if re.search(r"globus_runs\.testing serve(?![^\n]*--detach)", block.code)
+    ]
+    assert racing == []
+    reading = [
+        block for block in shell if re.search(r"^(export )?GLOBUS_\w+=\$\(", block.code, re.M)
+    ]
+    assert reading, "no block reads the emulator's startup line any more"
+    unguarded = [block.id for block in reading if not block.code.startswith("set -eu\n")]
+    assert unguarded == []
+
+
 def _not_run(block: Block) -> None:
     """Skip, saying why, a block the documentation marks as not run."""
     if block.marker is None:
