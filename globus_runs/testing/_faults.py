@@ -217,6 +217,12 @@ class Fault:
         ``service_answer`` is the service's own answer when `calls_service`.
         ``now`` (wall-clock, aware) dates an HTTP-date ``Retry-After``. For
         dropped connections it is the head sent before the connection closes.
+
+        Example::
+
+            fault = fake.faults.add("429", retry_after=2)
+            answer = fault.answer(None, now=fake.clock.now())
+            assert (answer.status, answer.header("retry-after")) == (429, "2")
         """
         kind = self.kind
         if kind == "429":

@@ -127,7 +127,8 @@ async def _run_python_unbounded(code: str, name: str, namespace: dict[str, Any])
     if compiled.co_flags & inspect.CO_COROUTINE:
         await eval(compiled, namespace)
     else:
-        await anyio.to_thread.run_sync(exec, compiled, namespace)
+        # Abandoned, not awaited, when the bound passes: a hung block fails its test.
+        await anyio.to_thread.run_sync(exec, compiled, namespace, abandon_on_cancel=True)
     if "anyio.run(" not in code:
         for function in _defined_coroutine_functions(code, namespace):
             await _call_by_name(function, namespace)
