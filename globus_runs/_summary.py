@@ -53,6 +53,8 @@ class RunSummary:
 
         Example::
 
+            import json
+
             print(json.dumps(summarize_runs(runs).to_dict(), indent=2))
         """
         return {

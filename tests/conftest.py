@@ -18,6 +18,9 @@ ROUTES = ("inprocess", "loopback")
 # them twice.
 IN_PROCESS_DIRECTORIES = frozenset({"auth", "cli", "emulator", "reliability"})
 
+# The counts of the documentation's examples that ran, at the end of the session.
+pytest_plugins = ["tests.docs.summary"]
+
 TESTS = Path(__file__).resolve().parent
 PAYLOADS = TESTS / "payloads"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -1,14 +1,25 @@
-"""Command line: ``python -m globus_runs.testing serve [--port N] [--client ID:SECRET]``."""
+"""Command line: ``python -m globus_runs.testing serve [--port N] [--client ID:SECRET]
+[--detach] [--ready-file PATH]`` and ``python -m globus_runs.testing stop FILE``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from ._fake import DEFAULT_MAX_BODY_SIZE
 from ._faults import KINDS
 from ._recording import DEFAULT_MAX_RECORDS
-from ._serve import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT, LOOPBACK, serve
+from ._serve import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    LOOPBACK,
+    parse_client,
+    parse_fault,
+    serve,
+    serve_detached,
+    stop_served,
+)
 
 _SERVE_DESCRIPTION = """\
 Serve emulated Globus Flows, Timers and Auth on loopback until interrupted.
@@ -20,11 +31,19 @@ registered clients (client_ids). The sample flows' runs succeed after 3 s, fail
 after 3 s, or go INACTIVE after 2 s and succeed 4 s after being resumed
 (emulated seconds: see --speed). A sample timer of the first flow fires at
 startup and then hourly, one for the token's identity and one per client.
+
+It runs in the foreground until interrupted. With --detach it runs in the
+background instead: the command returns once the server listens, after printing
+the JSON line with the server's pid added; save it to a file and stop the server
+with `python -m globus_runs.testing stop FILE`. --ready-file PATH also writes the
+JSON line (with the pid) to PATH, atomically, once the server listens.
 """
 
 _SERVE_EPILOG = """\
 examples:
   python -m globus_runs.testing serve
+  python -m globus_runs.testing serve --detach > emulator.json
+  python -m globus_runs.testing stop emulator.json
   python -m globus_runs.testing serve --client 8f8a1e4c-4c5c-4d1e-9d5c-2a7e1d2b3c4d:my-secret
   python -m globus_runs.testing serve --port 8000 --speed 60
   python -m globus_runs.testing serve --speed 60 --fault 503:0.1:/flows/runs/*
@@ -103,17 +122,77 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         metavar="N",
         help="keep only the latest N requests in the record (default: %(default)d)",
     )
+    serve_parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="serve in the background: print the JSON line (with the server's pid) once "
+        "listening, then return",
+    )
+    serve_parser.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        help="also write the JSON line (with the pid) to PATH, atomically, once listening",
+    )
+    stop_parser = commands.add_parser(
+        "stop",
+        help="stop a server started with serve --detach",
+        description="Stop the server whose JSON line (from serve --detach or --ready-file) "
+        "is in FILE; return once it no longer listens.",
+    )
+    stop_parser.add_argument("file", metavar="FILE", help="the saved JSON line")
     return parser, serve_parser
+
+
+def _serve_arguments(args: argparse.Namespace) -> list[str]:
+    """The ``serve`` arguments that start the same server in the foreground."""
+    arguments = ["--port", str(args.port), "--host", args.host, "--speed", repr(args.speed)]
+    if args.token is not None:
+        arguments += ["--token", args.token]
+    for spec in args.client:
+        arguments += ["--client", spec]
+    for spec in args.fault:
+        arguments += ["--fault", spec]
+    if args.seed is not None:
+        arguments += ["--seed", str(args.seed)]
+    if args.ready_file is not None:
+        arguments += ["--ready-file", args.ready_file]
+    arguments += [
+        "--header-timeout",
+        repr(args.header_timeout),
+        "--keep-alive-timeout",
+        str(args.keep_alive_timeout),
+        "--max-body-size",
+        str(args.max_body_size),
+        "--max-recorded-requests",
+        str(args.max_recorded_requests),
+    ]
+    return arguments
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and run the chosen command."""
     parser, serve_parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "stop":
+        try:
+            print(stop_served(args.file))
+        except (ValueError, LookupError, TimeoutError) as err:
+            sys.exit(f"stop: {err}")
+        return
     if not 0 <= args.port <= 65535:
         serve_parser.error(f"--port must be within 0..65535, not {args.port}")
     if args.speed <= 0:
         serve_parser.error(f"--speed must be positive, not {args.speed:g}")
+    if args.detach:
+        try:
+            # Refused here, with this command's usage, rather than by the background server.
+            for spec in args.fault:
+                parse_fault(spec)
+            for spec in args.client:
+                parse_client(spec)
+        except ValueError as err:
+            serve_parser.error(str(err))
+        sys.exit(serve_detached(_serve_arguments(args)))
     try:
         serve(
             port=args.port,
@@ -127,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             keep_alive_timeout=args.keep_alive_timeout,
             max_body_size=args.max_body_size,
             max_recorded_requests=args.max_recorded_requests,
+            ready_file=args.ready_file,
         )
     except ValueError as err:
         serve_parser.error(str(err))

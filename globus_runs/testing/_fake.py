@@ -304,7 +304,7 @@ class FakeGlobus:
 
         Example::
 
-            assert fake.revoke_client_tokens(client_id) == 1
+            revoked = fake.revoke_client_tokens(client_id)  # how many tokens it had
         """
         return self.tokens.revoke_client(client_id)
 
@@ -547,7 +547,7 @@ class FakeGlobus:
 
         Example::
 
-            assert fake.get_run_document(run_id)["status"] == "ACTIVE"
+            print(fake.get_run_document(run_id)["status"])
         """
         self.fire_due_timers()
         run = self.flows_service.runs[run_id]
@@ -630,7 +630,7 @@ class FakeGlobus:
         Example::
 
             fake.clock.advance(120)
-            assert fake.fire_due_timers() == 2
+            fired = fake.fire_due_timers()  # 2 for a timer firing every 60 s
         """
         return self.timers_service.catch_up(self.clock.now())
 

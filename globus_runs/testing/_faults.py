@@ -220,7 +220,9 @@ class Fault:
 
         Example::
 
-            answer = fault.answer(service_answer, now=fake.clock.now())
+            fault = fake.faults.add("429", retry_after=2)
+            answer = fault.answer(None, now=fake.clock.now())
+            assert (answer.status, answer.header("retry-after")) == (429, "2")
         """
         kind = self.kind
         if kind == "429":

@@ -1,8 +1,9 @@
 """Serving the emulator over real sockets, on loopback only.
 
-`serve` is what ``python -m globus_runs.testing serve`` runs; `serve_in_subprocess`
-and `serve_in_thread` start a server for a test and stop it afterwards. All
-three announce the server with the same information: the services' URLs and
+`serve` is what ``python -m globus_runs.testing serve`` runs (`serve_detached`
+and `stop_served` are its ``--detach`` and ``stop``); `serve_in_subprocess` and
+`serve_in_thread` start a server for a test and stop it afterwards. All of them
+announce the server with the same information: the services' URLs and
 port, a token valid for every resource server and its identity, the ids of the
 registered flows (``flow_ids``) with what their runs do (``flows``), the ids of
 the timers (``timer_ids``) and of the registered confidential clients
@@ -15,10 +16,13 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -242,6 +246,7 @@ def serve(
     keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     max_recorded_requests: int = DEFAULT_MAX_RECORDS,
+    ready_file: str | os.PathLike[str] | None = None,
 ) -> None:
     """Serve a fresh emulator with sample flows and timers until interrupted.
 
@@ -264,6 +269,10 @@ def serve(
     one sample timer (see `add_sample_timer`) of the succeeding flow for the token's
     identity and one for each client. Only loopback hosts are accepted; every bad
     argument raises `ValueError` before anything listens.
+
+    With ``ready_file``, the same JSON document, with the server's ``pid`` added, is
+    also written to that path once the server listens, atomically (a temporary file
+    in the same folder, then renamed): a reader finds either no file or all of it.
     """
     rules = [parse_fault(spec) for spec in faults]
     registered = [parse_client(spec) for spec in clients]
@@ -287,10 +296,25 @@ def serve(
     # Everything that can be refused was checked: only now take the port.
     sock = _listen(host, port)
     fake.origin = _origin(sock)
+    announcement = _announcement(fake, sock.getsockname()[1])
     stream = out if out is not None else sys.stdout
-    stream.write(json.dumps(_announcement(fake, sock.getsockname()[1])) + "\n")
+    stream.write(json.dumps(announcement) + "\n")
     stream.flush()
+    if ready_file is not None:
+        _write_atomically(Path(ready_file), json.dumps({**announcement, "pid": os.getpid()}))
     server.run(sockets=[sock])
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` and a newline to ``path`` so that no reader ever sees part of it."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager
@@ -309,8 +333,13 @@ def serve_in_thread(
     handled on the server thread: set the fake up before sending requests.
     ``header_timeout`` and ``keep_alive_timeout`` are as for `serve`.
 
-    >>> with serve_in_thread(fake) as info:  # doctest: +SKIP
-    ...     httpx.get(info["flows_url"] + "runs", headers=...)
+    Example::
+
+        import httpx
+
+        with serve_in_thread(FakeGlobus()) as info:
+            headers = {"Authorization": f"Bearer {info['token']}"}
+            print(httpx.get(info["flows_url"] + "runs", headers=headers).json())
     """
     fake = fake if fake is not None else FakeGlobus()
     server = _server(fake, header_timeout, keep_alive_timeout)
@@ -332,6 +361,122 @@ def _read_line(stream: IO[str], timeout: float) -> str:
     reader.start()
     reader.join(timeout)
     return lines[0] if lines else ""
+
+
+def _start_server_process(
+    arguments: Sequence[str], *, startup_timeout: float, detached: bool, stderr: IO[str] | None
+) -> tuple[subprocess.Popen[str], dict[str, Any] | None]:
+    """Run ``python -m globus_runs.testing serve ARGUMENTS`` (this copy of the package) and
+    wait for its startup line; returns the process and the line, or ``None`` in its place
+    when the process ended or said nothing within ``startup_timeout`` seconds."""
+    command = [sys.executable, "-m", "globus_runs.testing", "serve", *arguments]
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    options: dict[str, Any] = {}
+    if detached:
+        # Its own session (POSIX) or process group (Windows): a Ctrl-C or a closed
+        # terminal meant for the shell that started it does not stop it.
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            options["start_new_session"] = True
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env=env,
+        **options,
+    )
+    assert process.stdout is not None
+    line = _read_line(process.stdout, startup_timeout)
+    return process, (json.loads(line) if line else None)
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def serve_detached(
+    arguments: Sequence[str],
+    *,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+    startup_timeout: float = 120.0,
+) -> int:
+    """Start ``serve ARGUMENTS`` in a background process of its own and return once it listens.
+
+    Writes its JSON line, with the server's ``pid`` added, to ``out`` (default stdout) and
+    returns 0; the server goes on after this returns, until `stop_served` (``python -m
+    globus_runs.testing stop FILE``) or a signal stops it. When the server does not start
+    (a port in use, say) or says nothing within ``startup_timeout`` seconds, what it wrote
+    to stderr goes to ``err`` (default stderr), it is ended, and its exit status (or 1) is
+    returned. Nothing the server writes later reaches this process's stdout or stderr, so
+    ``$(...)`` and ``> file`` return as soon as it is ready.
+    """
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
+        process, info = _start_server_process(
+            arguments, startup_timeout=startup_timeout, detached=True, stderr=errors
+        )
+        assert process.stdout is not None
+        if info is not None:
+            process.stdout.close()
+            (out if out is not None else sys.stdout).write(
+                json.dumps({**info, "pid": process.pid}) + "\n"
+            )
+            return 0
+        if process.poll() is None:
+            _end(process)
+            errors.write(f"the emulator did not start within {startup_timeout:g} s\n")
+        process.stdout.close()
+        errors.seek(0)
+        (err if err is not None else sys.stderr).write(errors.read())
+        return process.returncode or 1
+
+
+def stop_served(path: str | os.PathLike[str], *, timeout: float = 60.0) -> str:
+    """Stop the server whose JSON line (from ``serve --detach`` or ``--ready-file``) is at
+    ``path``, and return once its port no longer accepts connections.
+
+    Returns what was done, in words. Raises `ValueError` for a file without the server's
+    ``pid`` and ``port``, `LookupError` when nothing listens on that port any more (the
+    process is then left alone: its pid may belong to another process by now), and
+    `TimeoutError` when the port still accepts connections after ``timeout`` seconds.
+    """
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+        pid, port = int(info["pid"]), int(info["port"])
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ValueError(
+            f"{os.fspath(path)} is not the JSON line of `serve --detach` (with pid and port): {err}"
+        ) from None
+    if not _accepts_connections(port):
+        raise LookupError(f"no emulator listens on port {port} any more (already stopped?)")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        raise LookupError(f"process {pid} has already ended") from None
+    deadline = time.monotonic() + timeout
+    while _accepts_connections(port):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the emulator (pid {pid}) still listens after {timeout:g} s")
+        time.sleep(0.05)
+    return f"stopped the emulator on port {port} (pid {pid})"
+
+
+def _accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=5):
+            return True
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -356,37 +501,27 @@ def serve_in_subprocess(
 
         with serve_in_subprocess(speed=20.0) as info:
             async with FlowsClient(authorizer=info["token"], base_url=info["flows_url"]) as flows:
-                ...
+                print(await flows.list_runs())
     """
-    command = [sys.executable, "-m", "globus_runs.testing", "serve", "--port", "0"]
-    command += ["--speed", str(speed)]
+    arguments = ["--port", "0", "--speed", str(speed)]
     if token is not None:
-        command += ["--token", token]
+        arguments += ["--token", token]
     for spec in faults:
         parse_fault(spec)  # a bad spec fails here, not as a server that never starts
-        command += ["--fault", spec]
+        arguments += ["--fault", spec]
     if seed is not None:
-        command += ["--seed", str(seed)]
+        arguments += ["--seed", str(seed)]
     for spec in clients:
         parse_client(spec)
-        command += ["--client", spec]
-    # Make the child import this same copy of globus_runs.
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        arguments += ["--client", spec]
+    process, info = _start_server_process(
+        arguments, startup_timeout=startup_timeout, detached=False, stderr=None
+    )
     assert process.stdout is not None
     try:
-        line = _read_line(process.stdout, startup_timeout)
-        if not line:
+        if info is None:
             raise RuntimeError(f"the emulator did not start (exit code {process.poll()})")
-        info: dict[str, Any] = json.loads(line)
         yield info
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _end(process)
         process.stdout.close()
