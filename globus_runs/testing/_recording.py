@@ -73,10 +73,11 @@ class RequestLog(Sequence[RecordedRequest]):
 
         Example::
 
+            records = list(fake.requests)[-3:]  # three requests an emulator recorded
             log = RequestLog(max_records=2)
-            for record in records:  # three of them
+            for record in records:
                 log.append(record)
-            assert log == records[1:] and log.dropped == 1
+            assert list(log) == records[1:] and log.dropped == 1
         """
         self._records.append(record)
         self._body_bytes += len(record.body)

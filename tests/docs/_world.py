@@ -174,6 +174,9 @@ async def served_world(
             scopes = [FLOWS_ALL, flow_scope(flow_id)]
             namespace.update(
                 fake=fake,
+                # What pytest would give a test written on the shipped fixture: a fresh
+                # emulator on a manual clock.
+                fake_globus=FakeGlobus(),
                 info=info,
                 token=token,
                 TOKEN=token,

@@ -287,7 +287,8 @@ def _run_shell(block: Block, tmp_path: Path) -> None:
             'globus-runs batch start "$FLOW" inputs.jsonl -o results.jsonl', tmp_path, env
         )
         assert given.returncode == 0, given.stderr
-        run_id = json.loads((tmp_path / "results.jsonl").read_text().splitlines()[0])["run_id"]
+        records = map(json.loads, (tmp_path / "results.jsonl").read_text().splitlines())
+        run_id = next(record["run_id"] for record in records if "run_id" in record)
         code = re.sub(r"\bRUN_ID(\.\.\.)?", run_id, block.code)
         done = _bash(code, tmp_path, env)
     assert done.returncode == 0, f"{block.id}\n{done.stdout}\n{done.stderr}"
