@@ -476,13 +476,15 @@ class _Connection(asyncio.Protocol):
             # Bytes nobody asked for: whatever the server meant, this connection is spent.
             self.abort()
             return
-        self._last_data = self.loop.time()
         parser = self._parser
         try:
             done = parser.feed(data)
         except Exception as exc:  # a malformed answer, or one too large
             self._fail(exc)
             return
+        # The read timeout measures the server's silence: its clock starts again once these
+        # bytes are parsed, so the time spent parsing them is never counted against the server.
+        self._last_data = self.loop.time()
         if done:
             self.reusable = parser.reusable
             waiter.set_result(parser.answer())

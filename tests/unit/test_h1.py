@@ -22,11 +22,20 @@ from typing import Any
 
 import anyio
 import pytest
+import trio
 import trustme
+from trio.testing import MockClock
 
 from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPolicy, ServerError
 from globus_runs import _pool_errors as errors
-from globus_runs._h1 import H1Pool, Origin, _Connection, _socket_readable, encode_request
+from globus_runs._h1 import (
+    H1Pool,
+    Origin,
+    _Connection,
+    _Parser,
+    _socket_readable,
+    encode_request,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -841,3 +850,57 @@ def test_readiness_is_checked_on_descriptors_past_1024() -> None:
         left.close()
         right.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [
+        pytest.param(("asyncio", {}), id="asyncio"),
+        pytest.param(("trio", {"clock": MockClock()}), id="trio"),
+    ],
+)
+async def test_time_spent_parsing_is_not_counted_as_the_servers_silence(
+    anyio_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event loop's clock moves only when the parser says so: each piece of the answer
+    # takes 10 s to parse against a read timeout of 5 s, and the server sends the next piece
+    # only once the last one was parsed, so it is never silent for a moment of that clock.
+    if anyio_backend[0] == "trio":
+        jump = trio.lowlevel.current_clock().jump  # type: ignore[attr-defined]
+    else:
+        loop = asyncio.get_running_loop()
+        offset = [loop.time()]
+        monkeypatch.setattr(loop, "time", lambda: offset[0])
+
+        def jump(seconds: float) -> None:
+            offset[0] += seconds
+
+    parsed = threading.Semaphore(0)
+    feed = _Parser.feed
+    pieces: list[bytes] = []
+
+    def slow_feed(self: _Parser, data: bytes) -> bool:
+        pieces.append(data)
+        jump(10.0)
+        done = feed(self, data)
+        parsed.release()
+        return done
+
+    monkeypatch.setattr(_Parser, "feed", slow_feed)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
+
+    async def one_piece_per_parse(
+        _: asyncio.StreamReader, w: asyncio.StreamWriter, __: bytes
+    ) -> None:
+        for piece in (head, b"s", b"l", b"o", b"w"):
+            w.write(piece)
+            await w.drain()
+            await asyncio.to_thread(parsed.acquire, timeout=30)
+
+    script = Script(one_piece_per_parse)
+    async with script.running() as origin:
+        h1 = pool()
+        status, _, body = await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 5.0})
+        await h1.aclose()
+    assert (status, body) == (200, b"slow")
+    assert pieces == [head, b"s", b"l", b"o", b"w"]  # five parses of 10 s each
