@@ -39,7 +39,7 @@ import sys
 import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import anyio
@@ -81,6 +81,8 @@ __all__ = [
     "network_error",
     "pooled_http_client",
 ]
+
+_T = TypeVar("_T")
 
 AsyncClient = httpx.AsyncClient
 AsyncBaseTransport = httpx.AsyncBaseTransport
@@ -579,7 +581,9 @@ class Transport:
         while True:
             header = None
             if self.authorizer is not None:
-                header = await self.authorizer.get_authorization_header(request.resource_server)
+                header = await self._authorize(
+                    request, url, self.authorizer.get_authorization_header(request.resource_server)
+                )
                 # Checked here, once for every way out: a line break in a header would be
                 # refused by the connection with an error quoting it, or split the request.
                 if (
@@ -630,7 +634,12 @@ class Transport:
                 )
                 if status == 401 and self.authorizer is not None and not renewed:
                     renewed = True
-                    if await self.authorizer.handle_unauthorized(request.resource_server, header):
+                    retry_with_new_token = await self._authorize(
+                        request,
+                        url,
+                        self.authorizer.handle_unauthorized(request.resource_server, header),
+                    )
+                    if retry_with_new_token:
                         logger.debug("%s %s: token rejected, retrying once", request.method, url)
                         continue
             retry_number += 1
@@ -658,6 +667,17 @@ class Transport:
                 error.attempts = retry_number - look_ups
                 raise error
             await self._pause(request, url, error, retry_number, delay)
+
+    async def _authorize(self, request: ApiRequest, url: str, asking: Awaitable[_T]) -> _T:
+        """Await the authorizer (for a header, or after a 401) within the client's timeout: a
+        renewal that Globus Auth is slow to grant ends the call typed, like any attempt."""
+        with anyio.move_on_after(self._attempt_timeout):
+            return await asking
+        raise APITimeoutError(
+            f"timed out: the authorizer gave no token within {self._attempt_timeout} s",
+            method=request.method,
+            url=url,
+        )
 
     async def settle(
         self,
