@@ -167,11 +167,19 @@ def _token_request(
     the answer, however the server echoes them.
     """
     headers = (("Authorization", authorization),) if authorization is not None else ()
+    try:
+        body = urlencode(form).encode()
+    except UnicodeEncodeError:
+        names = ", ".join(sorted(form))
+        raise InvalidRequestError(
+            f"a token request cannot be sent: one of its fields ({names}) holds a character "
+            "with no UTF-8 form (a lone surrogate)"
+        ) from None
     return ApiRequest(
         "POST",
         _TOKEN_PATH,
         resource_server="auth.globus.org",
-        body=urlencode(form).encode(),
+        body=body,
         content_type="application/x-www-form-urlencoded",
         headers=headers,
         secrets=secrets,

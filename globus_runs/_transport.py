@@ -554,9 +554,19 @@ class Transport:
             await self.http_client.aclose()
 
     def url_for(self, request: ApiRequest) -> str:
+        """The request's URL; :class:`InvalidRequestError` for a query value that cannot be
+        sent (a lone surrogate has no UTF-8 form), before anything is sent."""
         url = self.base_url + request.path
         if request.params:
-            url = f"{url}?{urlencode(request.params, quote_via=quote, safe=',:')}"
+            try:
+                query = urlencode(request.params, quote_via=quote, safe=",:")
+            except UnicodeEncodeError:
+                name = next(name for name, value in request.params if not _encodable(value))
+                raise InvalidRequestError(
+                    f"{request.method} {url}: the value of {name!a} cannot be sent: it holds a "
+                    "character with no UTF-8 form (a lone surrogate)"
+                ) from None
+            url = f"{url}?{query}"
         return url
 
     async def send(self, request: ApiRequest, *, recheck: Recheck | None = None) -> Response:
@@ -810,6 +820,14 @@ class Transport:
         except Exception as exc:  # whatever the transport raises: see network_error
             error = network_error(exc, request.method, url, _secrets_of(authorization, request))
             raise error from error.__cause__
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _AttemptTimedOut(Exception):

@@ -7,8 +7,10 @@ the answers back to them.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -144,17 +146,27 @@ def json_body(document: Mapping[str, Any]) -> bytes:
         raise InvalidRequestError(f"request body is not JSON serializable: {exc}") from None
 
 
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
-
-
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost``, ``127.0.0.1``, ``::1``...)."""
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+    """Whether ``host`` is a literal loopback address (``127.0.0.1``, ``::1``...) or
+    ``localhost``; any other name (``a.localhost``, say) is not, whatever it resolves to."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@functools.cache
+def _localhost_is_loopback() -> bool:
+    """Whether the name ``localhost`` resolves to loopback addresses only (asked once)."""
+    try:
+        found = socket.getaddrinfo("localhost", None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(
+        ipaddress.ip_address(str(address[4][0]).partition("%")[0]).is_loopback for address in found
+    )
 
 
 # Characters no URL may hold as they are: controls, spaces and the ones RFC 3986 excludes.
@@ -208,7 +220,13 @@ def check_base_url(url: str) -> str:
         raise ConfigurationError(f"base_url {url!r} must not have a query or fragment")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"base_url {url!r} must use https: only a loopback host may be reached over http"
+            f"base_url {url!r} must use https: only a loopback address (127.0.0.1, ::1) or "
+            "localhost may be reached over http"
+        )
+    if parts.scheme == "http" and parts.hostname == "localhost" and not _localhost_is_loopback():
+        raise ConfigurationError(
+            f"base_url {url!r} must use https: the name localhost does not resolve to loopback "
+            "addresses only on this machine (use http://127.0.0.1)"
         )
     return url.rstrip("/")
 

@@ -10,6 +10,7 @@ import pytest
 
 from globus_runs import (
     APITimeoutError,
+    Authorizer,
     CallbackAuthorizer,
     ClientCredentialsAuthorizer,
     GlobusRunsError,
@@ -26,7 +27,7 @@ N = 60
 
 
 async def failures_of_concurrent_calls(
-    fake: FakeGlobus, authorizer: object, run_id: str
+    fake: FakeGlobus, authorizer: Authorizer, run_id: str
 ) -> list[GlobusRunsError]:
     errors: list[GlobusRunsError] = []
     async with fake.flows_client(authorizer=authorizer, retry=RetryPolicy.disabled()) as flows:

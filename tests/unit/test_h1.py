@@ -609,7 +609,7 @@ async def test_a_post_without_a_body_says_its_length_is_zero() -> None:
 
 async def test_a_bad_host_name_reaches_the_caller_as_a_connect_error() -> None:
     retry = RetryPolicy(max_retries=0)
-    async with FlowsClient(authorizer="t", base_url="http://a..localhost:9", retry=retry) as flows:
+    async with FlowsClient(authorizer="t", base_url="https://a..localhost:9", retry=retry) as flows:
         with pytest.raises(ConnectError):
             await flows.get_run("00000000-0000-4000-8000-000000000001")
 
