@@ -30,13 +30,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import importlib.util
 import inspect
 import logging
 import math
 import os
 import ssl
 import sys
-import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -64,7 +64,7 @@ from ._errors import (
 from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
 from ._telemetry import RequestObserver
 from ._version import __version__
-from ._wire import ApiRequest, error_from_response
+from ._wire import ApiRequest, error_from_response, is_loopback
 
 if TYPE_CHECKING:
     from ._h1 import Answer, H1Pool, Origin
@@ -370,19 +370,73 @@ class PoolTransport(httpx.AsyncBaseTransport):
                 h1.abandon()
 
 
-def _environment_proxy(url: str | None) -> bool:
-    """Whether a proxy set in the environment applies to ``url`` (to any URL when None).
+#: The variable each of httpx's proxy routes comes from; any other route is one of NO_PROXY's.
+_PROXY_VARIABLES = {"http://": "HTTP_PROXY", "https://": "HTTPS_PROXY", "all://": "ALL_PROXY"}
+#: Loopback hosts: never sent to a proxy (a token would go in clear to it), whatever the
+#: environment says. Mounted on every client this module lets httpx route.
+_LOOPBACK_MOUNTS: dict[str, httpx.AsyncBaseTransport | None] = {
+    "all://127.0.0.1": None,
+    "all://localhost": None,
+    "all://[::1]": None,
+}
 
-    ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``ALL_PROXY`` (any case), less the hosts of
-    ``NO_PROXY``: the variables httpx reads for a client without a transport of its own.
+
+def _check_proxy(variable: str, url: str) -> None:
+    """Refuse a proxy URL httpx could not use; never quotes it (it may hold credentials)."""
+    try:
+        scheme = httpx.Proxy(url).url.scheme
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigurationError(
+            f"{variable} is not a proxy URL httpx can use (http://, https://, socks5:// or "
+            "socks5h://, with a valid host and port)"
+        ) from None
+    if scheme.startswith("socks5") and importlib.util.find_spec("socksio") is None:
+        raise ConfigurationError(
+            f"{variable} names a SOCKS proxy, which needs the socksio package "
+            "(pip install 'httpx[socks]')"
+        )
+
+
+def _proxy_routes() -> list[tuple[Any, bool]]:
+    """httpx's routes from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, any
+    case, and ``NO_PROXY``), most specific first as httpx tries them: (pattern, proxied).
+
+    Read by httpx's own functions, so that the routing is httpx's; anything httpx would
+    refuse when it builds the client is a :class:`ConfigurationError` naming the variable.
+    Empty when no proxy is set (``NO_PROXY`` then routes nothing).
     """
-    proxies = urllib.request.getproxies_environment()
-    if url is None:
-        return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
-    parts = urlsplit(url)
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
+    from httpx._utils import URLPattern, get_environment_proxies
+
+    found = get_environment_proxies()
+    if not any(proxy is not None for proxy in found.values()):
+        return []
+    routes = []
+    for key, proxy in found.items():
+        variable = _PROXY_VARIABLES.get(key, "NO_PROXY")
+        if proxy is not None:
+            _check_proxy(variable, proxy)
+        try:
+            pattern = URLPattern(key)
+        except (httpx.InvalidURL, ValueError) as exc:
+            host = key.removeprefix("all://").removeprefix("*")
+            raise ConfigurationError(
+                f"{variable} holds {host!r}, which httpx cannot read as a host ({exc}): write "
+                "host names, IPv4 addresses or IPv6 addresses without brackets, comma-separated"
+            ) from None
+        routes.append((pattern, proxy is not None))
+    return sorted(routes, key=lambda route: route[0].priority)
+
+
+def _environment_proxy(url: str | None) -> bool:
+    """Whether httpx would send a request for ``url`` to a proxy set in the environment (to
+    any URL when None). A loopback host never goes to a proxy."""
+    if url is not None and is_loopback(urlsplit(url).hostname or ""):
         return False
-    return not urllib.request.proxy_bypass(parts.hostname or "")
+    routes = _proxy_routes()
+    if url is None or not routes:
+        return bool(routes)
+    target = httpx.URL(url)
+    return next((proxied for pattern, proxied in routes if pattern.matches(target)), False)
 
 
 @attrs.frozen
@@ -415,6 +469,8 @@ def _make_client(
     pool = PoolTransport(max_connections) if own_pool else None
     client = httpx.AsyncClient(
         transport=pool if pool is not None else transport,
+        # When httpx routes (a proxy from the environment), loopback stays direct.
+        mounts=_LOOPBACK_MOUNTS if pool is None and transport is None else None,
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),

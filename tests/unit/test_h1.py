@@ -26,7 +26,14 @@ import trio
 import trustme
 from trio.testing import MockClock
 
-from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPolicy, ServerError
+from globus_runs import (
+    ConnectError,
+    FlowsClient,
+    NetworkError,
+    ResponseParseError,
+    RetryPolicy,
+    ServerError,
+)
 from globus_runs import _pool_errors as errors
 from globus_runs._h1 import (
     H1Pool,
@@ -635,16 +642,16 @@ async def test_a_proxy_in_the_environment_carries_the_requests(
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    proxy = Script(answer(RUN_DOCUMENT))
+    # The proxy refuses the tunnel: what it was asked for shows the request went to it.
+    proxy = Script(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
     async with proxy.running() as origin:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{origin[2]}")
-        # Nothing listens on port 9: only the proxy can answer.
-        async with FlowsClient(authorizer="tok", base_url="http://127.0.0.1:9") as flows:
-            run = await flows.get_run("00000000-0000-4000-8000-000000000001")
-    assert run.status == "ACTIVE"
-    assert proxy.requests[0].startswith(
-        b"GET http://127.0.0.1:9/runs/00000000-0000-4000-8000-000000000001 HTTP/1.1\r\n"
-    )
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{origin[2]}")
+        retry = RetryPolicy.disabled()
+        base_url = "https://flows.example.org"
+        async with FlowsClient(authorizer="tok", base_url=base_url, retry=retry) as flows:
+            with pytest.raises(NetworkError):
+                await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert proxy.requests[0].startswith(b"CONNECT flows.example.org:443 HTTP/1.1\r\n")
 
 
 async def test_server_closed_idle_connections_to_another_origin_free_no_room_twice(

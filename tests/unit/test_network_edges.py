@@ -3,9 +3,12 @@ reach, proxies, TLS and event loops (each on asyncio and trio where it awaits)."
 
 from __future__ import annotations
 
+import importlib.util
 import socket
+from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
 import pytest
 
 from globus_runs import (
@@ -14,12 +17,17 @@ from globus_runs import (
     FlowsClient,
     InvalidRequestError,
     _wire,
+    pooled_http_client,
 )
+from globus_runs._transport import _environment_proxy
 from globus_runs.testing import FakeGlobus
+
+from .test_h1 import RUN_DOCUMENT, Script, answer
 
 pytestmark = pytest.mark.anyio
 
 LONE_SURROGATE = "label \ud800"
+SECRET = "secret-token-7c1d0e"
 
 
 # -- values that cannot be sent ----------------------------------------------------------
@@ -99,3 +107,100 @@ def test_plain_http_to_localhost_needs_it_to_resolve_to_loopback(
 def test_plain_http_to_localhost_resolving_to_loopback_is_accepted() -> None:
     _wire._localhost_is_loopback.cache_clear()
     assert _wire.check_base_url("http://localhost:8000/flows/") == "http://localhost:8000/flows"
+
+
+# -- proxies ----------------------------------------------------------------------------------
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+RUN_ID = "00000000-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy variables in the environment; set some with the returned monkeypatch."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own-pool", "pooled-http-client"])
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "ALL_PROXY"])
+async def test_a_loopback_service_is_never_reached_through_a_proxy(
+    no_proxies: pytest.MonkeyPatch, variable: str, shared: bool
+) -> None:
+    proxy, service = Script(answer(RUN_DOCUMENT)), Script(answer(RUN_DOCUMENT))
+    async with proxy.running() as proxy_origin, service.running() as origin:
+        no_proxies.setenv(variable, f"http://127.0.0.1:{proxy_origin[2]}")
+        base_url = f"http://127.0.0.1:{origin[2]}"
+        async with AsyncExitStack() as stack:
+            http_client = await stack.enter_async_context(pooled_http_client()) if shared else None
+            flows = await stack.enter_async_context(
+                FlowsClient(authorizer=SECRET, base_url=base_url, http_client=http_client)
+            )
+            await flows.get_run(RUN_ID)
+    assert proxy.requests == []
+    assert service.requests[0].startswith(f"GET /runs/{RUN_ID} HTTP/1.1\r\n".encode())
+    assert f"Bearer {SECRET}".encode() in service.requests[0]
+
+
+@pytest.mark.parametrize(
+    ("environment", "variable"),
+    [
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "[::1]"}, "NO_PROXY"),
+        ({"HTTPS_PROXY": "ftp://user:pa55-SECRET@127.0.0.1:21"}, "HTTPS_PROXY"),
+        ({"ALL_PROXY": "http://127.0.0.1:bad-port"}, "ALL_PROXY"),
+        pytest.param(
+            {"ALL_PROXY": "socks5://user:pa55-SECRET@127.0.0.1:1080"},
+            "ALL_PROXY",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("socksio") is not None, reason="socksio is installed"
+            ),
+            id="socks-without-socksio",
+        ),
+    ],
+)
+@pytest.mark.parametrize("make", ["flows-client", "pooled-http-client"])
+def test_a_proxy_setting_httpx_cannot_use_is_a_configuration_error_naming_it(
+    no_proxies: pytest.MonkeyPatch, environment: dict[str, str], variable: str, make: str
+) -> None:
+    for name, value in environment.items():
+        no_proxies.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=variable) as caught:
+        if make == "flows-client":
+            FlowsClient(authorizer=SECRET, base_url="https://flows.example.org")
+        else:
+            pooled_http_client()
+    assert "SECRET" not in str(caught.value)
+
+
+NO_PROXY_VALUES = [
+    ".localhost",
+    "localhost",
+    "example.org",
+    ".example.org",
+    "flows.example.org,10.0.0.1",
+    "::1,2001:db8::1",
+    "https://flows.example.org",
+    "*",
+    "",
+]
+URLS = [
+    "https://flows.example.org",
+    "https://example.org",
+    "https://a.localhost",
+    "https://localhost.example.org",
+    "https://10.0.0.1:8443",
+    "https://[2001:db8::1]",
+    "http://flows.example.org",
+]
+
+
+@pytest.mark.parametrize("no_proxy", NO_PROXY_VALUES)
+async def test_proxy_routing_is_httpxs(no_proxies: pytest.MonkeyPatch, no_proxy: str) -> None:
+    no_proxies.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    no_proxies.setenv("NO_PROXY", no_proxy)
+    async with httpx.AsyncClient() as reference:
+        for url in URLS:
+            proxied = reference._transport_for_url(httpx.URL(url)) is not reference._transport
+            assert _environment_proxy(url) is proxied, url
