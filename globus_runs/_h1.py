@@ -56,6 +56,7 @@ from ._pool_errors import (
     PoolTimeout,
     ReadTimeout,
     RemoteProtocolError,
+    TLSVerificationError,
     WriteError,
     WriteTimeout,
 )
@@ -811,10 +812,12 @@ class H1Pool:
     def __init__(
         self,
         max_connections: int,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         *,
         keepalive_expiry: float = _KEEPALIVE_EXPIRY,
     ) -> None:
+        """``ssl_context`` may be a function making it: called at the first https connection,
+        so a pool that only speaks plain http never loads a trust store."""
         self.identity = event_loop_identity()
         self.loop = self.identity if isinstance(self.identity, asyncio.AbstractEventLoop) else None
         self._now: Callable[[], float] = (
@@ -827,7 +830,12 @@ class H1Pool:
             self._trio_token = trio.lowlevel.current_trio_token
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
-        self._ssl_context = ssl_context
+        self._ssl_context: ssl.SSLContext | None = None
+        self._make_ssl_context: Callable[[], ssl.SSLContext] | None = None
+        if isinstance(ssl_context, ssl.SSLContext):
+            self._ssl_context = ssl_context
+        else:
+            self._make_ssl_context = ssl_context
         self._idle: dict[Origin, list[Connection]] = {}
         self._open: set[Connection] = set()
         self._connecting = 0
@@ -1015,26 +1023,37 @@ class H1Pool:
                 return True
         return False
 
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made at the first https connection when given as a function."""
+        context = self._ssl_context
+        if context is None:
+            assert self._make_ssl_context is not None
+            context = self._ssl_context = self._make_ssl_context()
+        return context
+
     async def _open_connection(self, origin: Origin, timeout: float | None) -> Connection:
         scheme, host, port = origin
-        tls = scheme == b"https"
+        tls = self._tls() if scheme == b"https" else None
         try:
             with anyio.fail_after(timeout):
                 if self.loop is None:
-                    return await _TrioConnection.open(
-                        self, origin, self._ssl_context if tls else None
-                    )
+                    return await _TrioConnection.open(self, origin, tls)
                 connection = _Connection(self, origin)
                 await self.loop.create_connection(
                     lambda: connection,
                     host,
                     port,
-                    ssl=self._ssl_context if tls else None,
-                    server_hostname=host if tls else None,
+                    ssl=tls,
+                    server_hostname=host if tls is not None else None,
                 )
                 return connection
         except TimeoutError:
             raise ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except ssl.SSLCertVerificationError as exc:
+            # Not a failure to retry: the same certificate would fail the same way.
+            raise TLSVerificationError(
+                f"{host}:{port}: the server's certificate failed verification: {exc}"
+            ) from exc
         except (OSError, ValueError) as exc:
             # ValueError: a host name the resolver or TLS refuses (an empty or overlong label).
             raise ConnectError(f"{host}:{port}: {exc}") from exc

@@ -250,8 +250,36 @@ _TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
 @functools.lru_cache(maxsize=4)
 def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     """The TLS context of the pools, one per process (and CA setting from the environment):
-    building one loads the CA bundle, which costs more than many requests."""
-    return httpx.create_ssl_context(verify=True, trust_env=True)
+    building one loads the CA bundle, which costs more than many requests.
+
+    A CA file or directory named by ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` that cannot be
+    loaded is a :class:`ConfigurationError` naming it (retrying cannot help).
+    """
+    try:
+        return httpx.create_ssl_context(verify=True, trust_env=True)
+    except OSError as exc:  # a missing or unreadable file, or one holding no certificate
+        variable, path = ("SSL_CERT_FILE", cert_file) if cert_file else ("SSL_CERT_DIR", cert_dir)
+        raise ConfigurationError(
+            f"{variable}={path!r} cannot be loaded as CA certificates: "
+            f"{exc.strerror or exc}; unset it to use the default trust store"
+        ) from None
+
+
+def _environment_tls_context() -> ssl.SSLContext:
+    """The TLS context for the CA settings of the environment as they are now."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+def _tls_verification_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``exc`` (the pool's or httpx's), if any."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chains met here are short; never loop on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 _OWN_CODINGS = b"gzip, deflate"
@@ -272,8 +300,11 @@ class PoolTransport(httpx.AsyncBaseTransport):
     to the pool's own).
     """
 
-    def __init__(self, max_connections: int) -> None:
+    def __init__(self, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self.max_connections = max_connections
+        #: The caller's TLS context (``verify=``); else the environment's, made when the first
+        #: https connection needs it (plain http never loads a trust store).
+        self._ssl_context = ssl_context
         self._h1: H1Pool | None = None  # bound to the event loop (or trio run) it was made in
         self._closed = False
 
@@ -309,8 +340,9 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended
-            context = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-            h1 = self._h1 = H1Pool(self.max_connections, context)
+            h1 = self._h1 = H1Pool(
+                self.max_connections, self._ssl_context or _environment_tls_context
+            )
         answer: Answer = await h1.send(
             origin,
             method,
@@ -462,15 +494,19 @@ def _make_client(
     transport: httpx.AsyncBaseTransport | None,
     own_pool: bool,
     headers: Iterable[tuple[str, str]] | None = None,
+    verify: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient``: on a new :class:`PoolTransport` when ``own_pool``, else on
     ``transport`` (or, when that is None, httpx's own pool with the proxies of the environment).
     """
-    pool = PoolTransport(max_connections) if own_pool else None
+    pool = PoolTransport(max_connections, verify) if own_pool else None
+    httpx_routes = pool is None and transport is None
     client = httpx.AsyncClient(
         transport=pool if pool is not None else transport,
-        # When httpx routes (a proxy from the environment), loopback stays direct.
-        mounts=_LOOPBACK_MOUNTS if pool is None and transport is None else None,
+        # When httpx routes (a proxy from the environment), loopback stays direct; its pools
+        # load their trust store now, so a CA setting that cannot be loaded fails here.
+        mounts=_LOOPBACK_MOUNTS if httpx_routes else None,
+        verify=(verify or _environment_tls_context()) if httpx_routes else True,
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
@@ -488,6 +524,7 @@ def pooled_http_client(
     *,
     timeout: float | None = 60.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` to share between clients, on this library's connection pool.
 
@@ -502,6 +539,10 @@ def pooled_http_client(
     proxy is set in the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``), the client
     is a plain ``httpx.AsyncClient`` of ``max_connections``, which routes through it.
 
+    ``verify``, an :class:`ssl.SSLContext`, is the TLS trust of its connections (a private
+    CA: ``ssl.create_default_context(cafile=...)``); by default the system's, or the CA file
+    or directory named by ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``.
+
     Example::
 
         async with pooled_http_client(200) as http_client:
@@ -514,11 +555,16 @@ def pooled_http_client(
         or max_connections < 1
     ):
         raise ConfigurationError("max_connections must be a positive int")
+    if verify is not None and not isinstance(verify, ssl.SSLContext):
+        raise ConfigurationError(f"verify must be an ssl.SSLContext, not {type(verify).__name__}")
+    if verify is not None and transport is not None:
+        raise ConfigurationError("verify applies to the library's pool: a transport has its own")
     return _make_client(
         max_connections,
         timeout=httpx.Timeout(timeout),
         transport=transport,
         own_pool=transport is None and not _environment_proxy(None),
+        verify=verify,
     )
 
 
@@ -985,6 +1031,14 @@ def network_error(
     """
     if isinstance(exc, GlobusRunsError):
         return exc
+    failure = _tls_verification_failure(exc)
+    if failure is not None:
+        # Retrying would meet the same certificate: the trust settings are what to change.
+        return ConfigurationError(
+            f"{method} {url}: the server's TLS certificate failed verification "
+            f"({failure.verify_message or failure.reason}). To trust a private CA, pass "
+            "http_client=pooled_http_client(verify=ssl_context) or set SSL_CERT_FILE"
+        )
     if isinstance(exc, httpx.DecodingError) and isinstance(exc.__cause__, ResponseParseError):
         # PoolTransport's word, through httpx.AsyncClient, for a body too large or not
         # decodable: the library's own error, as on every other way out (never retried).

@@ -89,7 +89,12 @@ class Script:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            writer.close()
+            if writer.get_extra_info("ssl_object") is not None:
+                # A TLS close waits for the client's close_notify, which may never come
+                # before the server stops: drop the connection at once.
+                writer.transport.abort()
+            else:
+                writer.close()
 
     @asynccontextmanager
     async def running(self, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:

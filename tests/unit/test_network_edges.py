@@ -4,18 +4,23 @@ reach, proxies, TLS and event loops (each on asyncio and trio where it awaits)."
 from __future__ import annotations
 
 import importlib.util
+import pathlib
 import socket
+import ssl
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from globus_runs import (
     ClientCredentialsAuthorizer,
     ConfigurationError,
     FlowsClient,
     InvalidRequestError,
+    RetryEvent,
+    RetryPolicy,
     _wire,
     pooled_http_client,
 )
@@ -204,3 +209,102 @@ async def test_proxy_routing_is_httpxs(no_proxies: pytest.MonkeyPatch, no_proxy:
         for url in URLS:
             proxied = reference._transport_for_url(httpx.URL(url)) is not reference._transport
             assert _environment_proxy(url) is proxied, url
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+def no_retries_seen(seen: list[RetryEvent]) -> RetryPolicy:
+    return RetryPolicy(max_retries=5, backoff_initial=0.001, on_retry=seen.append)
+
+
+@pytest.mark.parametrize("way", ["own-pool", "callers-httpx-client"])
+async def test_a_certificate_that_fails_verification_is_a_configuration_error_not_retried(
+    tls_server: ssl.SSLContext, no_proxies: pytest.MonkeyPatch, way: str
+) -> None:
+    seen: list[RetryEvent] = []
+    script = Script(answer(RUN_DOCUMENT))
+    async with script.running(tls_server) as origin, AsyncExitStack() as stack:
+        http_client = None
+        if way == "callers-httpx-client":
+            http_client = await stack.enter_async_context(httpx.AsyncClient())
+        flows = FlowsClient(
+            authorizer=SECRET,
+            base_url=f"https://127.0.0.1:{origin[2]}",
+            http_client=http_client,
+            retry=no_retries_seen(seen),
+        )
+        async with flows:
+            with pytest.raises(ConfigurationError, match="failed verification") as caught:
+                await flows.get_run(RUN_ID)
+    assert "pooled_http_client(verify=" in str(caught.value)
+    assert seen == []
+    assert script.requests == []
+
+
+async def test_a_private_ca_is_trusted_through_verify(
+    ca: trustme.CA, tls_server: ssl.SSLContext, no_proxies: pytest.MonkeyPatch
+) -> None:
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    script = Script(answer(RUN_DOCUMENT))
+    async with script.running(tls_server) as origin, pooled_http_client(verify=trusting) as http:
+        flows = FlowsClient(
+            authorizer=SECRET, base_url=f"https://127.0.0.1:{origin[2]}", http_client=http
+        )
+        run = await flows.get_run(RUN_ID)
+    assert run.run_id == RUN_ID
+
+
+async def test_a_private_ca_is_trusted_through_ssl_cert_file(
+    ca: trustme.CA,
+    tls_server: ssl.SSLContext,
+    no_proxies: pytest.MonkeyPatch,
+    tmp_path: pathlib.Path,
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    no_proxies.setenv("SSL_CERT_FILE", str(ca_file))
+    script = Script(answer(RUN_DOCUMENT))
+    async with script.running(tls_server) as origin:
+        base_url = f"https://127.0.0.1:{origin[2]}"
+        async with FlowsClient(authorizer=SECRET, base_url=base_url) as flows:
+            run = await flows.get_run(RUN_ID)
+    assert run.run_id == RUN_ID
+
+
+def test_verify_must_be_an_ssl_context() -> None:
+    with pytest.raises(ConfigurationError, match=r"ssl\.SSLContext"):
+        pooled_http_client(verify=True)  # type: ignore[arg-type]
+
+
+async def test_a_missing_ssl_cert_file_is_named_and_plain_http_never_needs_it(
+    tls_server: ssl.SSLContext, no_proxies: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    no_proxies.setenv("SSL_CERT_FILE", str(missing))
+    seen: list[RetryEvent] = []
+    plain, tls = Script(answer(RUN_DOCUMENT)), Script(answer(RUN_DOCUMENT))
+    async with plain.running() as plain_origin, tls.running(tls_server) as tls_origin:
+        base_url = f"http://127.0.0.1:{plain_origin[2]}"
+        async with FlowsClient(authorizer=SECRET, base_url=base_url) as flows:
+            assert (await flows.get_run(RUN_ID)).run_id == RUN_ID
+        base_url = f"https://127.0.0.1:{tls_origin[2]}"
+        retry = no_retries_seen(seen)
+        async with FlowsClient(authorizer=SECRET, base_url=base_url, retry=retry) as flows:
+            with pytest.raises(ConfigurationError, match="SSL_CERT_FILE") as caught:
+                await flows.get_run(RUN_ID)
+    assert str(missing) in str(caught.value)
+    assert seen == []
