@@ -464,6 +464,8 @@ class _Connection(asyncio.Protocol):
         self._parser = _Parser(b"GET")
         self._readiness: _Readiness | None = None
         self.reusable = False
+        #: Whether a TLS connection ended without the server's close_notify.
+        self._truncated = False
 
     # asyncio.Protocol
 
@@ -491,6 +493,11 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(parser.answer())
 
     def eof_received(self) -> bool:
+        # Over TLS, asyncio calls this at the server's close_notify, and also when the TCP
+        # stream ended without one: only then has its TLS layer seen the TCP end first.
+        tls = getattr(self.transport, "_ssl_protocol", None)
+        if tls is not None and getattr(tls, "_eof_received", False):
+            self._truncated = True
         return False  # close the transport; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -499,6 +506,8 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             self.reusable = False
+            if exc is None and self._truncated:
+                exc = ssl.SSLEOFError("the server closed the connection without close_notify")
             try:
                 waiter.set_result(self._parser.at_eof(exc))
             except Exception as error:

@@ -89,7 +89,9 @@ class Script:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            if writer.get_extra_info("ssl_object") is not None:
+            if writer.is_closing():
+                pass  # closed by the handler already, as it meant to
+            elif writer.get_extra_info("ssl_object") is not None:
                 # A TLS close waits for the client's close_notify, which may never come
                 # before the server stops: drop the connection at once.
                 writer.transport.abort()

@@ -3,6 +3,7 @@ reach, proxies, TLS and event loops (each on asyncio and trio where it awaits)."
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import pathlib
 import socket
@@ -19,15 +20,18 @@ from globus_runs import (
     ConfigurationError,
     FlowsClient,
     InvalidRequestError,
+    NetworkError,
     RetryEvent,
     RetryPolicy,
     _wire,
     pooled_http_client,
 )
+from globus_runs import _pool_errors as pool_errors
+from globus_runs._h1 import H1Pool
 from globus_runs._transport import _environment_proxy
 from globus_runs.testing import FakeGlobus
 
-from .test_h1 import RUN_DOCUMENT, Script, answer
+from .test_h1 import RUN_DOCUMENT, TIMEOUTS, Script, answer, get
 
 pytestmark = pytest.mark.anyio
 
@@ -308,3 +312,62 @@ async def test_a_missing_ssl_cert_file_is_named_and_plain_http_never_needs_it(
                 await flows.get_run(RUN_ID)
     assert str(missing) in str(caught.value)
     assert seen == []
+
+
+# -- TLS truncation ---------------------------------------------------------------------------
+
+UNTIL_CLOSE = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"run_id": "r1", "status"'
+
+
+async def answer_then_close_notify(
+    _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes
+) -> None:
+    writer.write(UNTIL_CLOSE + b': "ACTIVE"}')
+    await writer.drain()
+    writer.close()  # TLS close: close_notify, then the TCP close
+
+
+async def answer_cut_without_close_notify(
+    _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes
+) -> None:
+    writer.write(UNTIL_CLOSE)
+    await writer.drain()
+    writer.transport.abort()  # the TCP connection closes; no close_notify is sent
+
+
+def trusting(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def test_an_answer_read_until_a_tls_close_notify_is_complete(
+    ca: trustme.CA, tls_server: ssl.SSLContext
+) -> None:
+    script = Script(answer_then_close_notify)
+    async with script.running(tls_server) as origin:
+        h1 = H1Pool(2, trusting(ca))
+        status, _, body = await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await h1.aclose()
+    assert (status, body) == (200, b'{"run_id": "r1", "status": "ACTIVE"}')
+
+
+async def test_an_answer_read_until_close_cut_without_close_notify_is_a_network_error(
+    ca: trustme.CA, tls_server: ssl.SSLContext, no_proxies: pytest.MonkeyPatch
+) -> None:
+    script = Script(answer_cut_without_close_notify)
+    async with script.running(tls_server) as origin:
+        h1 = H1Pool(2, trusting(ca))
+        with pytest.raises(pool_errors.RemoteProtocolError, match=r"close_notify|EOF"):
+            await h1.request(origin, b"GET", get(), TIMEOUTS)
+        await h1.aclose()
+        script.actions.append(answer_cut_without_close_notify)
+        async with pooled_http_client(verify=trusting(ca)) as http:
+            flows = FlowsClient(
+                authorizer=SECRET,
+                base_url=f"https://127.0.0.1:{origin[2]}",
+                http_client=http,
+                retry=RetryPolicy.disabled(),
+            )
+            with pytest.raises(NetworkError):
+                await flows.get_run(RUN_ID)
