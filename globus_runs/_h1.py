@@ -43,7 +43,7 @@ import re
 import select
 import ssl
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import anyio
@@ -464,8 +464,6 @@ class _Connection(asyncio.Protocol):
         self._parser = _Parser(b"GET")
         self._readiness: _Readiness | None = None
         self.reusable = False
-        #: Whether a TLS connection ended without the server's close_notify.
-        self._truncated = False
 
     # asyncio.Protocol
 
@@ -493,11 +491,6 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(parser.answer())
 
     def eof_received(self) -> bool:
-        # Over TLS, asyncio calls this at the server's close_notify, and also when the TCP
-        # stream ended without one: only then has its TLS layer seen the TCP end first.
-        tls = getattr(self.transport, "_ssl_protocol", None)
-        if tls is not None and getattr(tls, "_eof_received", False):
-            self._truncated = True
         return False  # close the transport; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -506,8 +499,6 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             self.reusable = False
-            if exc is None and self._truncated:
-                exc = ssl.SSLEOFError("the server closed the connection without close_notify")
             try:
                 waiter.set_result(self._parser.at_eof(exc))
             except Exception as error:
@@ -798,6 +789,14 @@ def _socket_readable(fileno: int) -> bool:
     return bool(ready)
 
 
+async def _close_at_the_end(pool: H1Pool) -> AsyncGenerator[None, None]:
+    """Suspended for the pool's life; closed by the event loop as it ends, or by ``aclose``."""
+    try:
+        yield
+    finally:
+        pool.close_now()
+
+
 def event_loop_identity() -> Any:
     """The running asyncio loop, or on trio the run's token: a pool belongs to one of them."""
     try:
@@ -850,6 +849,20 @@ class H1Pool:
         self._connecting = 0
         self._waiters: deque[anyio.Event] = deque()
         self._closed = False
+        self._keeper: AsyncGenerator[None, None] | None = None
+
+    async def close_with_event_loop(self) -> None:
+        """Close this pool's connections when its event loop (or trio run) ends.
+
+        A client may be used from one ``asyncio.run`` (or ``trio.run``) after another, as
+        scripts and notebooks do: each run's connections are closed as the run ends, rather
+        than left to the garbage collector. Both backends close the async generators still
+        open at the end of a run (``loop.shutdown_asyncgens``; trio's own finalizer): this
+        pool keeps one open for as long as it lives.
+        """
+        if self._keeper is None:
+            keeper = self._keeper = _close_at_the_end(self)
+            await keeper.asend(None)
 
     def is_current(self) -> bool:
         """Whether this pool belongs to the running event loop (or trio run).
@@ -1096,6 +1109,13 @@ class H1Pool:
 
     async def aclose(self) -> None:
         """Close every connection; requests still in flight fail."""
+        self.close_now()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            await keeper.aclose()
+
+    def close_now(self) -> None:
+        """Close every connection at once (the event loop is still running)."""
         self._closed = True
         for connection in list(self._open):
             connection.abort()
@@ -1107,8 +1127,8 @@ class H1Pool:
     def abandon(self) -> None:
         """Close what can be closed without this pool's event loop: its trio sockets.
 
-        For a pool left behind by an earlier ``trio.run`` (asyncio connections of a loop that
-        is gone are closed by asyncio when collected). Marks the pool closed.
+        For a pool left behind by an earlier event loop or ``trio.run`` that did not close it
+        as it ended (:meth:`close_with_event_loop`). Marks the pool closed.
         """
         self._closed = True
         for connection in list(self._open):

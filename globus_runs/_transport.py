@@ -343,6 +343,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
             h1 = self._h1 = H1Pool(
                 self.max_connections, self._ssl_context or _environment_tls_context
             )
+            await h1.close_with_event_loop()
         answer: Answer = await h1.send(
             origin,
             method,
