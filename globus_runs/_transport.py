@@ -32,11 +32,13 @@ import binascii
 import functools
 import importlib.util
 import inspect
+import ipaddress
 import logging
 import math
 import os
 import ssl
 import sys
+import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -430,34 +432,97 @@ def _check_proxy(variable: str, url: str) -> None:
         )
 
 
-def _proxy_routes() -> list[tuple[Any, bool]]:
-    """httpx's routes from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, any
-    case, and ``NO_PROXY``), most specific first as httpx tries them: (pattern, proxied).
+@attrs.frozen
+class _ProxyRoute:
+    """One of httpx's proxy routes: which URLs it takes, and whether it goes to a proxy.
 
-    Read by httpx's own functions, so that the routing is httpx's; anything httpx would
-    refuse when it builds the client is a :class:`ConfigurationError` naming the variable.
-    Empty when no proxy is set (``NO_PROXY`` then routes nothing).
+    ``host`` is matched exactly, or as a domain when ``domain`` is ``"any"`` (the host or a
+    name under it) or ``"below"`` (only names under it); empty matches every host.
     """
-    from httpx._utils import URLPattern, get_environment_proxies
 
-    found = get_environment_proxies()
-    if not any(proxy is not None for proxy in found.values()):
-        return []
-    routes = []
-    for key, proxy in found.items():
-        variable = _PROXY_VARIABLES.get(key, "NO_PROXY")
-        if proxy is not None:
-            _check_proxy(variable, proxy)
+    scheme: str  # "" for every scheme
+    host: str
+    port: int | None
+    domain: str  # "", "any" or "below"
+    proxied: bool
+
+    @classmethod
+    def parse(cls, key: str, proxied: bool, variable: str) -> _ProxyRoute:
+        """A route from an httpx mount key (``all://``, ``all://*example.org``, ...)."""
         try:
-            pattern = URLPattern(key)
-        except (httpx.InvalidURL, ValueError) as exc:
+            url = httpx.URL(key)
+        except httpx.InvalidURL as exc:
             host = key.removeprefix("all://").removeprefix("*")
             raise ConfigurationError(
                 f"{variable} holds {host!r}, which httpx cannot read as a host ({exc}): write "
                 "host names, IPv4 addresses or IPv6 addresses without brackets, comma-separated"
             ) from None
-        routes.append((pattern, proxy is not None))
-    return sorted(routes, key=lambda route: route[0].priority)
+        scheme = "" if url.scheme == "all" else url.scheme
+        host, domain = url.host, ""
+        if host == "*":
+            host = ""
+        elif host.startswith("*."):
+            host, domain = host[2:], "below"
+        elif host.startswith("*"):
+            host, domain = host[1:], "any"
+        return cls(scheme, host, url.port, domain, proxied)
+
+    def matches(self, url: httpx.URL) -> bool:
+        if self.scheme and self.scheme != url.scheme:
+            return False
+        if self.port is not None and self.port != url.port:
+            return False
+        if not self.host:
+            return True
+        host = url.host
+        if self.domain == "below":
+            return host.endswith("." + self.host)
+        if self.domain == "any":
+            return host == self.host or host.endswith("." + self.host)
+        return host == self.host
+
+    @property
+    def priority(self) -> tuple[int, int, int]:
+        """httpx tries routes with a port first, then longer hosts, then longer schemes."""
+        pattern_host = ("*." if self.domain == "below" else "*" if self.domain else "") + self.host
+        return (0 if self.port is not None else 1, -len(pattern_host), -len(self.scheme))
+
+
+def _no_proxy_key(entry: str) -> str:
+    """The route httpx makes of one ``NO_PROXY`` entry."""
+    if "://" in entry:
+        return entry
+    try:
+        address = ipaddress.ip_address(entry.partition("/")[0])
+    except ValueError:
+        return f"all://{entry}" if entry.lower() == "localhost" else f"all://*{entry}"
+    return f"all://[{entry}]" if address.version == 6 else f"all://{entry}"
+
+
+def _proxy_routes() -> list[_ProxyRoute]:
+    """The routes httpx builds from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, any case, and ``NO_PROXY``; read as httpx reads them), in the order httpx
+    tries them. Empty when no proxy is set (``NO_PROXY`` then routes nothing).
+
+    Anything httpx would refuse when it builds a client is a :class:`ConfigurationError`
+    naming the variable.
+    """
+    found = urllib.request.getproxies()
+    routes = []
+    for scheme in ("http", "https", "all"):
+        proxy = found.get(scheme)
+        if proxy:
+            variable = f"{scheme.upper()}_PROXY"
+            _check_proxy(variable, proxy if "://" in proxy else f"http://{proxy}")
+            routes.append(_ProxyRoute.parse(f"{scheme}://", True, variable))
+    if not routes:
+        return []
+    for entry in (item.strip() for item in found.get("no", "").split(",")):
+        if entry == "*":
+            return []  # no proxy for anything
+        if entry:
+            routes.append(_ProxyRoute.parse(_no_proxy_key(entry), False, "NO_PROXY"))
+    return sorted(routes, key=lambda route: route.priority)
 
 
 def _environment_proxy(url: str | None) -> bool:
@@ -469,7 +534,7 @@ def _environment_proxy(url: str | None) -> bool:
     if url is None or not routes:
         return bool(routes)
     target = httpx.URL(url)
-    return next((proxied for pattern, proxied in routes if pattern.matches(target)), False)
+    return next((route.proxied for route in routes if route.matches(target)), False)
 
 
 @attrs.frozen
