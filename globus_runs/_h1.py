@@ -128,11 +128,18 @@ def encode_request(
         or data.count(b"\r", 0, end) != breaks
         or data.find(b"\0", 0, end) >= 0
     ):
-        if _bad_byte(method) or _bad_byte(target):
-            raise LocalProtocolError("invalid request line")
-        name = next(name for name, value in headers if _bad_byte(name) or _bad_byte(value))
-        raise LocalProtocolError(f"invalid header {name[:40]!r}")
+        raise _injection(method, target, headers)
     return data
+
+
+def _injection(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> LocalProtocolError:
+    """The error naming the part of a request that holds a line break or NUL."""
+    if _bad_byte(method) or _bad_byte(target):
+        return LocalProtocolError("invalid request line")
+    name = next(name for name, value in headers if _bad_byte(name) or _bad_byte(value))
+    return LocalProtocolError(f"invalid header {name[:40]!r}")
 
 
 def _split_head(block: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
@@ -217,18 +224,7 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list
         if lower not in _FRAMING_NAMES:
             continue
         if lower == b"content-length":
-            if value.isdigit():
-                found = value
-            else:  # a list of lengths, which must all be the same
-                values = {item.strip() for item in value.split(b",")}
-                if len(values) != 1:
-                    raise RemoteProtocolError("conflicting Content-Length headers")
-                (found,) = values
-            if len(found) > 20 or _LENGTH_VALUE.fullmatch(found) is None:
-                raise RemoteProtocolError(f"malformed Content-Length {found[:24]!r}")
-            if length is not None and found != length:
-                raise RemoteProtocolError("conflicting Content-Length headers")
-            length = found
+            length = _content_length(value, length)
         elif lower == b"transfer-encoding":
             if chunked:
                 raise RemoteProtocolError("more than one Transfer-Encoding header")
@@ -238,9 +234,26 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list
             chunked = True
         elif lower == b"connection":
             close = close or b"close" in (item.strip() for item in value.lower().split(b","))
-        elif lower == b"content-encoding":
+        else:  # content-encoding
             codings += (item.strip().lower() for item in value.split(b","))
     return (None if length is None else int(length)), chunked, codings, close
+
+
+def _content_length(value: bytes, before: bytes | None) -> bytes:
+    """The digits of a ``Content-Length`` value (a list of equal ones allowed), which must
+    agree with ``before``, the value of an earlier such header."""
+    if value.isdigit():
+        found = value
+    else:  # a list of lengths, which must all be the same
+        values = {item.strip() for item in value.split(b",")}
+        if len(values) != 1:
+            raise RemoteProtocolError("conflicting Content-Length headers")
+        (found,) = values
+    if len(found) > 20 or _LENGTH_VALUE.fullmatch(found) is None:
+        raise RemoteProtocolError(f"malformed Content-Length {found[:24]!r}")
+    if before is not None and found != before:
+        raise RemoteProtocolError("conflicting Content-Length headers")
+    return found
 
 
 class _Parser:
@@ -319,94 +332,131 @@ class _Parser:
         return block
 
     def _parse(self) -> bool:
-        """Consume what the buffer holds; True once the answer is complete."""
-        buffer = self._buffer
+        """Consume what the buffer holds; True once the answer is complete.
+
+        Each state has a step of its own (``_STEPS``): it consumes what it can and says
+        whether to go on (the state moved) or to wait for more bytes.
+        """
+        steps = self._STEPS
         while True:
             state = self._state
-            if state == _HEAD:
-                if not buffer:
-                    return False
-                block = self._block()
-                if block is None:
-                    return False
-                if not block:
-                    raise RemoteProtocolError("answer starts with an empty line")
-                first, headers = _split_head(block)
-                status_line = _STATUS_LINE.fullmatch(first)
-                if status_line is None:
-                    raise RemoteProtocolError(f"malformed status line {first[:80]!r}")
-                version, code = status_line.groups()
-                status = int(code)
-                length, chunked, codings, close = _framing(headers)
-                if status < 200:
-                    if status < 100:
-                        raise RemoteProtocolError(f"status code {status} below 100")
-                    if status == 101:
-                        raise RemoteProtocolError("unexpected 101 Switching Protocols")
-                    continue  # an interim answer: the real one follows
-                self._status, self._headers = status, headers
-                self._frame(version, length, chunked, codings, close)
-            elif state == _LENGTH:
-                if len(buffer) < self._remaining:
-                    return False
-                if self._reader is None:
-                    self._content = bytes(buffer[: self._remaining])
-                else:
-                    self._reader.feed(buffer[: self._remaining])
-                del buffer[: self._remaining]
-                self._finish()
-            elif state == _CHUNK_SIZE:
-                end = buffer.find(b"\r\n")
-                if end < 0 or end > _MAX_LINE:
-                    if len(buffer) > _MAX_LINE:
-                        raise RemoteProtocolError("chunk size line is too long")
-                    return False
-                match = _CHUNK_LINE.fullmatch(buffer, 0, end + 2)
-                if match is None:
-                    raise RemoteProtocolError(
-                        f"malformed chunk size line {bytes(buffer[: min(end, 40)])!r}"
-                    )
-                size = int(match[1], 16)
-                del buffer[: end + 2]
-                if size > self._limit:
-                    raise too_large(self._limit)
-                self._remaining = size
-                self._state = _CHUNK_DATA if size else _TRAILERS
-            elif state == _CHUNK_DATA:
-                if not buffer:
-                    return False
-                take = min(len(buffer), self._remaining)
-                assert self._reader is not None
-                self._reader.feed(buffer[:take])
-                del buffer[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return False
-                self._state = _CHUNK_END
-            elif state == _CHUNK_END:
-                if len(buffer) < 2:
-                    if buffer and buffer[0] != 13:
-                        raise RemoteProtocolError("chunk not followed by CRLF")
-                    return False
-                if buffer[:2] != b"\r\n":
-                    raise RemoteProtocolError("chunk not followed by CRLF")
-                del buffer[:2]
-                self._state = _CHUNK_SIZE
-            elif state == _TRAILERS:
-                block = self._block()
-                if block is None:
-                    return False
-                if block:  # checked as the head's, then dropped
-                    _framing(_parse_headers(_header_lines(block)))
-                self._finish()
-            elif state == _UNTIL_CLOSE:
-                if buffer:
-                    assert self._reader is not None
-                    self._reader.feed(buffer)
-                    buffer.clear()
-                return False
-            else:
+            if state == _DONE:
                 return True
+            if not steps[state](self):
+                return False
+
+    def _step_head(self) -> bool:
+        """The status line and headers (interim ``1xx`` answers skipped)."""
+        if not self._buffer:
+            return False
+        block = self._block()
+        if block is None:
+            return False
+        if not block:
+            raise RemoteProtocolError("answer starts with an empty line")
+        first, headers = _split_head(block)
+        status_line = _STATUS_LINE.fullmatch(first)
+        if status_line is None:
+            raise RemoteProtocolError(f"malformed status line {first[:80]!r}")
+        version, code = status_line.groups()
+        status = int(code)
+        length, chunked, codings, close = _framing(headers)
+        if status < 200:
+            if status < 100:
+                raise RemoteProtocolError(f"status code {status} below 100")
+            if status == 101:
+                raise RemoteProtocolError("unexpected 101 Switching Protocols")
+            return True  # an interim answer: the real one follows
+        self._status, self._headers = status, headers
+        self._frame(version, length, chunked, codings, close)
+        return True
+
+    def _step_length(self) -> bool:
+        """A body of ``Content-Length`` bytes, once all of it is there."""
+        buffer, remaining = self._buffer, self._remaining
+        if len(buffer) < remaining:
+            return False
+        if self._reader is None:
+            self._content = bytes(buffer[:remaining])
+        else:
+            self._reader.feed(buffer[:remaining])
+        del buffer[:remaining]
+        self._finish()
+        return True
+
+    def _step_chunk_size(self) -> bool:
+        buffer = self._buffer
+        end = buffer.find(b"\r\n")
+        if end < 0 or end > _MAX_LINE:
+            if len(buffer) > _MAX_LINE:
+                raise RemoteProtocolError("chunk size line is too long")
+            return False
+        match = _CHUNK_LINE.fullmatch(buffer, 0, end + 2)
+        if match is None:
+            raise RemoteProtocolError(
+                f"malformed chunk size line {bytes(buffer[: min(end, 40)])!r}"
+            )
+        size = int(match[1], 16)
+        del buffer[: end + 2]
+        if size > self._limit:
+            raise too_large(self._limit)
+        self._remaining = size
+        self._state = _CHUNK_DATA if size else _TRAILERS
+        return True
+
+    def _step_chunk_data(self) -> bool:
+        buffer = self._buffer
+        if not buffer:
+            return False
+        take = min(len(buffer), self._remaining)
+        assert self._reader is not None
+        self._reader.feed(buffer[:take])
+        del buffer[:take]
+        self._remaining -= take
+        if self._remaining:
+            return False
+        self._state = _CHUNK_END
+        return True
+
+    def _step_chunk_end(self) -> bool:
+        buffer = self._buffer
+        if len(buffer) < 2:
+            if buffer and buffer[0] != 13:
+                raise RemoteProtocolError("chunk not followed by CRLF")
+            return False
+        if buffer[:2] != b"\r\n":
+            raise RemoteProtocolError("chunk not followed by CRLF")
+        del buffer[:2]
+        self._state = _CHUNK_SIZE
+        return True
+
+    def _step_trailers(self) -> bool:
+        block = self._block()
+        if block is None:
+            return False
+        if block:  # checked as the head's, then dropped
+            _framing(_parse_headers(_header_lines(block)))
+        self._finish()
+        return True
+
+    def _step_until_close(self) -> bool:
+        buffer = self._buffer
+        if buffer:
+            assert self._reader is not None
+            self._reader.feed(buffer)
+            buffer.clear()
+        return False  # only the server's close ends it (at_eof)
+
+    #: The step of each state, by its number.
+    _STEPS: tuple[Callable[[_Parser], bool], ...] = (
+        _step_head,
+        _step_length,
+        _step_chunk_size,
+        _step_chunk_data,
+        _step_chunk_end,
+        _step_trailers,
+        _step_until_close,
+    )
 
     def _frame(
         self, version: bytes, length: int | None, chunked: bool, codings: list[bytes], close: bool
