@@ -751,38 +751,13 @@ class Transport:
                 f"{request.method} {url}: the HTTP client is closed (the service client was "
                 "closed, or the http_client given to it)"
             )
-        policy = self.retry
-        started = anyio.current_time()
-        retry_number = 0
-        look_ups = 0  # retries spent repeating a failed look-up of recheck, not the request
-        renewed = False
+        progress = _Progress(anyio.current_time())
         while True:
-            header = None
-            if self.authorizer is not None:
-                header = await self._authorize(
-                    request, url, self.authorizer.get_authorization_header(request.resource_server)
-                )
-                # Checked here, once for every way out: a line break in a header would be
-                # refused by the connection with an error quoting it, or split the request.
-                if (
-                    header is not None
-                    and not (
-                        isinstance(header, str)
-                        and header.isascii()
-                        and header.isprintable()
-                        # httpx refuses a value with a space at either end: so does every way.
-                        and header[-1:] != " "
-                        and header[:1] != " "
-                    )
-                ):
-                    raise _refuse_header(self.authorizer)
+            header = await self._header_for(request, url)
             try:
-                send = self._send_once if self._direct is None else self._direct.send
-                if self.observer.active():
-                    answer = await self.observer.send(send, request, url, header, retry_number)
-                    status, headers, content = answer
-                else:
-                    status, headers, content = await send(request, url, header)
+                status, headers, content = await self._attempt(
+                    request, url, header, progress.retries
+                )
             except NetworkError as exc:
                 error: GlobusRunsError = exc
             else:
@@ -794,57 +769,86 @@ class Transport:
                         url,
                         header,
                         request,
-                        retry_number,
-                        retry_number - look_ups + 1,
-                        started,
+                        progress.retries,
+                        progress.sent + 1,
+                        progress.started,
                     )
-                secrets = _secrets_of(header, request)
-                error = error_from_response(
-                    status,
-                    _redact(content.decode("utf-8", "replace"), secrets),
-                    headers={
-                        name: _redact(value, secrets)
-                        for name, value in _header_map(headers).items()
-                    },
-                    method=request.method,
-                    url=url,
-                    not_found=request.not_found,
-                )
-                if status == 401 and self.authorizer is not None and not renewed:
-                    renewed = True
-                    retry_with_new_token = await self._authorize(
-                        request,
-                        url,
-                        self.authorizer.handle_unauthorized(request.resource_server, header),
-                    )
-                    if retry_with_new_token:
-                        logger.debug("%s %s: token rejected, retrying once", request.method, url)
-                        continue
-            retry_number += 1
-            idempotent = request.idempotent
-            if recheck is not None and not idempotent and _ambiguous(error):
-                reached, idempotent = await self.settle(
-                    request,
-                    error,
-                    recheck,
-                    retry_number=retry_number,
-                    started=started,
-                    attempts=retry_number - look_ups,
-                )
-                look_ups += reached - retry_number
-                retry_number = reached
-            delay = self._retry_delay(error, retry_number, started, idempotent=idempotent)
-            if isinstance(error, APIError) and error.http_status == 429:
-                listener = rate_limit_listener.get()
-                if listener is not None:
-                    # The batch pauses as long as asked, but never longer than the policy lets
-                    # one request wait: past that, its other items meet the 429 and fail fast.
-                    pause = error.retry_after if error.retry_after is not None else delay or 1.0
-                    listener(min(pause, policy.retry_after_max))
-            if delay is None:
-                error.attempts = retry_number - look_ups
-                raise error
-            await self._pause(request, url, error, retry_number, delay)
+                error = _api_error(request, url, header, status, headers, content)
+                if status == 401 and await self._renewed(request, url, header, progress):
+                    continue
+            await self._after_failure(request, url, error, recheck, progress)
+
+    async def _header_for(self, request: ApiRequest, url: str) -> str | None:
+        """The ``Authorization`` header of one attempt, refused when it cannot be sent.
+
+        Checked here, once for every way out: a line break in a header would be refused by
+        the connection with an error quoting it, or split the request.
+        """
+        if self.authorizer is None:
+            return None
+        header = await self._authorize(
+            request, url, self.authorizer.get_authorization_header(request.resource_server)
+        )
+        if header is not None and not _sendable_header(header):
+            raise _refuse_header(self.authorizer)
+        return header
+
+    async def _attempt(
+        self, request: ApiRequest, url: str, header: str | None, retry_number: int
+    ) -> Answer:
+        """Send once, by this client's way out, told to the observer when one listens."""
+        send = self._send_once if self._direct is None else self._direct.send
+        if self.observer.active():
+            answer: Answer = await self.observer.send(send, request, url, header, retry_number)
+            return answer
+        return await send(request, url, header)
+
+    async def _renewed(
+        self, request: ApiRequest, url: str, header: str | None, progress: _Progress
+    ) -> bool:
+        """After a 401: whether the authorizer renewed the token (once per call)."""
+        if self.authorizer is None or progress.renewed:
+            return False
+        progress.renewed = True
+        retry_with_new_token = await self._authorize(
+            request, url, self.authorizer.handle_unauthorized(request.resource_server, header)
+        )
+        if retry_with_new_token:
+            logger.debug("%s %s: token rejected, retrying once", request.method, url)
+        return retry_with_new_token
+
+    async def _after_failure(
+        self,
+        request: ApiRequest,
+        url: str,
+        error: GlobusRunsError,
+        recheck: Recheck | None,
+        progress: _Progress,
+    ) -> None:
+        """Wait before the next attempt, or raise ``error`` when there is none.
+
+        A request that is not idempotent is sent again after an ambiguous failure only once
+        ``recheck`` proved it had no effect (:meth:`settle`).
+        """
+        progress.retries += 1
+        idempotent = request.idempotent
+        if recheck is not None and not idempotent and _ambiguous(error):
+            reached, idempotent = await self.settle(
+                request,
+                error,
+                recheck,
+                retry_number=progress.retries,
+                started=progress.started,
+                attempts=progress.sent,
+            )
+            progress.look_ups += reached - progress.retries
+            progress.retries = reached
+        delay = self._retry_delay(error, progress.retries, progress.started, idempotent=idempotent)
+        _tell_rate_limit_listener(error, delay, self.retry)
+        if delay is None:
+            error.attempts = progress.sent
+            raise error
+        await self._pause(request, url, error, progress.retries, delay)
 
     async def _authorize(self, request: ApiRequest, url: str, asking: Awaitable[_T]) -> _T:
         """Await the authorizer (for a header, or after a 401) within the client's timeout: a
@@ -998,6 +1002,66 @@ def _encodable(value: str) -> bool:
     return True
 
 
+@attrs.define
+class _Progress:
+    """Where one call's attempt loop stands."""
+
+    started: float  # anyio.current_time() when the call began
+    retries: int = 0
+    look_ups: int = 0  # retries spent repeating a failed look-up of recheck, not the request
+    renewed: bool = False  # the token was renewed after a 401 already
+
+    @property
+    def sent(self) -> int:
+        """How many times the request itself was sent, before the attempt under way."""
+        return self.retries - self.look_ups
+
+
+def _sendable_header(header: object) -> bool:
+    """Whether an ``Authorization`` value can go out on every way (httpx refuses a value with
+    a space at either end, so does every way)."""
+    return (
+        isinstance(header, str)
+        and header.isascii()
+        and header.isprintable()
+        and header[-1:] != " "
+        and header[:1] != " "
+    )
+
+
+def _api_error(
+    request: ApiRequest,
+    url: str,
+    authorization: str | None,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    content: bytes,
+) -> APIError:
+    """The error for a non-2xx answer, with every secret the request carried redacted."""
+    secrets = _secrets_of(authorization, request)
+    return error_from_response(
+        status,
+        _redact(content.decode("utf-8", "replace"), secrets),
+        headers={name: _redact(value, secrets) for name, value in _header_map(headers).items()},
+        method=request.method,
+        url=url,
+        not_found=request.not_found,
+    )
+
+
+def _tell_rate_limit_listener(
+    error: GlobusRunsError, delay: float | None, policy: RetryPolicy
+) -> None:
+    """Tell the batch of a 429: it pauses as long as asked, but never longer than the policy
+    lets one request wait (past that, its other items meet the 429 and fail fast)."""
+    if not (isinstance(error, APIError) and error.http_status == 429):
+        return
+    listener = rate_limit_listener.get()
+    if listener is not None:
+        pause = error.retry_after if error.retry_after is not None else delay or 1.0
+        listener(min(pause, policy.retry_after_max))
+
+
 class _AttemptTimedOut(Exception):
     """The deadline of an attempt on the httpx path passed."""
 
@@ -1097,6 +1161,24 @@ def network_error(
     """
     if isinstance(exc, GlobusRunsError):
         return exc
+    known = _configuration_or_body_error(exc, method, url)
+    if known is not None:
+        return known
+    secrets = list(secrets)
+    detail = _redact(str(exc), secrets)
+    if any(secret[:_MIN_SECRET] in detail for secret in secrets):
+        # The start of a secret, left by an excerpt cut inside it (the pool quotes at most
+        # 80 bytes of a malformed line): the detail is not shown at all.
+        detail = "(not shown: it quotes part of a secret the request carried)"
+    error = _failure_error(exc, detail, method, url)
+    # Chained only when its text holds no secret: a traceback would show it again.
+    error.__cause__ = exc if detail == str(exc) else None
+    return error
+
+
+def _configuration_or_body_error(exc: Exception, method: str, url: str) -> GlobusRunsError | None:
+    """The error for a failure no retry can change: a certificate that fails verification,
+    or (through ``httpx.AsyncClient``) a body too large or not decodable."""
     failure = _tls_verification_failure(exc)
     if failure is not None:
         # Retrying would meet the same certificate: the trust settings are what to change.
@@ -1111,39 +1193,32 @@ def network_error(
         found = exc.__cause__
         found.method, found.url = method, url
         return found
+    return None
+
+
+def _failure_error(exc: Exception, detail: str, method: str, url: str) -> GlobusRunsError:
+    """The error for a failure to get an answer, ``detail`` being its redacted text."""
     name = type(exc).__name__
-    secrets = list(secrets)
-    detail = _redact(str(exc), secrets)
-    if any(secret[:_MIN_SECRET] in detail for secret in secrets):
-        # The start of a secret, left by an excerpt cut inside it (the pool quotes at most
-        # 80 bytes of a malformed line): the detail is not shown at all.
-        detail = "(not shown: it quotes part of a secret the request carried)"
     timeout = isinstance(exc, httpx.TimeoutException | pool_errors.Timeout | TimeoutError)
-    error: GlobusRunsError
     if isinstance(exc, pool_errors.ConnectError) or (
         isinstance(exc, _HTTPX_CONNECT) and _never_sent(exc.__cause__)
     ):
         if timeout:
-            error = ConnectTimeoutError(f"timed out connecting: {name}", method=method, url=url)
-        else:
-            error = ConnectError(f"could not connect: {detail}", method=method, url=url)
-    elif isinstance(exc, _HTTPX_CONNECT):
+            return ConnectTimeoutError(f"timed out connecting: {name}", method=method, url=url)
+        return ConnectError(f"could not connect: {detail}", method=method, url=url)
+    if isinstance(exc, _HTTPX_CONNECT):
         # httpx-aiohttp, for one, reports a server that hung up after reading the request
         # as ConnectTimeout: from a transport we do not know, it proves nothing.
         message = f"{name} from a transport that cannot tell whether the request was sent"
         cls = APITimeoutError if timeout else NetworkError
-        error = cls(f"{message}: {detail}", method=method, url=url)
-    elif isinstance(exc, httpx.LocalProtocolError | pool_errors.LocalProtocolError):
-        error = InvalidRequestError(f"{method} {url}: the request cannot be sent: {detail}")
-    elif timeout:
-        error = APITimeoutError(f"timed out waiting for the answer: {name}", method=method, url=url)
-    elif isinstance(exc, httpx.HTTPError | pool_errors.PoolError):
-        error = NetworkError(f"connection failed: {name}: {detail}", method=method, url=url)
-    else:
-        error = NetworkError(f"the transport failed: {name}: {detail}", method=method, url=url)
-    # Chained only when its text holds no secret: a traceback would show it again.
-    error.__cause__ = exc if detail == str(exc) else None
-    return error
+        return cls(f"{message}: {detail}", method=method, url=url)
+    if isinstance(exc, httpx.LocalProtocolError | pool_errors.LocalProtocolError):
+        return InvalidRequestError(f"{method} {url}: the request cannot be sent: {detail}")
+    if timeout:
+        return APITimeoutError(f"timed out waiting for the answer: {name}", method=method, url=url)
+    if isinstance(exc, httpx.HTTPError | pool_errors.PoolError):
+        return NetworkError(f"connection failed: {name}: {detail}", method=method, url=url)
+    return NetworkError(f"the transport failed: {name}: {detail}", method=method, url=url)
 
 
 class _DirectRoute:

@@ -218,17 +218,24 @@ def check_base_url(url: str) -> str:
         raise ConfigurationError(f"base_url {url!r} is not a valid URL: {exc}") from None
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url {url!r} must not have a query or fragment")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http":
+        _check_cleartext(url, parts.hostname)
+    return url.rstrip("/")
+
+
+def _check_cleartext(url: str, host: str) -> None:
+    """Refuse plain http to anything but a literal loopback address, or ``localhost`` when it
+    resolves to loopback addresses only."""
+    if not is_loopback(host):
         raise ConfigurationError(
             f"base_url {url!r} must use https: only a loopback address (127.0.0.1, ::1) or "
             "localhost may be reached over http"
         )
-    if parts.scheme == "http" and parts.hostname == "localhost" and not _localhost_is_loopback():
+    if host == "localhost" and not _localhost_is_loopback():
         raise ConfigurationError(
             f"base_url {url!r} must use https: the name localhost does not resolve to loopback "
             "addresses only on this machine (use http://127.0.0.1)"
         )
-    return url.rstrip("/")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -276,28 +283,33 @@ def _validation_messages(items: Iterable[Any]) -> list[str]:
     return messages
 
 
+def _error_member(error: Any) -> tuple[str | None, list[str]]:
+    """Code and messages of an ``error`` member: an object (Flows) or a string."""
+    if isinstance(error, str):
+        return None, [error]
+    if not isinstance(error, dict):
+        return None, []
+    raw_code = error.get("code")
+    code = raw_code if isinstance(raw_code, str) else None
+    messages: list[str] = []
+    message = error.get("message")
+    if isinstance(message, str) and message:
+        messages.append(message)
+    detail = error.get("detail")
+    if isinstance(detail, list):
+        messages.extend(_validation_messages(detail))
+    elif isinstance(detail, str) and detail:
+        messages.append(detail)
+    return code, messages
+
+
 def _messages_from(document: Any) -> tuple[str | None, list[str], str | None]:
     """Pull (code, messages, request id) out of a Flows- or Timers-shaped error document."""
     if not isinstance(document, dict):
         return None, [], None
     request_id = document.get("debug_id") or document.get("request_id")
     request_id = request_id if isinstance(request_id, str) else None
-    error = document.get("error")
-    code: str | None = None
-    messages: list[str] = []
-    if isinstance(error, dict):
-        raw_code = error.get("code")
-        code = raw_code if isinstance(raw_code, str) else None
-        detail = error.get("detail")
-        message = error.get("message")
-        if isinstance(message, str) and message:
-            messages.append(message)
-        if isinstance(detail, list):
-            messages.extend(_validation_messages(detail))
-        elif isinstance(detail, str) and detail:
-            messages.append(detail)
-    elif isinstance(error, str):
-        messages.append(error)
+    code, messages = _error_member(document.get("error"))
     detail = document.get("detail")
     if not messages and isinstance(detail, list):
         # FastAPI-style validation answer: {"detail": [{"loc", "msg", "type"}]}
