@@ -664,35 +664,25 @@ class Transport:
         concurrency: int,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
-        if (
-            not isinstance(max_response_size, int)
-            or isinstance(max_response_size, bool)
-            or max_response_size < 1
-        ):
-            raise ConfigurationError("max_response_size must be a positive int")
         self.base_url = base_url
         self.authorizer = authorizer
         self.retry = retry
-        self._timeout = httpx.Timeout(timeout)
-        #: Bounds each attempt as a whole (connecting, sending and reading).
-        self._attempt_timeout = timeout
-        self.max_response_size = max_response_size
+        #: What every attempt may take, carried to whichever way it goes out.
+        self.bounds = Bounds.of(timeout, max_response_size)
         self._owns_client = http_client is None
         if http_client is None:
             # Without a transport and under a proxy from the environment: httpx's own pool,
             # with the proxy routes httpx builds from the environment.
             http_client = _make_client(
                 max(concurrency, _DEFAULT_POOL),
-                timeout=self._timeout,
+                timeout=httpx.Timeout(timeout),
                 transport=transport,
                 own_pool=transport is None and not _environment_proxy(base_url),
                 headers=DEFAULT_HEADERS,
             )
         self.pool_size = _pool_size(http_client)
         self.http_client = http_client
-        self._direct = _DirectRoute.of(
-            http_client, base_url, self._timeout, timeout, max_response_size
-        )
+        self._direct = _DirectRoute.of(http_client, base_url, self.bounds)
         made = _plain(http_client) if self._direct is None else None
         #: Where the httpx path hands its requests when the client is one this module made
         #: (on a transport of the caller's, say): straight to that transport, without
@@ -702,8 +692,8 @@ class Transport:
         #: Every request's extensions on the httpx path, whichever way it goes: the client's
         #: timeouts, and its size limit for a PoolTransport reached through httpx.
         self._extensions: dict[str, Any] = {
-            "timeout": self._timeout.as_dict(),
-            _LIMIT_EXTENSION: max_response_size,
+            "timeout": self.bounds.timeouts,
+            _LIMIT_EXTENSION: self.bounds.max_response_size,
         }
         # Our own client already carries the headers: httpx merges per-request headers one
         # by one, at a cost that shows on every request.
@@ -711,6 +701,11 @@ class Transport:
         self._request_headers: dict[str, str] = {} if skip_headers else dict(DEFAULT_HEADERS)
         #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
         self.observer = RequestObserver()
+
+    @property
+    def max_response_size(self) -> int:
+        """The most bytes an answer's body may hold (:attr:`bounds`)."""
+        return self.bounds.max_response_size
 
     def shares_pool_with(self, other: Transport) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
@@ -853,10 +848,10 @@ class Transport:
     async def _authorize(self, request: ApiRequest, url: str, asking: Awaitable[_T]) -> _T:
         """Await the authorizer (for a header, or after a 401) within the client's timeout: a
         renewal that Globus Auth is slow to grant ends the call typed, like any attempt."""
-        with anyio.move_on_after(self._attempt_timeout):
+        with anyio.move_on_after(self.bounds.attempt):
             return await asking
         raise APITimeoutError(
-            f"timed out: the authorizer gave no token within {self._attempt_timeout} s",
+            f"timed out: the authorizer gave no token within {self.bounds.attempt} s",
             method=request.method,
             url=url,
         )
@@ -963,7 +958,7 @@ class Transport:
             # The attempt as a whole, and the body as received and decoded, are bounded here:
             # httpx bounds neither. (A bare cancel scope: fail_after's two generator-based
             # context managers cost more than the rest of this method's own work.)
-            attempt = self._attempt_timeout
+            attempt = self.bounds.attempt
             deadline = math.inf if attempt is None else anyio.current_time() + attempt
             with anyio.CancelScope(deadline=deadline) as scope:
                 if transport is not None:
@@ -972,7 +967,7 @@ class Transport:
                 else:
                     answer = await self.http_client.send(built, follow_redirects=False, stream=True)
                 try:
-                    content = await _read_bounded(answer, self.max_response_size)
+                    content = await _read_bounded(answer, self.bounds.max_response_size)
                 finally:
                     await answer.aclose()
             if scope.cancelled_caught:
@@ -985,7 +980,7 @@ class Transport:
             # Only this attempt's own deadline: a TimeoutError the transport raises may quote
             # what was sent, so it goes through network_error like any other failure.
             raise APITimeoutError(
-                f"timed out: the attempt took longer than {self._attempt_timeout} s",
+                f"timed out: the attempt took longer than {self.bounds.attempt} s",
                 method=request.method,
                 url=url,
             ) from None
@@ -1000,6 +995,30 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+@attrs.frozen
+class Bounds:
+    """What one attempt may take, whichever way it goes out: the whole attempt (``attempt``
+    seconds: connecting, sending and reading), each phase (``timeouts``: ``connect``,
+    ``read`` (the longest silence), ``write``, ``pool``) and the answer's body
+    (``max_response_size`` bytes, as received and decoded). Enforced once by each way out.
+    """
+
+    attempt: float | None
+    timeouts: dict[str, float | None] = attrs.field(hash=False)
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
+
+    @classmethod
+    def of(cls, timeout: float | None, max_response_size: int) -> Bounds:
+        """The bounds of a client's ``timeout`` (each phase and each attempt alike)."""
+        if (
+            not isinstance(max_response_size, int)
+            or isinstance(max_response_size, bool)
+            or max_response_size < 1
+        ):
+            raise ConfigurationError("max_response_size must be a positive int")
+        return cls(timeout, httpx.Timeout(timeout).as_dict(), max_response_size)
 
 
 @attrs.define
@@ -1231,14 +1250,7 @@ class _DirectRoute:
     prepared once and sends it on the pool's connections.
     """
 
-    def __init__(
-        self,
-        pool: PoolTransport,
-        base_url: str,
-        timeout: httpx.Timeout,
-        attempt: float | None = None,
-        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
-    ) -> None:
+    def __init__(self, pool: PoolTransport, base_url: str, bounds: Bounds) -> None:
         parts = urlsplit(base_url)
         self._pool = pool
         scheme = parts.scheme
@@ -1248,19 +1260,10 @@ class _DirectRoute:
         self._prefix = parts.path.encode("ascii")
         host = (b"Host", parts.netloc.rpartition("@")[2].encode("ascii"))
         self._headers = [host, *((n.encode(), v.encode()) for n, v in DEFAULT_HEADERS)]
-        self._timeouts = timeout.as_dict()
-        self._attempt = attempt
-        self._limit = limit
+        self._bounds = bounds
 
     @classmethod
-    def of(
-        cls,
-        client: httpx.AsyncClient,
-        base_url: str,
-        timeout: httpx.Timeout,
-        attempt: float | None = None,
-        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
-    ) -> _DirectRoute | None:
+    def of(cls, client: httpx.AsyncClient, base_url: str, bounds: Bounds) -> _DirectRoute | None:
         """The route for ``client`` when this module made it on a :class:`PoolTransport`.
 
         None for any other client, when the client has hooks, auth or cookies of its own (they
@@ -1270,7 +1273,7 @@ class _DirectRoute:
         made = _plain(client)
         if made is None or made.pool is None or not base_url.isascii():
             return None
-        return cls(made.pool, base_url, timeout, attempt, limit)
+        return cls(made.pool, base_url, bounds)
 
     async def send(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once; return the answer with its body decoded, or raise a :class:`NetworkError`."""
@@ -1286,6 +1289,7 @@ class _DirectRoute:
         for name, value in request.headers:
             headers.append((name.encode("utf-8"), value.encode("utf-8")))
         target = self._prefix + url[self._base_length :].encode("ascii")
+        bounds = self._bounds
         try:
             answer: Answer = await self._pool.send_direct(
                 self._origin,
@@ -1293,9 +1297,9 @@ class _DirectRoute:
                 target,
                 headers,
                 body,
-                self._timeouts,
-                limit=self._limit,
-                attempt=self._attempt,
+                bounds.timeouts,
+                limit=bounds.max_response_size,
+                attempt=bounds.attempt,
                 idempotent=request.idempotent,
             )
         except ResponseParseError as exc:  # too large, or not decodable
