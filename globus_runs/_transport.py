@@ -63,7 +63,7 @@ from ._errors import (
     NetworkError,
     ResponseParseError,
 )
-from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
+from ._retry import RetryEvent, RetryPolicy, ambiguous, rate_limit_listener, retry_delay
 from ._telemetry import RequestObserver
 from ._version import __version__
 from ._wire import ApiRequest, error_from_response, is_loopback
@@ -827,7 +827,7 @@ class Transport:
         """
         progress.retries += 1
         idempotent = request.idempotent
-        if recheck is not None and not idempotent and _ambiguous(error):
+        if recheck is not None and not idempotent and ambiguous(error):
             reached, idempotent = await self.settle(
                 request,
                 error,
@@ -912,25 +912,17 @@ class Transport:
     def _retry_delay(
         self, error: GlobusRunsError, retry_number: int, started: float, *, idempotent: bool | None
     ) -> float | None:
-        """Seconds to wait before retrying, or None when ``error`` must be raised now.
-
-        ``idempotent=None`` waits whatever the error (a look-up, not the request, is repeated).
-        """
-        policy = self.retry
-        if retry_number > policy.max_retries:
-            return None
-        if idempotent is not None and not policy.is_retryable(error, idempotent=idempotent):
-            return None
-        delay = policy.delay_for(error, retry_number)
-        if delay is None:
-            return None
+        """Seconds to wait before retrying, or None when ``error`` must be raised now
+        (:func:`~globus_runs._retry.retry_delay`, told the time spent and the time left)."""
         now = anyio.current_time()
-        if policy.max_elapsed is not None and now - started + delay > policy.max_elapsed:
-            return None
-        # Sleeping past the caller's deadline would only turn this error into a cancellation.
-        if now + delay >= anyio.current_effective_deadline():
-            return None
-        return delay
+        return retry_delay(
+            self.retry,
+            error,
+            retry_number,
+            idempotent=idempotent,
+            elapsed=now - started,
+            time_left=anyio.current_effective_deadline() - now,
+        )
 
     async def _send_once(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once the httpx way: straight to the transport of a client this module made (the
@@ -1083,14 +1075,6 @@ def _tell_rate_limit_listener(
 
 class _AttemptTimedOut(Exception):
     """The deadline of an attempt on the httpx path passed."""
-
-
-def _ambiguous(error: GlobusRunsError) -> bool:
-    """Whether the request may or may not have had an effect: a 5xx, or no complete answer
-    without proof that the request never left."""
-    if isinstance(error, APIError):
-        return error.http_status >= 500
-    return isinstance(error, NetworkError) and not isinstance(error, ConnectError)
 
 
 async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None:
