@@ -35,7 +35,7 @@ from ._errors import (
     ResponseParseError,
 )
 from ._retry import RetryPolicy
-from ._transport import AsyncClient, Transport
+from ._transport import AsyncClient, ServiceCaller
 from ._wire import ApiRequest, check_base_url
 
 __all__ = [
@@ -209,14 +209,14 @@ class _RenewingAuthorizer:
         self._clock = clock or time.time
         self._auth_url = check_base_url(auth_url or AUTH_URL)
         self._http_client = http_client
-        self._http: Transport | None = None  # opened at the first renewal
+        self._http: ServiceCaller | None = None  # opened at the first renewal
         self._renewing = 0  # renewals in flight on self._http
         #: How many times tokens were fetched from the token endpoint.
         self.renewals = 0
 
-    def _transport(self) -> Transport:
+    def _transport(self) -> ServiceCaller:
         if self._http is None:
-            self._http = Transport(
+            self._http = ServiceCaller(
                 base_url=self._auth_url,
                 authorizer=None,
                 http_client=self._http_client,

@@ -1,28 +1,13 @@
-"""The transport core shared by every service client; the only module that imports httpx.
+"""The network core shared by every service client; the only module that imports httpx.
 
-It sends an :class:`~globus_runs._wire.ApiRequest`, asks the authorizer for a header on every
-attempt, retries what the :class:`RetryPolicy` allows (within its ``max_elapsed``, never
-sleeping past the caller's deadline) and turns every failure into a :class:`GlobusRunsError`.
-
-The network path. The library has one HTTP/1.1 implementation, the connection pool of
-``globus_runs._h1``. A client that makes its own pool, and every :func:`pooled_http_client`, is
-an ``httpx.AsyncClient`` on a :class:`PoolTransport`: an httpx transport over one such pool.
-The library's own requests skip ``httpx.AsyncClient`` and go straight to that pool
-(:class:`_DirectRoute`); requests other code sends through the same ``httpx.AsyncClient`` (a
-shared ``pooled_http_client``, or a client with event hooks) reach the same connections
-through :meth:`PoolTransport.handle_async_request`. A client this module made on a transport
-of the caller's (``transport=``, the emulator's in-process transport, or
-``pooled_http_client(transport=...)``) hands each request, built as an ``httpx.Request``,
-straight to that transport. Any other ``httpx.AsyncClient`` (passed in, one given hooks, auth
-or cookies, or ours when a proxy from the environment applies) is used through
-``httpx.AsyncClient.send``.
-
-Whichever way a request goes, :func:`network_error` is the one place a failure to get an
-answer becomes a library error, :data:`DEFAULT_HEADERS` the one place the default headers are
-set, and :meth:`Transport.send` the one place an error is built from an answer (with every
-secret the library sent redacted from it). On every way out, the client's ``timeout`` bounds
-each attempt as a whole and ``max_response_size`` each answer's body, as received and decoded
-(``globus_runs._body``).
+:class:`ServiceCaller` is the attempt loop: authorization (and renewal after a 401), one
+retry decision (``_retry.retry_delay``), ``Retry-After``, the caller's deadline, telemetry,
+and the error raised, with every secret the request carried redacted. Each attempt goes out
+one of two ways, within the same :class:`Bounds` (attempt deadline, timeouts, size limit):
+the library's own HTTP/1.1 pool (``_h1``, through :class:`PoolTransport`, straight or as an
+httpx transport), or an httpx client or transport (the caller's, the emulator's, httpx's own
+under a proxy). :func:`network_error` is the one place a failure to get an answer becomes a
+library error.
 """
 
 from __future__ import annotations
@@ -78,6 +63,7 @@ __all__ = [
     "PoolTransport",
     "Recheck",
     "Response",
+    "ServiceCaller",
     "Transport",
     "asgi_transport",
     "network_error",
@@ -198,7 +184,7 @@ class Response:
     authorization: str | None = attrs.field(default=None, repr=False)
     request: ApiRequest | None = attrs.field(default=None, repr=False, eq=False)
     # Where the retry loop stood when this answer came, so that a caller finding the answer
-    # unreadable goes on with the same budget (Transport.settle): the retries spent, the
+    # unreadable goes on with the same budget (ServiceCaller.settle): the retries spent, the
     # times the request was sent, and when the loop started (anyio.current_time()).
     retries: int = attrs.field(default=0, repr=False, eq=False)
     attempts: int = attrs.field(default=1, repr=False, eq=False)
@@ -297,7 +283,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     One :class:`~globus_runs._h1.H1Pool` of ``max_connections``, made on first use for the
     running event loop (or trio run), serves both ways in: :meth:`send_direct`, the path a
-    :class:`Transport` takes when it can, and :meth:`handle_async_request`, for requests that
+    :class:`ServiceCaller` takes when it can, and :meth:`handle_async_request`, for requests that
     come through ``httpx.AsyncClient`` (their failures raised as httpx's exceptions, chained
     to the pool's own).
     """
@@ -649,8 +635,11 @@ def _pool_size(client: httpx.AsyncClient) -> int | None:
     return made.max_connections if made is not None else None
 
 
-class Transport:
-    """Sends requests for one service on one connection pool, with retries and error mapping."""
+class ServiceCaller:
+    """The attempt loop of one service: authorizes, sends through the client's way out (its
+    own pool, or an httpx client or transport), retries as the policy allows and turns every
+    failure into a :class:`GlobusRunsError`. (Not an httpx transport: those are what it
+    sends through.)"""
 
     def __init__(
         self,
@@ -707,7 +696,7 @@ class Transport:
         """The most bytes an answer's body may hold (:attr:`bounds`)."""
         return self.bounds.max_response_size
 
-    def shares_pool_with(self, other: Transport) -> bool:
+    def shares_pool_with(self, other: ServiceCaller) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
         return self.http_client is other.http_client
 
@@ -987,6 +976,10 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+#: The former name of :class:`ServiceCaller`, still imported by the service clients.
+Transport = ServiceCaller
 
 
 @attrs.frozen
