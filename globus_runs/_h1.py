@@ -38,6 +38,7 @@ not decodable raises the library's own errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import select
@@ -587,7 +588,7 @@ class _Connection(asyncio.Protocol):
         waiter: asyncio.Future[Answer] = loop.create_future()
         self._waiter = waiter
         try:
-            transport.write(data)
+            self._write(transport, data)
             if transport.is_closing():
                 # The write itself failed (the server had reset the connection): not a byte
                 # of the request was taken.
@@ -642,6 +643,9 @@ class _Connection(asyncio.Protocol):
                 _earliest(timeout, self._last_data, deadline), self._check_timeout
             )
 
+    def _write(self, transport: asyncio.Transport, data: bytes) -> None:
+        transport.write(data)
+
     def _fail(self, exc: Exception) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -664,6 +668,103 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         self.closed = True
+
+
+class _TLSConnection(_Connection):
+    """An asyncio connection whose TLS is done here, on :class:`ssl.MemoryBIO`.
+
+    asyncio's own TLS layer reports a close without the server's ``close_notify`` just as
+    one with it; here the difference is known, so that an answer read until the close is
+    never taken as complete when it was cut (as h11 and httpcore treat it).
+    """
+
+    def __init__(self, pool: H1Pool, origin: Origin, context: ssl.SSLContext) -> None:
+        super().__init__(pool, origin)
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(
+            self._incoming, self._outgoing, server_side=False, server_hostname=origin[1]
+        )
+        self._handshake: asyncio.Future[None] = self.loop.create_future()
+        self._close_notify = False
+
+    async def handshake(self) -> None:
+        """Wait for the handshake (certificate and host name checked by the context)."""
+        await self._handshake
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._advance_handshake()
+
+    def _advance_handshake(self) -> None:
+        try:
+            self._tls.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush()
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self._flush()  # the alert that tells the server why
+            if not self._handshake.done():
+                self._handshake.set_exception(exc)
+            return
+        self._flush()
+        if not self._handshake.done():
+            self._handshake.set_result(None)
+
+    def _flush(self) -> None:
+        data = self._outgoing.read()
+        if data and self.transport is not None:
+            self.transport.write(data)
+
+    def _write(self, transport: asyncio.Transport, data: bytes) -> None:
+        self._tls.write(data)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self._incoming.write(data)
+        if not self._handshake.done():
+            self._advance_handshake()
+            if not self._handshake.done() or self._handshake.exception() is not None:
+                return
+        plain = []
+        while True:
+            try:
+                chunk = self._tls.read(_READ_SIZE)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                self._end_session()
+                break
+            except ssl.SSLError as exc:  # a record that does not decrypt, an alert
+                self._flush()
+                self._fail(RemoteProtocolError(f"TLS failed: {exc}"))
+                return
+            if not chunk:  # close_notify (how the ssl module reports it once received)
+                self._end_session()
+                break
+            plain.append(chunk)
+        self._flush()  # what the session owes the server (a key update, say)
+        if plain:
+            super().data_received(b"".join(plain))
+
+    def _end_session(self) -> None:
+        """The server sent close_notify: answer it and close (the server may wait for it)."""
+        self._close_notify = True
+        # Our close_notify in reply; the close follows whether or not that works.
+        with contextlib.suppress(ssl.SSLError):
+            self._tls.unwrap()
+        self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._handshake.done():
+            self._handshake.set_exception(
+                exc or ConnectionResetError("the server closed the connection during the handshake")
+            )
+        if exc is None and not self._close_notify:
+            exc = ssl.SSLEOFError("the server closed the connection without close_notify")
+        super().connection_lost(exc)
 
 
 def _earliest(timeout: float | None, since: float, deadline: float | None) -> float:
@@ -1110,15 +1211,18 @@ class H1Pool:
             with anyio.fail_after(timeout):
                 if self.loop is None:
                     return await _TrioConnection.open(self, origin, tls)
-                connection = _Connection(self, origin)
-                await self.loop.create_connection(
-                    lambda: connection,
-                    host,
-                    port,
-                    ssl=tls,
-                    server_hostname=host if tls is not None else None,
-                )
-                return connection
+                if tls is None:
+                    connection = _Connection(self, origin)
+                    await self.loop.create_connection(lambda: connection, host, port)
+                    return connection
+                secure = _TLSConnection(self, origin, tls)
+                await self.loop.create_connection(lambda: secure, host, port)
+                try:
+                    await secure.handshake()
+                except BaseException:
+                    secure.abort()
+                    raise
+                return secure
         except TimeoutError:
             raise ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except ssl.SSLCertVerificationError as exc:

@@ -358,16 +358,8 @@ async def test_an_answer_read_until_a_tls_close_notify_is_complete(
 
 
 async def test_an_answer_read_until_close_cut_without_close_notify_is_a_network_error(
-    ca: trustme.CA,
-    tls_server: ssl.SSLContext,
-    no_proxies: pytest.MonkeyPatch,
-    anyio_backend_name: str,
+    ca: trustme.CA, tls_server: ssl.SSLContext, no_proxies: pytest.MonkeyPatch
 ) -> None:
-    if anyio_backend_name == "asyncio":
-        pytest.skip(
-            "the pool's asyncio connections use asyncio's TLS layer, which reports a close "
-            "without close_notify like one with it: nothing public tells them apart"
-        )
     script = Script(answer_cut_without_close_notify)
     async with script.running(tls_server) as origin:
         h1 = H1Pool(2, trusting(ca))
