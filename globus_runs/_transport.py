@@ -35,7 +35,7 @@ import httpx
 
 from . import _json
 from . import _pool_errors as pool_errors
-from ._auth import Authorizer
+from ._auth import AccessTokenAuthorizer, Authorizer, TokenMapAuthorizer
 from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
 from ._errors import (
     APIError,
@@ -837,7 +837,10 @@ class ServiceCaller:
     async def _authorize(self, request: ApiRequest, url: str, asking: Awaitable[_T]) -> _T:
         """Await the authorizer (for a header, or after a 401) within the client's timeout: a
         renewal that Globus Auth is slow to grant ends the call typed, like any attempt."""
-        with anyio.move_on_after(self.bounds.attempt):
+        attempt = self.bounds.attempt
+        if attempt is None or type(self.authorizer) in _NEVER_WAITING:
+            return await asking  # a fixed token: no cancel scope on every request's path
+        with anyio.CancelScope(deadline=anyio.current_time() + attempt):
             return await asking
         raise APITimeoutError(
             f"timed out: the authorizer gave no token within {self.bounds.attempt} s",
@@ -980,6 +983,10 @@ def _encodable(value: str) -> bool:
 
 #: The former name of :class:`ServiceCaller`, still imported by the service clients.
 Transport = ServiceCaller
+
+
+#: Authorizers whose methods return at once (fixed tokens): never bounded by a timeout.
+_NEVER_WAITING = frozenset({AccessTokenAuthorizer, TokenMapAuthorizer})
 
 
 @attrs.frozen
