@@ -38,12 +38,13 @@ not decodable raises the library's own errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import select
 import ssl
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import anyio
@@ -56,6 +57,7 @@ from ._pool_errors import (
     PoolTimeout,
     ReadTimeout,
     RemoteProtocolError,
+    TLSVerificationError,
     WriteError,
     WriteTimeout,
 )
@@ -127,11 +129,18 @@ def encode_request(
         or data.count(b"\r", 0, end) != breaks
         or data.find(b"\0", 0, end) >= 0
     ):
-        if _bad_byte(method) or _bad_byte(target):
-            raise LocalProtocolError("invalid request line")
-        name = next(name for name, value in headers if _bad_byte(name) or _bad_byte(value))
-        raise LocalProtocolError(f"invalid header {name[:40]!r}")
+        raise _injection(method, target, headers)
     return data
+
+
+def _injection(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> LocalProtocolError:
+    """The error naming the part of a request that holds a line break or NUL."""
+    if _bad_byte(method) or _bad_byte(target):
+        return LocalProtocolError("invalid request line")
+    name = next(name for name, value in headers if _bad_byte(name) or _bad_byte(value))
+    return LocalProtocolError(f"invalid header {name[:40]!r}")
 
 
 def _split_head(block: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
@@ -216,18 +225,7 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list
         if lower not in _FRAMING_NAMES:
             continue
         if lower == b"content-length":
-            if value.isdigit():
-                found = value
-            else:  # a list of lengths, which must all be the same
-                values = {item.strip() for item in value.split(b",")}
-                if len(values) != 1:
-                    raise RemoteProtocolError("conflicting Content-Length headers")
-                (found,) = values
-            if len(found) > 20 or _LENGTH_VALUE.fullmatch(found) is None:
-                raise RemoteProtocolError(f"malformed Content-Length {found[:24]!r}")
-            if length is not None and found != length:
-                raise RemoteProtocolError("conflicting Content-Length headers")
-            length = found
+            length = _content_length(value, length)
         elif lower == b"transfer-encoding":
             if chunked:
                 raise RemoteProtocolError("more than one Transfer-Encoding header")
@@ -237,9 +235,26 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, list
             chunked = True
         elif lower == b"connection":
             close = close or b"close" in (item.strip() for item in value.lower().split(b","))
-        elif lower == b"content-encoding":
+        else:  # content-encoding
             codings += (item.strip().lower() for item in value.split(b","))
     return (None if length is None else int(length)), chunked, codings, close
+
+
+def _content_length(value: bytes, before: bytes | None) -> bytes:
+    """The digits of a ``Content-Length`` value (a list of equal ones allowed), which must
+    agree with ``before``, the value of an earlier such header."""
+    if value.isdigit():
+        found = value
+    else:  # a list of lengths, which must all be the same
+        values = {item.strip() for item in value.split(b",")}
+        if len(values) != 1:
+            raise RemoteProtocolError("conflicting Content-Length headers")
+        (found,) = values
+    if len(found) > 20 or _LENGTH_VALUE.fullmatch(found) is None:
+        raise RemoteProtocolError(f"malformed Content-Length {found[:24]!r}")
+    if before is not None and found != before:
+        raise RemoteProtocolError("conflicting Content-Length headers")
+    return found
 
 
 class _Parser:
@@ -318,94 +333,131 @@ class _Parser:
         return block
 
     def _parse(self) -> bool:
-        """Consume what the buffer holds; True once the answer is complete."""
-        buffer = self._buffer
+        """Consume what the buffer holds; True once the answer is complete.
+
+        Each state has a step of its own (``_STEPS``): it consumes what it can and says
+        whether to go on (the state moved) or to wait for more bytes.
+        """
+        steps = self._STEPS
         while True:
             state = self._state
-            if state == _HEAD:
-                if not buffer:
-                    return False
-                block = self._block()
-                if block is None:
-                    return False
-                if not block:
-                    raise RemoteProtocolError("answer starts with an empty line")
-                first, headers = _split_head(block)
-                status_line = _STATUS_LINE.fullmatch(first)
-                if status_line is None:
-                    raise RemoteProtocolError(f"malformed status line {first[:80]!r}")
-                version, code = status_line.groups()
-                status = int(code)
-                length, chunked, codings, close = _framing(headers)
-                if status < 200:
-                    if status < 100:
-                        raise RemoteProtocolError(f"status code {status} below 100")
-                    if status == 101:
-                        raise RemoteProtocolError("unexpected 101 Switching Protocols")
-                    continue  # an interim answer: the real one follows
-                self._status, self._headers = status, headers
-                self._frame(version, length, chunked, codings, close)
-            elif state == _LENGTH:
-                if len(buffer) < self._remaining:
-                    return False
-                if self._reader is None:
-                    self._content = bytes(buffer[: self._remaining])
-                else:
-                    self._reader.feed(buffer[: self._remaining])
-                del buffer[: self._remaining]
-                self._finish()
-            elif state == _CHUNK_SIZE:
-                end = buffer.find(b"\r\n")
-                if end < 0 or end > _MAX_LINE:
-                    if len(buffer) > _MAX_LINE:
-                        raise RemoteProtocolError("chunk size line is too long")
-                    return False
-                match = _CHUNK_LINE.fullmatch(buffer, 0, end + 2)
-                if match is None:
-                    raise RemoteProtocolError(
-                        f"malformed chunk size line {bytes(buffer[: min(end, 40)])!r}"
-                    )
-                size = int(match[1], 16)
-                del buffer[: end + 2]
-                if size > self._limit:
-                    raise too_large(self._limit)
-                self._remaining = size
-                self._state = _CHUNK_DATA if size else _TRAILERS
-            elif state == _CHUNK_DATA:
-                if not buffer:
-                    return False
-                take = min(len(buffer), self._remaining)
-                assert self._reader is not None
-                self._reader.feed(buffer[:take])
-                del buffer[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return False
-                self._state = _CHUNK_END
-            elif state == _CHUNK_END:
-                if len(buffer) < 2:
-                    if buffer and buffer[0] != 13:
-                        raise RemoteProtocolError("chunk not followed by CRLF")
-                    return False
-                if buffer[:2] != b"\r\n":
-                    raise RemoteProtocolError("chunk not followed by CRLF")
-                del buffer[:2]
-                self._state = _CHUNK_SIZE
-            elif state == _TRAILERS:
-                block = self._block()
-                if block is None:
-                    return False
-                if block:  # checked as the head's, then dropped
-                    _framing(_parse_headers(_header_lines(block)))
-                self._finish()
-            elif state == _UNTIL_CLOSE:
-                if buffer:
-                    assert self._reader is not None
-                    self._reader.feed(buffer)
-                    buffer.clear()
-                return False
-            else:
+            if state == _DONE:
                 return True
+            if not steps[state](self):
+                return False
+
+    def _step_head(self) -> bool:
+        """The status line and headers (interim ``1xx`` answers skipped)."""
+        if not self._buffer:
+            return False
+        block = self._block()
+        if block is None:
+            return False
+        if not block:
+            raise RemoteProtocolError("answer starts with an empty line")
+        first, headers = _split_head(block)
+        status_line = _STATUS_LINE.fullmatch(first)
+        if status_line is None:
+            raise RemoteProtocolError(f"malformed status line {first[:80]!r}")
+        version, code = status_line.groups()
+        status = int(code)
+        length, chunked, codings, close = _framing(headers)
+        if status < 200:
+            if status < 100:
+                raise RemoteProtocolError(f"status code {status} below 100")
+            if status == 101:
+                raise RemoteProtocolError("unexpected 101 Switching Protocols")
+            return True  # an interim answer: the real one follows
+        self._status, self._headers = status, headers
+        self._frame(version, length, chunked, codings, close)
+        return True
+
+    def _step_length(self) -> bool:
+        """A body of ``Content-Length`` bytes, once all of it is there."""
+        buffer, remaining = self._buffer, self._remaining
+        if len(buffer) < remaining:
+            return False
+        if self._reader is None:
+            self._content = bytes(buffer[:remaining])
+        else:
+            self._reader.feed(buffer[:remaining])
+        del buffer[:remaining]
+        self._finish()
+        return True
+
+    def _step_chunk_size(self) -> bool:
+        buffer = self._buffer
+        end = buffer.find(b"\r\n")
+        if end < 0 or end > _MAX_LINE:
+            if len(buffer) > _MAX_LINE:
+                raise RemoteProtocolError("chunk size line is too long")
+            return False
+        match = _CHUNK_LINE.fullmatch(buffer, 0, end + 2)
+        if match is None:
+            raise RemoteProtocolError(
+                f"malformed chunk size line {bytes(buffer[: min(end, 40)])!r}"
+            )
+        size = int(match[1], 16)
+        del buffer[: end + 2]
+        if size > self._limit:
+            raise too_large(self._limit)
+        self._remaining = size
+        self._state = _CHUNK_DATA if size else _TRAILERS
+        return True
+
+    def _step_chunk_data(self) -> bool:
+        buffer = self._buffer
+        if not buffer:
+            return False
+        take = min(len(buffer), self._remaining)
+        assert self._reader is not None
+        self._reader.feed(buffer[:take])
+        del buffer[:take]
+        self._remaining -= take
+        if self._remaining:
+            return False
+        self._state = _CHUNK_END
+        return True
+
+    def _step_chunk_end(self) -> bool:
+        buffer = self._buffer
+        if len(buffer) < 2:
+            if buffer and buffer[0] != 13:
+                raise RemoteProtocolError("chunk not followed by CRLF")
+            return False
+        if buffer[:2] != b"\r\n":
+            raise RemoteProtocolError("chunk not followed by CRLF")
+        del buffer[:2]
+        self._state = _CHUNK_SIZE
+        return True
+
+    def _step_trailers(self) -> bool:
+        block = self._block()
+        if block is None:
+            return False
+        if block:  # checked as the head's, then dropped
+            _framing(_parse_headers(_header_lines(block)))
+        self._finish()
+        return True
+
+    def _step_until_close(self) -> bool:
+        buffer = self._buffer
+        if buffer:
+            assert self._reader is not None
+            self._reader.feed(buffer)
+            buffer.clear()
+        return False  # only the server's close ends it (at_eof)
+
+    #: The step of each state, by its number.
+    _STEPS: tuple[Callable[[_Parser], bool], ...] = (
+        _step_head,
+        _step_length,
+        _step_chunk_size,
+        _step_chunk_data,
+        _step_chunk_end,
+        _step_trailers,
+        _step_until_close,
+    )
 
     def _frame(
         self, version: bytes, length: int | None, chunked: bool, codings: list[bytes], close: bool
@@ -476,13 +528,15 @@ class _Connection(asyncio.Protocol):
             # Bytes nobody asked for: whatever the server meant, this connection is spent.
             self.abort()
             return
-        self._last_data = self.loop.time()
         parser = self._parser
         try:
             done = parser.feed(data)
         except Exception as exc:  # a malformed answer, or one too large
             self._fail(exc)
             return
+        # The read timeout measures the server's silence: its clock starts again once these
+        # bytes are parsed, so the time spent parsing them is never counted against the server.
+        self._last_data = self.loop.time()
         if done:
             self.reusable = parser.reusable
             waiter.set_result(parser.answer())
@@ -534,7 +588,7 @@ class _Connection(asyncio.Protocol):
         waiter: asyncio.Future[Answer] = loop.create_future()
         self._waiter = waiter
         try:
-            transport.write(data)
+            self._write(transport, data)
             if transport.is_closing():
                 # The write itself failed (the server had reset the connection): not a byte
                 # of the request was taken.
@@ -589,6 +643,9 @@ class _Connection(asyncio.Protocol):
                 _earliest(timeout, self._last_data, deadline), self._check_timeout
             )
 
+    def _write(self, transport: asyncio.Transport, data: bytes) -> None:
+        transport.write(data)
+
     def _fail(self, exc: Exception) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -611,6 +668,103 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         self.closed = True
+
+
+class _TLSConnection(_Connection):
+    """An asyncio connection whose TLS is done here, on :class:`ssl.MemoryBIO`.
+
+    asyncio's own TLS layer reports a close without the server's ``close_notify`` just as
+    one with it; here the difference is known, so that an answer read until the close is
+    never taken as complete when it was cut (as h11 and httpcore treat it).
+    """
+
+    def __init__(self, pool: H1Pool, origin: Origin, context: ssl.SSLContext) -> None:
+        super().__init__(pool, origin)
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(
+            self._incoming, self._outgoing, server_side=False, server_hostname=origin[1]
+        )
+        self._handshake: asyncio.Future[None] = self.loop.create_future()
+        self._close_notify = False
+
+    async def handshake(self) -> None:
+        """Wait for the handshake (certificate and host name checked by the context)."""
+        await self._handshake
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._advance_handshake()
+
+    def _advance_handshake(self) -> None:
+        try:
+            self._tls.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush()
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self._flush()  # the alert that tells the server why
+            if not self._handshake.done():
+                self._handshake.set_exception(exc)
+            return
+        self._flush()
+        if not self._handshake.done():
+            self._handshake.set_result(None)
+
+    def _flush(self) -> None:
+        data = self._outgoing.read()
+        if data and self.transport is not None:
+            self.transport.write(data)
+
+    def _write(self, transport: asyncio.Transport, data: bytes) -> None:
+        self._tls.write(data)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self._incoming.write(data)
+        if not self._handshake.done():
+            self._advance_handshake()
+            if not self._handshake.done() or self._handshake.exception() is not None:
+                return
+        plain = []
+        while True:
+            try:
+                chunk = self._tls.read(_READ_SIZE)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                self._end_session()
+                break
+            except ssl.SSLError as exc:  # a record that does not decrypt, an alert
+                self._flush()
+                self._fail(RemoteProtocolError(f"TLS failed: {exc}"))
+                return
+            if not chunk:  # close_notify (how the ssl module reports it once received)
+                self._end_session()
+                break
+            plain.append(chunk)
+        self._flush()  # what the session owes the server (a key update, say)
+        if plain:
+            super().data_received(b"".join(plain))
+
+    def _end_session(self) -> None:
+        """The server sent close_notify: answer it and close (the server may wait for it)."""
+        self._close_notify = True
+        # Our close_notify in reply; the close follows whether or not that works.
+        with contextlib.suppress(ssl.SSLError):
+            self._tls.unwrap()
+        self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._handshake.done():
+            self._handshake.set_exception(
+                exc or ConnectionResetError("the server closed the connection during the handshake")
+            )
+        if exc is None and not self._close_notify:
+            exc = ssl.SSLEOFError("the server closed the connection without close_notify")
+        super().connection_lost(exc)
 
 
 def _earliest(timeout: float | None, since: float, deadline: float | None) -> float:
@@ -786,6 +940,14 @@ def _socket_readable(fileno: int) -> bool:
     return bool(ready)
 
 
+async def _close_at_the_end(pool: H1Pool) -> AsyncGenerator[None, None]:
+    """Suspended for the pool's life; closed by the event loop as it ends, or by ``aclose``."""
+    try:
+        yield
+    finally:
+        pool.close_now()
+
+
 def event_loop_identity() -> Any:
     """The running asyncio loop, or on trio the run's token: a pool belongs to one of them."""
     try:
@@ -809,10 +971,12 @@ class H1Pool:
     def __init__(
         self,
         max_connections: int,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         *,
         keepalive_expiry: float = _KEEPALIVE_EXPIRY,
     ) -> None:
+        """``ssl_context`` may be a function making it: called at the first https connection,
+        so a pool that only speaks plain http never loads a trust store."""
         self.identity = event_loop_identity()
         self.loop = self.identity if isinstance(self.identity, asyncio.AbstractEventLoop) else None
         self._now: Callable[[], float] = (
@@ -825,12 +989,31 @@ class H1Pool:
             self._trio_token = trio.lowlevel.current_trio_token
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
-        self._ssl_context = ssl_context
+        self._ssl_context: ssl.SSLContext | None = None
+        self._make_ssl_context: Callable[[], ssl.SSLContext] | None = None
+        if isinstance(ssl_context, ssl.SSLContext):
+            self._ssl_context = ssl_context
+        else:
+            self._make_ssl_context = ssl_context
         self._idle: dict[Origin, list[Connection]] = {}
         self._open: set[Connection] = set()
         self._connecting = 0
         self._waiters: deque[anyio.Event] = deque()
         self._closed = False
+        self._keeper: AsyncGenerator[None, None] | None = None
+
+    async def close_with_event_loop(self) -> None:
+        """Close this pool's connections when its event loop (or trio run) ends.
+
+        A client may be used from one ``asyncio.run`` (or ``trio.run``) after another, as
+        scripts and notebooks do: each run's connections are closed as the run ends, rather
+        than left to the garbage collector. Both backends close the async generators still
+        open at the end of a run (``loop.shutdown_asyncgens``; trio's own finalizer): this
+        pool keeps one open for as long as it lives.
+        """
+        if self._keeper is None:
+            keeper = self._keeper = _close_at_the_end(self)
+            await keeper.asend(None)
 
     def is_current(self) -> bool:
         """Whether this pool belongs to the running event loop (or trio run).
@@ -1013,26 +1196,40 @@ class H1Pool:
                 return True
         return False
 
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made at the first https connection when given as a function."""
+        context = self._ssl_context
+        if context is None:
+            assert self._make_ssl_context is not None
+            context = self._ssl_context = self._make_ssl_context()
+        return context
+
     async def _open_connection(self, origin: Origin, timeout: float | None) -> Connection:
         scheme, host, port = origin
-        tls = scheme == b"https"
+        tls = self._tls() if scheme == b"https" else None
         try:
             with anyio.fail_after(timeout):
                 if self.loop is None:
-                    return await _TrioConnection.open(
-                        self, origin, self._ssl_context if tls else None
-                    )
-                connection = _Connection(self, origin)
-                await self.loop.create_connection(
-                    lambda: connection,
-                    host,
-                    port,
-                    ssl=self._ssl_context if tls else None,
-                    server_hostname=host if tls else None,
-                )
-                return connection
+                    return await _TrioConnection.open(self, origin, tls)
+                if tls is None:
+                    connection = _Connection(self, origin)
+                    await self.loop.create_connection(lambda: connection, host, port)
+                    return connection
+                secure = _TLSConnection(self, origin, tls)
+                await self.loop.create_connection(lambda: secure, host, port)
+                try:
+                    await secure.handshake()
+                except BaseException:
+                    secure.abort()
+                    raise
+                return secure
         except TimeoutError:
             raise ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except ssl.SSLCertVerificationError as exc:
+            # Not a failure to retry: the same certificate would fail the same way.
+            raise TLSVerificationError(
+                f"{host}:{port}: the server's certificate failed verification: {exc}"
+            ) from exc
         except (OSError, ValueError) as exc:
             # ValueError: a host name the resolver or TLS refuses (an empty or overlong label).
             raise ConnectError(f"{host}:{port}: {exc}") from exc
@@ -1066,6 +1263,13 @@ class H1Pool:
 
     async def aclose(self) -> None:
         """Close every connection; requests still in flight fail."""
+        self.close_now()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            await keeper.aclose()
+
+    def close_now(self) -> None:
+        """Close every connection at once (the event loop is still running)."""
         self._closed = True
         for connection in list(self._open):
             connection.abort()
@@ -1077,8 +1281,8 @@ class H1Pool:
     def abandon(self) -> None:
         """Close what can be closed without this pool's event loop: its trio sockets.
 
-        For a pool left behind by an earlier ``trio.run`` (asyncio connections of a loop that
-        is gone are closed by asyncio when collected). Marks the pool closed.
+        For a pool left behind by an earlier event loop or ``trio.run`` that did not close it
+        as it ended (:meth:`close_with_event_loop`). Marks the pool closed.
         """
         self._closed = True
         for connection in list(self._open):

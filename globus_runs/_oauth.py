@@ -1,8 +1,9 @@
 """Authorizers that get and renew tokens from Globus Auth's token endpoint.
 
 One renewal is in flight at a time however many requests wait on it: requests that find
-the token missing or about to expire, or that were answered 401, queue on one lock, and
-all but the first find the fresh token already there.
+the token missing or about to expire, or that were answered 401, join the renewal in flight
+(or start one) and share its outcome, a failure included: while Globus Auth fails, each
+renewal costs one renewal's retries, however many requests wait on it.
 
 An authorizer given no ``http_client`` opens a connection pool of its own at its first
 renewal and closes it in :meth:`~_RenewingAuthorizer.aclose`: called by ``async with``, and
@@ -34,7 +35,7 @@ from ._errors import (
     ResponseParseError,
 )
 from ._retry import RetryPolicy
-from ._transport import AsyncClient, Transport
+from ._transport import AsyncClient, ServiceCaller
 from ._wire import ApiRequest, check_base_url
 
 __all__ = [
@@ -60,6 +61,19 @@ class _Token:
     expires_at: float
     renew_at: float
     scope: str = ""
+
+
+class _Renewal:
+    """One renewal in flight: every request that needs it waits for its outcome."""
+
+    __slots__ = ("done", "error", "finished")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        #: Its failure, raised to every request that waited on it.
+        self.error: Exception | None = None
+        #: False when it was abandoned (its request cancelled): a waiter starts another.
+        self.finished = False
 
 
 @attrs.frozen
@@ -153,11 +167,19 @@ def _token_request(
     the answer, however the server echoes them.
     """
     headers = (("Authorization", authorization),) if authorization is not None else ()
+    try:
+        body = urlencode(form).encode()
+    except UnicodeEncodeError:
+        names = ", ".join(sorted(form))
+        raise InvalidRequestError(
+            f"a token request cannot be sent: one of its fields ({names}) holds a character "
+            "with no UTF-8 form (a lone surrogate)"
+        ) from None
     return ApiRequest(
         "POST",
         _TOKEN_PATH,
         resource_server="auth.globus.org",
-        body=urlencode(form).encode(),
+        body=body,
         content_type="application/x-www-form-urlencoded",
         headers=headers,
         secrets=secrets,
@@ -183,18 +205,18 @@ class _RenewingAuthorizer:
         clock: Callable[[], float] | None,
     ) -> None:
         self._tokens: dict[str, _Token] = {}
-        self._lock: anyio.Lock | None = None
+        self._flight: _Renewal | None = None  # the renewal in flight, if any
         self._clock = clock or time.time
         self._auth_url = check_base_url(auth_url or AUTH_URL)
         self._http_client = http_client
-        self._http: Transport | None = None  # opened at the first renewal
+        self._http: ServiceCaller | None = None  # opened at the first renewal
         self._renewing = 0  # renewals in flight on self._http
         #: How many times tokens were fetched from the token endpoint.
         self.renewals = 0
 
-    def _transport(self) -> Transport:
+    def _transport(self) -> ServiceCaller:
         if self._http is None:
-            self._http = Transport(
+            self._http = ServiceCaller(
                 base_url=self._auth_url,
                 authorizer=None,
                 http_client=self._http_client,
@@ -224,10 +246,29 @@ class _RenewingAuthorizer:
             return None
         return token
 
-    def _get_lock(self) -> anyio.Lock:
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        return self._lock
+    async def _renew_shared(self) -> None:
+        """Wait for the renewal in flight, or start one; its failure is raised to everyone
+        who waited on it (single flight for failures too)."""
+        while True:
+            flight = self._flight
+            if flight is None:
+                break
+            await flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            if flight.finished:
+                return
+            # Abandoned (the request running it was cancelled): start another.
+        flight = self._flight = _Renewal()
+        try:
+            await self._renew()
+            flight.finished = True
+        except Exception as exc:
+            flight.error, flight.finished = exc, True
+            raise
+        finally:
+            self._flight = None
+            flight.done.set()
 
     async def _renew(self) -> None:
         if not self._shield_renewal:
@@ -280,11 +321,8 @@ class _RenewingAuthorizer:
         """
         token = self._fresh(resource_server)
         if token is None:
-            async with self._get_lock():
-                token = self._fresh(resource_server)
-                if token is None:
-                    await self._renew()
-                    token = self._fresh(resource_server) or self._tokens.get(resource_server)
+            await self._renew_shared()
+            token = self._fresh(resource_server) or self._tokens.get(resource_server)
         if token is None:
             raise ConfigurationError(
                 f"the token endpoint granted no token for resource server {resource_server!r}: "
@@ -301,12 +339,11 @@ class _RenewingAuthorizer:
             if await authorizer.handle_unauthorized("flows.globus.org", rejected_header):
                 ...  # send the request again
         """
-        async with self._get_lock():
-            current = self._tokens.get(resource_server)
-            if current is not None and f"Bearer {current.access_token}" != rejected_header:
-                return True  # another request already renewed it
-            await self._renew()
-            return resource_server in self._tokens
+        current = self._tokens.get(resource_server)
+        if current is not None and f"Bearer {current.access_token}" != rejected_header:
+            return True  # another request already renewed it
+        await self._renew_shared()
+        return resource_server in self._tokens
 
     async def aclose(self) -> None:
         """Close the connection pool this authorizer opened (a given ``http_client`` stays

@@ -19,6 +19,7 @@ __all__ = [
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
+    "TLSVerificationError",
     "Timeout",
     "WriteError",
     "WriteTimeout",
@@ -43,6 +44,10 @@ class ConnectTimeout(ConnectError, Timeout):
 
 class PoolTimeout(ConnectTimeout):
     """No connection of the pool became free within the ``pool`` timeout."""
+
+
+class TLSVerificationError(ConnectError):
+    """The server's TLS certificate failed verification: the request was never sent."""
 
 
 class ReadError(PoolError):

@@ -10,7 +10,7 @@ import attrs
 
 from ._errors import APIError, ConnectError, GlobusRunsError, NetworkError
 
-__all__ = ["RetryEvent", "RetryPolicy", "rate_limit_listener"]
+__all__ = ["RetryEvent", "RetryPolicy", "ambiguous", "rate_limit_listener", "retry_delay"]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -118,3 +118,43 @@ class RetryPolicy:
                 return None
             return error.retry_after
         return self.backoff(retry_number, rng)
+
+
+def retry_delay(
+    policy: RetryPolicy,
+    error: GlobusRunsError,
+    retry_number: int,
+    *,
+    idempotent: bool | None,
+    elapsed: float,
+    time_left: float,
+) -> float | None:
+    """The one decision whether to retry: seconds to wait before retry ``retry_number``
+    (1-based), or None when ``error`` must be raised now.
+
+    Retryable by the policy for a request of this idempotence (``None``: a look-up, not the
+    request, is repeated, so any error is), within ``max_retries``, within ``max_elapsed``
+    counting ``elapsed`` and the wait, and ending before the caller's deadline
+    (``time_left`` seconds away): sleeping past it would only turn the error into a
+    cancellation.
+    """
+    if retry_number > policy.max_retries:
+        return None
+    if idempotent is not None and not policy.is_retryable(error, idempotent=idempotent):
+        return None
+    delay = policy.delay_for(error, retry_number)
+    if delay is None:
+        return None
+    if policy.max_elapsed is not None and elapsed + delay > policy.max_elapsed:
+        return None
+    if delay >= time_left:
+        return None
+    return delay
+
+
+def ambiguous(error: GlobusRunsError) -> bool:
+    """Whether the request may or may not have had an effect: a 5xx, or no complete answer
+    without proof that the request never left."""
+    if isinstance(error, APIError):
+        return error.http_status >= 500
+    return isinstance(error, NetworkError) and not isinstance(error, ConnectError)

@@ -1,28 +1,13 @@
-"""The transport core shared by every service client; the only module that imports httpx.
+"""The network core shared by every service client; the only module that imports httpx.
 
-It sends an :class:`~globus_runs._wire.ApiRequest`, asks the authorizer for a header on every
-attempt, retries what the :class:`RetryPolicy` allows (within its ``max_elapsed``, never
-sleeping past the caller's deadline) and turns every failure into a :class:`GlobusRunsError`.
-
-The network path. The library has one HTTP/1.1 implementation, the connection pool of
-``globus_runs._h1``. A client that makes its own pool, and every :func:`pooled_http_client`, is
-an ``httpx.AsyncClient`` on a :class:`PoolTransport`: an httpx transport over one such pool.
-The library's own requests skip ``httpx.AsyncClient`` and go straight to that pool
-(:class:`_DirectRoute`); requests other code sends through the same ``httpx.AsyncClient`` (a
-shared ``pooled_http_client``, or a client with event hooks) reach the same connections
-through :meth:`PoolTransport.handle_async_request`. A client this module made on a transport
-of the caller's (``transport=``, the emulator's in-process transport, or
-``pooled_http_client(transport=...)``) hands each request, built as an ``httpx.Request``,
-straight to that transport. Any other ``httpx.AsyncClient`` (passed in, one given hooks, auth
-or cookies, or ours when a proxy from the environment applies) is used through
-``httpx.AsyncClient.send``.
-
-Whichever way a request goes, :func:`network_error` is the one place a failure to get an
-answer becomes a library error, :data:`DEFAULT_HEADERS` the one place the default headers are
-set, and :meth:`Transport.send` the one place an error is built from an answer (with every
-secret the library sent redacted from it). On every way out, the client's ``timeout`` bounds
-each attempt as a whole and ``max_response_size`` each answer's body, as received and decoded
-(``globus_runs._body``).
+:class:`ServiceCaller` is the attempt loop: authorization (and renewal after a 401), one
+retry decision (``_retry.retry_delay``), ``Retry-After``, the caller's deadline, telemetry,
+and the error raised, with every secret the request carried redacted. Each attempt goes out
+one of two ways, within the same :class:`Bounds` (attempt deadline, timeouts, size limit):
+the library's own HTTP/1.1 pool (``_h1``, through :class:`PoolTransport`, straight or as an
+httpx transport), or an httpx client or transport (the caller's, the emulator's, httpx's own
+under a proxy). :func:`network_error` is the one place a failure to get an answer becomes a
+library error.
 """
 
 from __future__ import annotations
@@ -30,7 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import importlib.util
 import inspect
+import ipaddress
 import logging
 import math
 import os
@@ -39,7 +26,7 @@ import sys
 import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import anyio
@@ -48,7 +35,7 @@ import httpx
 
 from . import _json
 from . import _pool_errors as pool_errors
-from ._auth import Authorizer
+from ._auth import AccessTokenAuthorizer, Authorizer, TokenMapAuthorizer
 from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
 from ._errors import (
     APIError,
@@ -61,10 +48,10 @@ from ._errors import (
     NetworkError,
     ResponseParseError,
 )
-from ._retry import RetryEvent, RetryPolicy, rate_limit_listener
+from ._retry import RetryEvent, RetryPolicy, ambiguous, rate_limit_listener, retry_delay
 from ._telemetry import RequestObserver
 from ._version import __version__
-from ._wire import ApiRequest, error_from_response
+from ._wire import ApiRequest, error_from_response, is_loopback
 
 if TYPE_CHECKING:
     from ._h1 import Answer, H1Pool, Origin
@@ -76,11 +63,14 @@ __all__ = [
     "PoolTransport",
     "Recheck",
     "Response",
+    "ServiceCaller",
     "Transport",
     "asgi_transport",
     "network_error",
     "pooled_http_client",
 ]
+
+_T = TypeVar("_T")
 
 AsyncClient = httpx.AsyncClient
 AsyncBaseTransport = httpx.AsyncBaseTransport
@@ -200,7 +190,7 @@ class Response:
     authorization: str | None = attrs.field(default=None, repr=False)
     request: ApiRequest | None = attrs.field(default=None, repr=False, eq=False)
     # Where the retry loop stood when this answer came, so that a caller finding the answer
-    # unreadable goes on with the same budget (Transport.settle): the retries spent, the
+    # unreadable goes on with the same budget (ServiceCaller.settle): the retries spent, the
     # times the request was sent, and when the loop started (anyio.current_time()).
     retries: int = attrs.field(default=0, repr=False, eq=False)
     attempts: int = attrs.field(default=1, repr=False, eq=False)
@@ -254,8 +244,36 @@ _TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
 @functools.lru_cache(maxsize=4)
 def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     """The TLS context of the pools, one per process (and CA setting from the environment):
-    building one loads the CA bundle, which costs more than many requests."""
-    return httpx.create_ssl_context(verify=True, trust_env=True)
+    building one loads the CA bundle, which costs more than many requests.
+
+    A CA file or directory named by ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` that cannot be
+    loaded is a :class:`ConfigurationError` naming it (retrying cannot help).
+    """
+    try:
+        return httpx.create_ssl_context(verify=True, trust_env=True)
+    except OSError as exc:  # a missing or unreadable file, or one holding no certificate
+        variable, path = ("SSL_CERT_FILE", cert_file) if cert_file else ("SSL_CERT_DIR", cert_dir)
+        raise ConfigurationError(
+            f"{variable}={path!r} cannot be loaded as CA certificates: "
+            f"{exc.strerror or exc}; unset it to use the default trust store"
+        ) from None
+
+
+def _environment_tls_context() -> ssl.SSLContext:
+    """The TLS context for the CA settings of the environment as they are now."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+def _tls_verification_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``exc`` (the pool's or httpx's), if any."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chains met here are short; never loop on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 _OWN_CODINGS = b"gzip, deflate"
@@ -271,13 +289,16 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     One :class:`~globus_runs._h1.H1Pool` of ``max_connections``, made on first use for the
     running event loop (or trio run), serves both ways in: :meth:`send_direct`, the path a
-    :class:`Transport` takes when it can, and :meth:`handle_async_request`, for requests that
+    :class:`ServiceCaller` takes when it can, and :meth:`handle_async_request`, for requests that
     come through ``httpx.AsyncClient`` (their failures raised as httpx's exceptions, chained
     to the pool's own).
     """
 
-    def __init__(self, max_connections: int) -> None:
+    def __init__(self, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self.max_connections = max_connections
+        #: The caller's TLS context (``verify=``); else the environment's, made when the first
+        #: https connection needs it (plain http never loads a trust store).
+        self._ssl_context = ssl_context
         self._h1: H1Pool | None = None  # bound to the event loop (or trio run) it was made in
         self._closed = False
 
@@ -313,8 +334,10 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended
-            context = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-            h1 = self._h1 = H1Pool(self.max_connections, context)
+            h1 = self._h1 = H1Pool(
+                self.max_connections, self._ssl_context or _environment_tls_context
+            )
+            await h1.close_with_event_loop()
         answer: Answer = await h1.send(
             origin,
             method,
@@ -374,19 +397,136 @@ class PoolTransport(httpx.AsyncBaseTransport):
                 h1.abandon()
 
 
-def _environment_proxy(url: str | None) -> bool:
-    """Whether a proxy set in the environment applies to ``url`` (to any URL when None).
+#: The variable each of httpx's proxy routes comes from; any other route is one of NO_PROXY's.
+_PROXY_VARIABLES = {"http://": "HTTP_PROXY", "https://": "HTTPS_PROXY", "all://": "ALL_PROXY"}
+#: Loopback hosts: never sent to a proxy (a token would go in clear to it), whatever the
+#: environment says. Mounted on every client this module lets httpx route.
+_LOOPBACK_MOUNTS: dict[str, httpx.AsyncBaseTransport | None] = {
+    "all://127.0.0.1": None,
+    "all://localhost": None,
+    "all://[::1]": None,
+}
 
-    ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``ALL_PROXY`` (any case), less the hosts of
-    ``NO_PROXY``: the variables httpx reads for a client without a transport of its own.
+
+def _check_proxy(variable: str, url: str) -> None:
+    """Refuse a proxy URL httpx could not use; never quotes it (it may hold credentials)."""
+    try:
+        scheme = httpx.Proxy(url).url.scheme
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigurationError(
+            f"{variable} is not a proxy URL httpx can use (http://, https://, socks5:// or "
+            "socks5h://, with a valid host and port)"
+        ) from None
+    if scheme.startswith("socks5") and importlib.util.find_spec("socksio") is None:
+        raise ConfigurationError(
+            f"{variable} names a SOCKS proxy, which needs the socksio package "
+            "(pip install 'httpx[socks]')"
+        )
+
+
+@attrs.frozen
+class _ProxyRoute:
+    """One of httpx's proxy routes: which URLs it takes, and whether it goes to a proxy.
+
+    ``host`` is matched exactly, or as a domain when ``domain`` is ``"any"`` (the host or a
+    name under it) or ``"below"`` (only names under it); empty matches every host.
     """
-    proxies = urllib.request.getproxies_environment()
-    if url is None:
-        return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
-    parts = urlsplit(url)
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
+
+    scheme: str  # "" for every scheme
+    host: str
+    port: int | None
+    domain: str  # "", "any" or "below"
+    proxied: bool
+
+    @classmethod
+    def parse(cls, key: str, proxied: bool, variable: str) -> _ProxyRoute:
+        """A route from an httpx mount key (``all://``, ``all://*example.org``, ...)."""
+        try:
+            url = httpx.URL(key)
+        except httpx.InvalidURL as exc:
+            host = key.removeprefix("all://").removeprefix("*")
+            raise ConfigurationError(
+                f"{variable} holds {host!r}, which httpx cannot read as a host ({exc}): write "
+                "host names, IPv4 addresses or IPv6 addresses without brackets, comma-separated"
+            ) from None
+        scheme = "" if url.scheme == "all" else url.scheme
+        host, domain = url.host, ""
+        if host == "*":
+            host = ""
+        elif host.startswith("*."):
+            host, domain = host[2:], "below"
+        elif host.startswith("*"):
+            host, domain = host[1:], "any"
+        return cls(scheme, host, url.port, domain, proxied)
+
+    def matches(self, url: httpx.URL) -> bool:
+        if self.scheme and self.scheme != url.scheme:
+            return False
+        if self.port is not None and self.port != url.port:
+            return False
+        if not self.host:
+            return True
+        host = url.host
+        if self.domain == "below":
+            return host.endswith("." + self.host)
+        if self.domain == "any":
+            return host == self.host or host.endswith("." + self.host)
+        return host == self.host
+
+    @property
+    def priority(self) -> tuple[int, int, int]:
+        """httpx tries routes with a port first, then longer hosts, then longer schemes."""
+        pattern_host = ("*." if self.domain == "below" else "*" if self.domain else "") + self.host
+        return (0 if self.port is not None else 1, -len(pattern_host), -len(self.scheme))
+
+
+def _no_proxy_key(entry: str) -> str:
+    """The route httpx makes of one ``NO_PROXY`` entry."""
+    if "://" in entry:
+        return entry
+    try:
+        address = ipaddress.ip_address(entry.partition("/")[0])
+    except ValueError:
+        return f"all://{entry}" if entry.lower() == "localhost" else f"all://*{entry}"
+    return f"all://[{entry}]" if address.version == 6 else f"all://{entry}"
+
+
+def _proxy_routes() -> list[_ProxyRoute]:
+    """The routes httpx builds from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, any case, and ``NO_PROXY``; read as httpx reads them), in the order httpx
+    tries them. Empty when no proxy is set (``NO_PROXY`` then routes nothing).
+
+    Anything httpx would refuse when it builds a client is a :class:`ConfigurationError`
+    naming the variable.
+    """
+    found = urllib.request.getproxies()
+    routes = []
+    for scheme in ("http", "https", "all"):
+        proxy = found.get(scheme)
+        if proxy:
+            variable = f"{scheme.upper()}_PROXY"
+            _check_proxy(variable, proxy if "://" in proxy else f"http://{proxy}")
+            routes.append(_ProxyRoute.parse(f"{scheme}://", True, variable))
+    if not routes:
+        return []
+    for entry in (item.strip() for item in found.get("no", "").split(",")):
+        if entry == "*":
+            return []  # no proxy for anything
+        if entry:
+            routes.append(_ProxyRoute.parse(_no_proxy_key(entry), False, "NO_PROXY"))
+    return sorted(routes, key=lambda route: route.priority)
+
+
+def _environment_proxy(url: str | None) -> bool:
+    """Whether httpx would send a request for ``url`` to a proxy set in the environment (to
+    any URL when None). A loopback host never goes to a proxy."""
+    if url is not None and is_loopback(urlsplit(url).hostname or ""):
         return False
-    return not urllib.request.proxy_bypass(parts.hostname or "")
+    routes = _proxy_routes()
+    if url is None or not routes:
+        return bool(routes)
+    target = httpx.URL(url)
+    return next((route.proxied for route in routes if route.matches(target)), False)
 
 
 @attrs.frozen
@@ -412,13 +552,19 @@ def _make_client(
     transport: httpx.AsyncBaseTransport | None,
     own_pool: bool,
     headers: Iterable[tuple[str, str]] | None = None,
+    verify: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient``: on a new :class:`PoolTransport` when ``own_pool``, else on
     ``transport`` (or, when that is None, httpx's own pool with the proxies of the environment).
     """
-    pool = PoolTransport(max_connections) if own_pool else None
+    pool = PoolTransport(max_connections, verify) if own_pool else None
+    httpx_routes = pool is None and transport is None
     client = httpx.AsyncClient(
         transport=pool if pool is not None else transport,
+        # When httpx routes (a proxy from the environment), loopback stays direct; its pools
+        # load their trust store now, so a CA setting that cannot be loaded fails here.
+        mounts=_LOOPBACK_MOUNTS if httpx_routes else None,
+        verify=(verify or _environment_tls_context()) if httpx_routes else True,
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
@@ -436,6 +582,7 @@ def pooled_http_client(
     *,
     timeout: float | None = 60.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` to share between clients, on this library's connection pool.
 
@@ -450,6 +597,10 @@ def pooled_http_client(
     proxy is set in the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``), the client
     is a plain ``httpx.AsyncClient`` of ``max_connections``, which routes through it.
 
+    ``verify``, an :class:`ssl.SSLContext`, is the TLS trust of its connections (a private
+    CA: ``ssl.create_default_context(cafile=...)``); by default the system's, or the CA file
+    or directory named by ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``.
+
     Example::
 
         async with pooled_http_client(200) as http_client:
@@ -462,11 +613,16 @@ def pooled_http_client(
         or max_connections < 1
     ):
         raise ConfigurationError("max_connections must be a positive int")
+    if verify is not None and not isinstance(verify, ssl.SSLContext):
+        raise ConfigurationError(f"verify must be an ssl.SSLContext, not {type(verify).__name__}")
+    if verify is not None and transport is not None:
+        raise ConfigurationError("verify applies to the library's pool: a transport has its own")
     return _make_client(
         max_connections,
         timeout=httpx.Timeout(timeout),
         transport=transport,
         own_pool=transport is None and not _environment_proxy(None),
+        verify=verify,
     )
 
 
@@ -485,8 +641,11 @@ def _pool_size(client: httpx.AsyncClient) -> int | None:
     return made.max_connections if made is not None else None
 
 
-class Transport:
-    """Sends requests for one service on one connection pool, with retries and error mapping."""
+class ServiceCaller:
+    """The attempt loop of one service: authorizes, sends through the client's way out (its
+    own pool, or an httpx client or transport), retries as the policy allows and turns every
+    failure into a :class:`GlobusRunsError`. (Not an httpx transport: those are what it
+    sends through.)"""
 
     def __init__(
         self,
@@ -500,35 +659,25 @@ class Transport:
         concurrency: int,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
-        if (
-            not isinstance(max_response_size, int)
-            or isinstance(max_response_size, bool)
-            or max_response_size < 1
-        ):
-            raise ConfigurationError("max_response_size must be a positive int")
         self.base_url = base_url
         self.authorizer = authorizer
         self.retry = retry
-        self._timeout = httpx.Timeout(timeout)
-        #: Bounds each attempt as a whole (connecting, sending and reading).
-        self._attempt_timeout = timeout
-        self.max_response_size = max_response_size
+        #: What every attempt may take, carried to whichever way it goes out.
+        self.bounds = Bounds.of(timeout, max_response_size)
         self._owns_client = http_client is None
         if http_client is None:
             # Without a transport and under a proxy from the environment: httpx's own pool,
             # with the proxy routes httpx builds from the environment.
             http_client = _make_client(
                 max(concurrency, _DEFAULT_POOL),
-                timeout=self._timeout,
+                timeout=httpx.Timeout(timeout),
                 transport=transport,
                 own_pool=transport is None and not _environment_proxy(base_url),
                 headers=DEFAULT_HEADERS,
             )
         self.pool_size = _pool_size(http_client)
         self.http_client = http_client
-        self._direct = _DirectRoute.of(
-            http_client, base_url, self._timeout, timeout, max_response_size
-        )
+        self._direct = _DirectRoute.of(http_client, base_url, self.bounds)
         made = _plain(http_client) if self._direct is None else None
         #: Where the httpx path hands its requests when the client is one this module made
         #: (on a transport of the caller's, say): straight to that transport, without
@@ -538,8 +687,8 @@ class Transport:
         #: Every request's extensions on the httpx path, whichever way it goes: the client's
         #: timeouts, and its size limit for a PoolTransport reached through httpx.
         self._extensions: dict[str, Any] = {
-            "timeout": self._timeout.as_dict(),
-            _LIMIT_EXTENSION: max_response_size,
+            "timeout": self.bounds.timeouts,
+            _LIMIT_EXTENSION: self.bounds.max_response_size,
         }
         # Our own client already carries the headers: httpx merges per-request headers one
         # by one, at a cost that shows on every request.
@@ -548,7 +697,12 @@ class Transport:
         #: Reports each attempt (spans, request hooks); see ``globus_runs._telemetry``.
         self.observer = RequestObserver()
 
-    def shares_pool_with(self, other: Transport) -> bool:
+    @property
+    def max_response_size(self) -> int:
+        """The most bytes an answer's body may hold (:attr:`bounds`)."""
+        return self.bounds.max_response_size
+
+    def shares_pool_with(self, other: ServiceCaller) -> bool:
         """True when both transports send through the same ``httpx.AsyncClient``."""
         return self.http_client is other.http_client
 
@@ -558,9 +712,19 @@ class Transport:
             await self.http_client.aclose()
 
     def url_for(self, request: ApiRequest) -> str:
+        """The request's URL; :class:`InvalidRequestError` for a query value that cannot be
+        sent (a lone surrogate has no UTF-8 form), before anything is sent."""
         url = self.base_url + request.path
         if request.params:
-            url = f"{url}?{urlencode(request.params, quote_via=quote, safe=',:')}"
+            try:
+                query = urlencode(request.params, quote_via=quote, safe=",:")
+            except UnicodeEncodeError:
+                name = next(name for name, value in request.params if not _encodable(value))
+                raise InvalidRequestError(
+                    f"{request.method} {url}: the value of {name!a} cannot be sent: it holds a "
+                    "character with no UTF-8 form (a lone surrogate)"
+                ) from None
+            url = f"{url}?{query}"
         return url
 
     async def send(self, request: ApiRequest, *, recheck: Recheck | None = None) -> Response:
@@ -577,36 +741,13 @@ class Transport:
                 f"{request.method} {url}: the HTTP client is closed (the service client was "
                 "closed, or the http_client given to it)"
             )
-        policy = self.retry
-        started = anyio.current_time()
-        retry_number = 0
-        look_ups = 0  # retries spent repeating a failed look-up of recheck, not the request
-        renewed = False
+        progress = _Progress(anyio.current_time())
         while True:
-            header = None
-            if self.authorizer is not None:
-                header = await self.authorizer.get_authorization_header(request.resource_server)
-                # Checked here, once for every way out: a line break in a header would be
-                # refused by the connection with an error quoting it, or split the request.
-                if (
-                    header is not None
-                    and not (
-                        isinstance(header, str)
-                        and header.isascii()
-                        and header.isprintable()
-                        # httpx refuses a value with a space at either end: so does every way.
-                        and header[-1:] != " "
-                        and header[:1] != " "
-                    )
-                ):
-                    raise _refuse_header(self.authorizer)
+            header = await self._header_for(request, url)
             try:
-                send = self._send_once if self._direct is None else self._direct.send
-                if self.observer.active():
-                    answer = await self.observer.send(send, request, url, header, retry_number)
-                    status, headers, content = answer
-                else:
-                    status, headers, content = await send(request, url, header)
+                status, headers, content = await self._attempt(
+                    request, url, header, progress.retries
+                )
             except NetworkError as exc:
                 error: GlobusRunsError = exc
             else:
@@ -618,52 +759,100 @@ class Transport:
                         url,
                         header,
                         request,
-                        retry_number,
-                        retry_number - look_ups + 1,
-                        started,
+                        progress.retries,
+                        progress.sent + 1,
+                        progress.started,
                     )
-                secrets = _secrets_of(header, request)
-                error = error_from_response(
-                    status,
-                    _redact(content.decode("utf-8", "replace"), secrets),
-                    headers={
-                        name: _redact(value, secrets)
-                        for name, value in _header_map(headers).items()
-                    },
-                    method=request.method,
-                    url=url,
-                    not_found=request.not_found,
-                )
-                if status == 401 and self.authorizer is not None and not renewed:
-                    renewed = True
-                    if await self.authorizer.handle_unauthorized(request.resource_server, header):
-                        logger.debug("%s %s: token rejected, retrying once", request.method, url)
-                        continue
-            retry_number += 1
-            idempotent = request.idempotent
-            if recheck is not None and not idempotent and _ambiguous(error):
-                reached, idempotent = await self.settle(
-                    request,
-                    error,
-                    recheck,
-                    retry_number=retry_number,
-                    started=started,
-                    attempts=retry_number - look_ups,
-                )
-                look_ups += reached - retry_number
-                retry_number = reached
-            delay = self._retry_delay(error, retry_number, started, idempotent=idempotent)
-            if isinstance(error, APIError) and error.http_status == 429:
-                listener = rate_limit_listener.get()
-                if listener is not None:
-                    # The batch pauses as long as asked, but never longer than the policy lets
-                    # one request wait: past that, its other items meet the 429 and fail fast.
-                    pause = error.retry_after if error.retry_after is not None else delay or 1.0
-                    listener(min(pause, policy.retry_after_max))
-            if delay is None:
-                error.attempts = retry_number - look_ups
-                raise error
-            await self._pause(request, url, error, retry_number, delay)
+                error = _api_error(request, url, header, status, headers, content)
+                if status == 401 and await self._renewed(request, url, header, progress):
+                    continue
+            await self._after_failure(request, url, error, recheck, progress)
+
+    async def _header_for(self, request: ApiRequest, url: str) -> str | None:
+        """The ``Authorization`` header of one attempt, refused when it cannot be sent.
+
+        Checked here, once for every way out: a line break in a header would be refused by
+        the connection with an error quoting it, or split the request.
+        """
+        if self.authorizer is None:
+            return None
+        header = await self._authorize(
+            request, url, self.authorizer.get_authorization_header(request.resource_server)
+        )
+        if header is not None and not _sendable_header(header):
+            raise _refuse_header(self.authorizer)
+        return header
+
+    async def _attempt(
+        self, request: ApiRequest, url: str, header: str | None, retry_number: int
+    ) -> Answer:
+        """Send once, by this client's way out, told to the observer when one listens."""
+        send = self._send_once if self._direct is None else self._direct.send
+        if self.observer.active():
+            answer: Answer = await self.observer.send(send, request, url, header, retry_number)
+            return answer
+        return await send(request, url, header)
+
+    async def _renewed(
+        self, request: ApiRequest, url: str, header: str | None, progress: _Progress
+    ) -> bool:
+        """After a 401: whether the authorizer renewed the token (once per call)."""
+        if self.authorizer is None or progress.renewed:
+            return False
+        progress.renewed = True
+        retry_with_new_token = await self._authorize(
+            request, url, self.authorizer.handle_unauthorized(request.resource_server, header)
+        )
+        if retry_with_new_token:
+            logger.debug("%s %s: token rejected, retrying once", request.method, url)
+        return retry_with_new_token
+
+    async def _after_failure(
+        self,
+        request: ApiRequest,
+        url: str,
+        error: GlobusRunsError,
+        recheck: Recheck | None,
+        progress: _Progress,
+    ) -> None:
+        """Wait before the next attempt, or raise ``error`` when there is none.
+
+        A request that is not idempotent is sent again after an ambiguous failure only once
+        ``recheck`` proved it had no effect (:meth:`settle`).
+        """
+        progress.retries += 1
+        idempotent = request.idempotent
+        if recheck is not None and not idempotent and ambiguous(error):
+            reached, idempotent = await self.settle(
+                request,
+                error,
+                recheck,
+                retry_number=progress.retries,
+                started=progress.started,
+                attempts=progress.sent,
+            )
+            progress.look_ups += reached - progress.retries
+            progress.retries = reached
+        delay = self._retry_delay(error, progress.retries, progress.started, idempotent=idempotent)
+        _tell_rate_limit_listener(error, delay, self.retry)
+        if delay is None:
+            error.attempts = progress.sent
+            raise error
+        await self._pause(request, url, error, progress.retries, delay)
+
+    async def _authorize(self, request: ApiRequest, url: str, asking: Awaitable[_T]) -> _T:
+        """Await the authorizer (for a header, or after a 401) within the client's timeout: a
+        renewal that Globus Auth is slow to grant ends the call typed, like any attempt."""
+        attempt = self.bounds.attempt
+        if attempt is None or type(self.authorizer) in _NEVER_WAITING:
+            return await asking  # a fixed token: no cancel scope on every request's path
+        with anyio.CancelScope(deadline=anyio.current_time() + attempt):
+            return await asking
+        raise APITimeoutError(
+            f"timed out: the authorizer gave no token within {self.bounds.attempt} s",
+            method=request.method,
+            url=url,
+        )
 
     async def settle(
         self,
@@ -721,25 +910,17 @@ class Transport:
     def _retry_delay(
         self, error: GlobusRunsError, retry_number: int, started: float, *, idempotent: bool | None
     ) -> float | None:
-        """Seconds to wait before retrying, or None when ``error`` must be raised now.
-
-        ``idempotent=None`` waits whatever the error (a look-up, not the request, is repeated).
-        """
-        policy = self.retry
-        if retry_number > policy.max_retries:
-            return None
-        if idempotent is not None and not policy.is_retryable(error, idempotent=idempotent):
-            return None
-        delay = policy.delay_for(error, retry_number)
-        if delay is None:
-            return None
+        """Seconds to wait before retrying, or None when ``error`` must be raised now
+        (:func:`~globus_runs._retry.retry_delay`, told the time spent and the time left)."""
         now = anyio.current_time()
-        if policy.max_elapsed is not None and now - started + delay > policy.max_elapsed:
-            return None
-        # Sleeping past the caller's deadline would only turn this error into a cancellation.
-        if now + delay >= anyio.current_effective_deadline():
-            return None
-        return delay
+        return retry_delay(
+            self.retry,
+            error,
+            retry_number,
+            idempotent=idempotent,
+            elapsed=now - started,
+            time_left=anyio.current_effective_deadline() - now,
+        )
 
     async def _send_once(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once the httpx way: straight to the transport of a client this module made (the
@@ -767,7 +948,7 @@ class Transport:
             # The attempt as a whole, and the body as received and decoded, are bounded here:
             # httpx bounds neither. (A bare cancel scope: fail_after's two generator-based
             # context managers cost more than the rest of this method's own work.)
-            attempt = self._attempt_timeout
+            attempt = self.bounds.attempt
             deadline = math.inf if attempt is None else anyio.current_time() + attempt
             with anyio.CancelScope(deadline=deadline) as scope:
                 if transport is not None:
@@ -776,7 +957,7 @@ class Transport:
                 else:
                     answer = await self.http_client.send(built, follow_redirects=False, stream=True)
                 try:
-                    content = await _read_bounded(answer, self.max_response_size)
+                    content = await _read_bounded(answer, self.bounds.max_response_size)
                 finally:
                     await answer.aclose()
             if scope.cancelled_caught:
@@ -789,7 +970,7 @@ class Transport:
             # Only this attempt's own deadline: a TimeoutError the transport raises may quote
             # what was sent, so it goes through network_error like any other failure.
             raise APITimeoutError(
-                f"timed out: the attempt took longer than {self._attempt_timeout} s",
+                f"timed out: the attempt took longer than {self.bounds.attempt} s",
                 method=request.method,
                 url=url,
             ) from None
@@ -798,16 +979,108 @@ class Transport:
             raise error from error.__cause__
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: The former name of :class:`ServiceCaller`, still imported by the service clients.
+Transport = ServiceCaller
+
+
+#: Authorizers whose methods return at once (fixed tokens): never bounded by a timeout.
+_NEVER_WAITING = frozenset({AccessTokenAuthorizer, TokenMapAuthorizer})
+
+
+@attrs.frozen
+class Bounds:
+    """What one attempt may take, whichever way it goes out: the whole attempt (``attempt``
+    seconds: connecting, sending and reading), each phase (``timeouts``: ``connect``,
+    ``read`` (the longest silence), ``write``, ``pool``) and the answer's body
+    (``max_response_size`` bytes, as received and decoded). Enforced once by each way out.
+    """
+
+    attempt: float | None
+    timeouts: dict[str, float | None] = attrs.field(hash=False)
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
+
+    @classmethod
+    def of(cls, timeout: float | None, max_response_size: int) -> Bounds:
+        """The bounds of a client's ``timeout`` (each phase and each attempt alike)."""
+        if (
+            not isinstance(max_response_size, int)
+            or isinstance(max_response_size, bool)
+            or max_response_size < 1
+        ):
+            raise ConfigurationError("max_response_size must be a positive int")
+        return cls(timeout, httpx.Timeout(timeout).as_dict(), max_response_size)
+
+
+@attrs.define
+class _Progress:
+    """Where one call's attempt loop stands."""
+
+    started: float  # anyio.current_time() when the call began
+    retries: int = 0
+    look_ups: int = 0  # retries spent repeating a failed look-up of recheck, not the request
+    renewed: bool = False  # the token was renewed after a 401 already
+
+    @property
+    def sent(self) -> int:
+        """How many times the request itself was sent, before the attempt under way."""
+        return self.retries - self.look_ups
+
+
+def _sendable_header(header: object) -> bool:
+    """Whether an ``Authorization`` value can go out on every way (httpx refuses a value with
+    a space at either end, so does every way)."""
+    return (
+        isinstance(header, str)
+        and header.isascii()
+        and header.isprintable()
+        and header[-1:] != " "
+        and header[:1] != " "
+    )
+
+
+def _api_error(
+    request: ApiRequest,
+    url: str,
+    authorization: str | None,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    content: bytes,
+) -> APIError:
+    """The error for a non-2xx answer, with every secret the request carried redacted."""
+    secrets = _secrets_of(authorization, request)
+    return error_from_response(
+        status,
+        _redact(content.decode("utf-8", "replace"), secrets),
+        headers={name: _redact(value, secrets) for name, value in _header_map(headers).items()},
+        method=request.method,
+        url=url,
+        not_found=request.not_found,
+    )
+
+
+def _tell_rate_limit_listener(
+    error: GlobusRunsError, delay: float | None, policy: RetryPolicy
+) -> None:
+    """Tell the batch of a 429: it pauses as long as asked, but never longer than the policy
+    lets one request wait (past that, its other items meet the 429 and fail fast)."""
+    if not (isinstance(error, APIError) and error.http_status == 429):
+        return
+    listener = rate_limit_listener.get()
+    if listener is not None:
+        pause = error.retry_after if error.retry_after is not None else delay or 1.0
+        listener(min(pause, policy.retry_after_max))
+
+
 class _AttemptTimedOut(Exception):
     """The deadline of an attempt on the httpx path passed."""
-
-
-def _ambiguous(error: GlobusRunsError) -> bool:
-    """Whether the request may or may not have had an effect: a 5xx, or no complete answer
-    without proof that the request never left."""
-    if isinstance(error, APIError):
-        return error.http_status >= 500
-    return isinstance(error, NetworkError) and not isinstance(error, ConnectError)
 
 
 async def _abandon(answer: httpx.Response, pieces: AsyncIterator[bytes]) -> None:
@@ -897,45 +1170,64 @@ def network_error(
     """
     if isinstance(exc, GlobusRunsError):
         return exc
-    if isinstance(exc, httpx.DecodingError) and isinstance(exc.__cause__, ResponseParseError):
-        # PoolTransport's word, through httpx.AsyncClient, for a body too large or not
-        # decodable: the library's own error, as on every other way out (never retried).
-        found = exc.__cause__
-        found.method, found.url = method, url
-        return found
-    name = type(exc).__name__
+    known = _configuration_or_body_error(exc, method, url)
+    if known is not None:
+        return known
     secrets = list(secrets)
     detail = _redact(str(exc), secrets)
     if any(secret[:_MIN_SECRET] in detail for secret in secrets):
         # The start of a secret, left by an excerpt cut inside it (the pool quotes at most
         # 80 bytes of a malformed line): the detail is not shown at all.
         detail = "(not shown: it quotes part of a secret the request carried)"
+    error = _failure_error(exc, detail, method, url)
+    # Chained only when its text holds no secret: a traceback would show it again.
+    error.__cause__ = exc if detail == str(exc) else None
+    return error
+
+
+def _configuration_or_body_error(exc: Exception, method: str, url: str) -> GlobusRunsError | None:
+    """The error for a failure no retry can change: a certificate that fails verification,
+    or (through ``httpx.AsyncClient``) a body too large or not decodable."""
+    failure = _tls_verification_failure(exc)
+    if failure is not None:
+        # Retrying would meet the same certificate: the trust settings are what to change.
+        return ConfigurationError(
+            f"{method} {url}: the server's TLS certificate failed verification "
+            f"({failure.verify_message or failure.reason}). To trust a private CA, pass "
+            "http_client=pooled_http_client(verify=ssl_context) or set SSL_CERT_FILE"
+        )
+    if isinstance(exc, httpx.DecodingError) and isinstance(exc.__cause__, ResponseParseError):
+        # PoolTransport's word, through httpx.AsyncClient, for a body too large or not
+        # decodable: the library's own error, as on every other way out (never retried).
+        found = exc.__cause__
+        found.method, found.url = method, url
+        return found
+    return None
+
+
+def _failure_error(exc: Exception, detail: str, method: str, url: str) -> GlobusRunsError:
+    """The error for a failure to get an answer, ``detail`` being its redacted text."""
+    name = type(exc).__name__
     timeout = isinstance(exc, httpx.TimeoutException | pool_errors.Timeout | TimeoutError)
-    error: GlobusRunsError
     if isinstance(exc, pool_errors.ConnectError) or (
         isinstance(exc, _HTTPX_CONNECT) and _never_sent(exc.__cause__)
     ):
         if timeout:
-            error = ConnectTimeoutError(f"timed out connecting: {name}", method=method, url=url)
-        else:
-            error = ConnectError(f"could not connect: {detail}", method=method, url=url)
-    elif isinstance(exc, _HTTPX_CONNECT):
+            return ConnectTimeoutError(f"timed out connecting: {name}", method=method, url=url)
+        return ConnectError(f"could not connect: {detail}", method=method, url=url)
+    if isinstance(exc, _HTTPX_CONNECT):
         # httpx-aiohttp, for one, reports a server that hung up after reading the request
         # as ConnectTimeout: from a transport we do not know, it proves nothing.
         message = f"{name} from a transport that cannot tell whether the request was sent"
         cls = APITimeoutError if timeout else NetworkError
-        error = cls(f"{message}: {detail}", method=method, url=url)
-    elif isinstance(exc, httpx.LocalProtocolError | pool_errors.LocalProtocolError):
-        error = InvalidRequestError(f"{method} {url}: the request cannot be sent: {detail}")
-    elif timeout:
-        error = APITimeoutError(f"timed out waiting for the answer: {name}", method=method, url=url)
-    elif isinstance(exc, httpx.HTTPError | pool_errors.PoolError):
-        error = NetworkError(f"connection failed: {name}: {detail}", method=method, url=url)
-    else:
-        error = NetworkError(f"the transport failed: {name}: {detail}", method=method, url=url)
-    # Chained only when its text holds no secret: a traceback would show it again.
-    error.__cause__ = exc if detail == str(exc) else None
-    return error
+        return cls(f"{message}: {detail}", method=method, url=url)
+    if isinstance(exc, httpx.LocalProtocolError | pool_errors.LocalProtocolError):
+        return InvalidRequestError(f"{method} {url}: the request cannot be sent: {detail}")
+    if timeout:
+        return APITimeoutError(f"timed out waiting for the answer: {name}", method=method, url=url)
+    if isinstance(exc, httpx.HTTPError | pool_errors.PoolError):
+        return NetworkError(f"connection failed: {name}: {detail}", method=method, url=url)
+    return NetworkError(f"the transport failed: {name}: {detail}", method=method, url=url)
 
 
 class _DirectRoute:
@@ -948,14 +1240,7 @@ class _DirectRoute:
     prepared once and sends it on the pool's connections.
     """
 
-    def __init__(
-        self,
-        pool: PoolTransport,
-        base_url: str,
-        timeout: httpx.Timeout,
-        attempt: float | None = None,
-        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
-    ) -> None:
+    def __init__(self, pool: PoolTransport, base_url: str, bounds: Bounds) -> None:
         parts = urlsplit(base_url)
         self._pool = pool
         scheme = parts.scheme
@@ -965,19 +1250,10 @@ class _DirectRoute:
         self._prefix = parts.path.encode("ascii")
         host = (b"Host", parts.netloc.rpartition("@")[2].encode("ascii"))
         self._headers = [host, *((n.encode(), v.encode()) for n, v in DEFAULT_HEADERS)]
-        self._timeouts = timeout.as_dict()
-        self._attempt = attempt
-        self._limit = limit
+        self._bounds = bounds
 
     @classmethod
-    def of(
-        cls,
-        client: httpx.AsyncClient,
-        base_url: str,
-        timeout: httpx.Timeout,
-        attempt: float | None = None,
-        limit: int = DEFAULT_MAX_RESPONSE_SIZE,
-    ) -> _DirectRoute | None:
+    def of(cls, client: httpx.AsyncClient, base_url: str, bounds: Bounds) -> _DirectRoute | None:
         """The route for ``client`` when this module made it on a :class:`PoolTransport`.
 
         None for any other client, when the client has hooks, auth or cookies of its own (they
@@ -987,7 +1263,7 @@ class _DirectRoute:
         made = _plain(client)
         if made is None or made.pool is None or not base_url.isascii():
             return None
-        return cls(made.pool, base_url, timeout, attempt, limit)
+        return cls(made.pool, base_url, bounds)
 
     async def send(self, request: ApiRequest, url: str, authorization: str | None) -> Answer:
         """Send once; return the answer with its body decoded, or raise a :class:`NetworkError`."""
@@ -1003,6 +1279,7 @@ class _DirectRoute:
         for name, value in request.headers:
             headers.append((name.encode("utf-8"), value.encode("utf-8")))
         target = self._prefix + url[self._base_length :].encode("ascii")
+        bounds = self._bounds
         try:
             answer: Answer = await self._pool.send_direct(
                 self._origin,
@@ -1010,9 +1287,9 @@ class _DirectRoute:
                 target,
                 headers,
                 body,
-                self._timeouts,
-                limit=self._limit,
-                attempt=self._attempt,
+                bounds.timeouts,
+                limit=bounds.max_response_size,
+                attempt=bounds.attempt,
                 idempotent=request.idempotent,
             )
         except ResponseParseError as exc:  # too large, or not decodable

@@ -3,9 +3,11 @@
 ``trio.SSLStream`` keeps what it has received but not yet handed out in private attributes,
 and the pool must know whether anything is left past an answer before it reuses a
 connection (bytes nobody asked for mean the connection is spent). This stream does the same
-work for an HTTP client (a handshake, writes, reads, a missing ``close_notify`` taken as the
-end of the stream, as browsers and ``https_compatible=True`` do) and says so in
-:meth:`TLSStream.buffered`. TLS failures are raised as :class:`ssl.SSLError` (an ``OSError``).
+work for an HTTP client (a handshake, writes, reads) and says so in :meth:`TLSStream.buffered`.
+The stream ends at the server's ``close_notify``; a close without it is raised as
+:class:`ssl.SSLEOFError`, so that an answer read until the close is never taken as complete
+when it was cut (as h11 and httpcore treat it). TLS failures are raised as
+:class:`ssl.SSLError` (an ``OSError``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class TLSStream:
         await self._flush()
 
     async def receive_some(self, max_bytes: int = _READ_SIZE) -> bytes:
-        """At least one byte of plaintext, or ``b""`` once the server has ended the stream."""
+        """At least one byte of plaintext, or ``b""`` once the server has ended the stream
+        with ``close_notify`` (:class:`ssl.SSLEOFError` when it closed without one)."""
         while True:
             try:
                 data = self._tls.read(max_bytes)
@@ -56,8 +59,7 @@ class TLSStream:
                 await self._flush()  # a reply the protocol owes (a key update, say)
                 await self._fill()
                 continue
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                # close_notify, or a close without it: either way nothing more will come.
+            except ssl.SSLZeroReturnError:
                 return b""
             return data
 

@@ -7,8 +7,10 @@ the answers back to them.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -144,17 +146,27 @@ def json_body(document: Mapping[str, Any]) -> bytes:
         raise InvalidRequestError(f"request body is not JSON serializable: {exc}") from None
 
 
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
-
-
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost``, ``127.0.0.1``, ``::1``...)."""
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+    """Whether ``host`` is a literal loopback address (``127.0.0.1``, ``::1``...) or
+    ``localhost``; any other name (``a.localhost``, say) is not, whatever it resolves to."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@functools.cache
+def _localhost_is_loopback() -> bool:
+    """Whether the name ``localhost`` resolves to loopback addresses only (asked once)."""
+    try:
+        found = socket.getaddrinfo("localhost", None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(
+        ipaddress.ip_address(str(address[4][0]).partition("%")[0]).is_loopback for address in found
+    )
 
 
 # Characters no URL may hold as they are: controls, spaces and the ones RFC 3986 excludes.
@@ -206,11 +218,24 @@ def check_base_url(url: str) -> str:
         raise ConfigurationError(f"base_url {url!r} is not a valid URL: {exc}") from None
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url {url!r} must not have a query or fragment")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigurationError(
-            f"base_url {url!r} must use https: only a loopback host may be reached over http"
-        )
+    if parts.scheme == "http":
+        _check_cleartext(url, parts.hostname)
     return url.rstrip("/")
+
+
+def _check_cleartext(url: str, host: str) -> None:
+    """Refuse plain http to anything but a literal loopback address, or ``localhost`` when it
+    resolves to loopback addresses only."""
+    if not is_loopback(host):
+        raise ConfigurationError(
+            f"base_url {url!r} must use https: only a loopback address (127.0.0.1, ::1) or "
+            "localhost may be reached over http"
+        )
+    if host == "localhost" and not _localhost_is_loopback():
+        raise ConfigurationError(
+            f"base_url {url!r} must use https: the name localhost does not resolve to loopback "
+            "addresses only on this machine (use http://127.0.0.1)"
+        )
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -258,28 +283,33 @@ def _validation_messages(items: Iterable[Any]) -> list[str]:
     return messages
 
 
+def _error_member(error: Any) -> tuple[str | None, list[str]]:
+    """Code and messages of an ``error`` member: an object (Flows) or a string."""
+    if isinstance(error, str):
+        return None, [error]
+    if not isinstance(error, dict):
+        return None, []
+    raw_code = error.get("code")
+    code = raw_code if isinstance(raw_code, str) else None
+    messages: list[str] = []
+    message = error.get("message")
+    if isinstance(message, str) and message:
+        messages.append(message)
+    detail = error.get("detail")
+    if isinstance(detail, list):
+        messages.extend(_validation_messages(detail))
+    elif isinstance(detail, str) and detail:
+        messages.append(detail)
+    return code, messages
+
+
 def _messages_from(document: Any) -> tuple[str | None, list[str], str | None]:
     """Pull (code, messages, request id) out of a Flows- or Timers-shaped error document."""
     if not isinstance(document, dict):
         return None, [], None
     request_id = document.get("debug_id") or document.get("request_id")
     request_id = request_id if isinstance(request_id, str) else None
-    error = document.get("error")
-    code: str | None = None
-    messages: list[str] = []
-    if isinstance(error, dict):
-        raw_code = error.get("code")
-        code = raw_code if isinstance(raw_code, str) else None
-        detail = error.get("detail")
-        message = error.get("message")
-        if isinstance(message, str) and message:
-            messages.append(message)
-        if isinstance(detail, list):
-            messages.extend(_validation_messages(detail))
-        elif isinstance(detail, str) and detail:
-            messages.append(detail)
-    elif isinstance(error, str):
-        messages.append(error)
+    code, messages = _error_member(document.get("error"))
     detail = document.get("detail")
     if not messages and isinstance(detail, list):
         # FastAPI-style validation answer: {"detail": [{"loc", "msg", "type"}]}

@@ -32,6 +32,8 @@ REMOTE_HTTP = [
     "http://10.0.0.1",
     "http://127.0.0.1.example.org",
     "http://localhost.example.org",
+    "http://a.localhost",
+    "http://localhost.localdomain",
     "HTTP://flows.example.org",
     "http://[2001:db8::1]:8080",
 ]
@@ -41,7 +43,6 @@ LOOPBACK_HTTP = [
     "http://127.0.0.1:8000",
     "http://localhost",
     "http://[::1]:9000",
-    "http://a.localhost",
 ]
 
 

@@ -22,11 +22,27 @@ from typing import Any
 
 import anyio
 import pytest
+import trio
 import trustme
+from trio.testing import MockClock
 
-from globus_runs import ConnectError, FlowsClient, ResponseParseError, RetryPolicy, ServerError
+from globus_runs import (
+    ConnectError,
+    FlowsClient,
+    NetworkError,
+    ResponseParseError,
+    RetryPolicy,
+    ServerError,
+)
 from globus_runs import _pool_errors as errors
-from globus_runs._h1 import H1Pool, Origin, _Connection, _socket_readable, encode_request
+from globus_runs._h1 import (
+    H1Pool,
+    Origin,
+    _Connection,
+    _Parser,
+    _socket_readable,
+    encode_request,
+)
 
 from .._conditions import wait_for_thread_event, wait_until
 
@@ -75,7 +91,14 @@ class Script:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            writer.close()
+            if writer.is_closing():
+                pass  # closed by the handler already, as it meant to
+            elif writer.get_extra_info("ssl_object") is not None:
+                # A TLS close waits for the client's close_notify, which may never come
+                # before the server stops: drop the connection at once.
+                writer.transport.abort()
+            else:
+                writer.close()
 
     @asynccontextmanager
     async def running(self, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
@@ -609,7 +632,7 @@ async def test_a_post_without_a_body_says_its_length_is_zero() -> None:
 
 async def test_a_bad_host_name_reaches_the_caller_as_a_connect_error() -> None:
     retry = RetryPolicy(max_retries=0)
-    async with FlowsClient(authorizer="t", base_url="http://a..localhost:9", retry=retry) as flows:
+    async with FlowsClient(authorizer="t", base_url="https://a..localhost:9", retry=retry) as flows:
         with pytest.raises(ConnectError):
             await flows.get_run("00000000-0000-4000-8000-000000000001")
 
@@ -635,16 +658,16 @@ async def test_a_proxy_in_the_environment_carries_the_requests(
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    proxy = Script(answer(RUN_DOCUMENT))
+    # The proxy refuses the tunnel: what it was asked for shows the request went to it.
+    proxy = Script(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
     async with proxy.running() as origin:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{origin[2]}")
-        # Nothing listens on port 9: only the proxy can answer.
-        async with FlowsClient(authorizer="tok", base_url="http://127.0.0.1:9") as flows:
-            run = await flows.get_run("00000000-0000-4000-8000-000000000001")
-    assert run.status == "ACTIVE"
-    assert proxy.requests[0].startswith(
-        b"GET http://127.0.0.1:9/runs/00000000-0000-4000-8000-000000000001 HTTP/1.1\r\n"
-    )
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{origin[2]}")
+        retry = RetryPolicy.disabled()
+        base_url = "https://flows.example.org"
+        async with FlowsClient(authorizer="tok", base_url=base_url, retry=retry) as flows:
+            with pytest.raises(NetworkError):
+                await flows.get_run("00000000-0000-4000-8000-000000000001")
+    assert proxy.requests[0].startswith(b"CONNECT flows.example.org:443 HTTP/1.1\r\n")
 
 
 async def test_server_closed_idle_connections_to_another_origin_free_no_room_twice(
@@ -858,3 +881,57 @@ def test_readiness_is_checked_on_descriptors_past_1024() -> None:
         left.close()
         right.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [
+        pytest.param(("asyncio", {}), id="asyncio"),
+        pytest.param(("trio", {"clock": MockClock()}), id="trio"),
+    ],
+)
+async def test_time_spent_parsing_is_not_counted_as_the_servers_silence(
+    anyio_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event loop's clock moves only when the parser says so: each piece of the answer
+    # takes 10 s to parse against a read timeout of 5 s, and the server sends the next piece
+    # only once the last one was parsed, so it is never silent for a moment of that clock.
+    if anyio_backend[0] == "trio":
+        jump = trio.lowlevel.current_clock().jump  # type: ignore[attr-defined]
+    else:
+        loop = asyncio.get_running_loop()
+        offset = [loop.time()]
+        monkeypatch.setattr(loop, "time", lambda: offset[0])
+
+        def jump(seconds: float) -> None:
+            offset[0] += seconds
+
+    parsed = threading.Semaphore(0)
+    feed = _Parser.feed
+    pieces: list[bytes] = []
+
+    def slow_feed(self: _Parser, data: bytes) -> bool:
+        pieces.append(data)
+        jump(10.0)
+        done = feed(self, data)
+        parsed.release()
+        return done
+
+    monkeypatch.setattr(_Parser, "feed", slow_feed)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
+
+    async def one_piece_per_parse(
+        _: asyncio.StreamReader, w: asyncio.StreamWriter, __: bytes
+    ) -> None:
+        for piece in (head, b"s", b"l", b"o", b"w"):
+            w.write(piece)
+            await w.drain()
+            await asyncio.to_thread(parsed.acquire, timeout=30)
+
+    script = Script(one_piece_per_parse)
+    async with script.running() as origin:
+        h1 = pool()
+        status, _, body = await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 5.0})
+        await h1.aclose()
+    assert (status, body) == (200, b"slow")
+    assert pieces == [head, b"s", b"l", b"o", b"w"]  # five parses of 10 s each

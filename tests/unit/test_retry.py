@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
 import pytest
 
-from globus_runs import APITimeoutError, ConnectError, NetworkError, RetryPolicy
+from globus_runs import (
+    APIError,
+    APITimeoutError,
+    ConnectError,
+    InvalidRequestError,
+    NetworkError,
+    RetryPolicy,
+)
+from globus_runs._retry import ambiguous, retry_delay
 from globus_runs._wire import error_from_response
 
 
@@ -48,3 +59,37 @@ def test_retry_after_is_honoured_as_given_or_refused_when_too_long() -> None:
 
 def test_disabled_policy_never_retries() -> None:
     assert RetryPolicy.disabled().max_retries == 0
+
+
+def _server_error(status: int = 503, retry_after: float | None = None) -> APIError:
+    return error_from_response(
+        status, "{}", headers={} if retry_after is None else {"retry-after": str(retry_after)}
+    )
+
+
+def test_retry_delay_is_the_one_decision_from_idempotence_and_error() -> None:
+    policy = RetryPolicy(jitter=False, max_retries=3, max_elapsed=100.0)
+    decide = functools.partial(retry_delay, policy, elapsed=0.0, time_left=math.inf)
+    assert decide(_server_error(), 1, idempotent=True) == 0.5
+    assert decide(_server_error(), 1, idempotent=False) is None  # a 5xx may have had an effect
+    assert decide(_server_error(429), 1, idempotent=False) == 0.5
+    assert decide(ConnectError("refused"), 2, idempotent=False) == 1.0  # never left
+    assert decide(NetworkError("reset"), 1, idempotent=False) is None
+    assert decide(_server_error(), 1, idempotent=None) == 0.5  # a look-up: any error
+    assert decide(_server_error(), 4, idempotent=True) is None  # past max_retries
+    assert decide(InvalidRequestError("bad"), 1, idempotent=True) is None
+
+
+def test_retry_delay_keeps_within_max_elapsed_and_the_callers_deadline() -> None:
+    policy = RetryPolicy(jitter=False, max_elapsed=10.0, retry_after_max=60.0)
+    error = _server_error(retry_after=3.0)
+    assert retry_delay(policy, error, 1, idempotent=True, elapsed=7.0, time_left=5.0) == 3.0
+    assert retry_delay(policy, error, 1, idempotent=True, elapsed=7.5, time_left=5.0) is None
+    assert retry_delay(policy, error, 1, idempotent=True, elapsed=0.0, time_left=3.0) is None
+
+
+def test_ambiguous_failures_are_5xx_and_answers_lost_after_sending() -> None:
+    assert ambiguous(_server_error(502))
+    assert ambiguous(NetworkError("reset"))
+    assert not ambiguous(ConnectError("refused"))
+    assert not ambiguous(_server_error(429))
