@@ -135,8 +135,8 @@ URL_VARIABLES = ("GLOBUS_RUNS_FLOWS_URL", "GLOBUS_RUNS_TIMERS_URL", "GLOBUS_RUNS
         (
             {"GLOBUS_RUNS_TIMERS_URL": "http://timers.example.org/"},
             "GLOBUS_RUNS_TIMERS_URL='http://timers.example.org/' is invalid: base_url "
-            "'http://timers.example.org/' must use https: only a loopback host may be "
-            "reached over http",
+            "'http://timers.example.org/' must use https: only a loopback address "
+            "(127.0.0.1, ::1) or localhost may be reached over http",
         ),
         (
             {"GLOBUS_RUNS_AUTH_URL": "https://auth.example.org:99999/"},

@@ -33,8 +33,8 @@ from globus_runs import _pool_errors as pool_errors
 from globus_runs._h1 import H1Pool
 from globus_runs._transport import _environment_proxy
 from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing._routes import LoopbackServer, RoutedFake
 
-from .._routes import LoopbackServer, RoutedFake
 from ..conftest import START
 from .test_h1 import RUN_DOCUMENT, TIMEOUTS, Script, answer, get
 
@@ -383,10 +383,10 @@ async def test_an_answer_read_until_close_cut_without_close_notify_is_a_network_
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_client_used_from_one_event_loop_after_another_leaves_no_connection_behind(
-    loopback_server: LoopbackServer, no_proxies: pytest.MonkeyPatch, backend: str
+    fake_globus_server: LoopbackServer, no_proxies: pytest.MonkeyPatch, backend: str
 ) -> None:
     # As a script or a notebook does: a new event loop (asyncio.run, trio.run) for each call.
-    fake = RoutedFake(FakeClock(START), loopback_server)
+    fake = RoutedFake(FakeClock(START), fake_globus_server)
     [run_id] = fake.add_runs(fake.add_flow(), 1)
     flows = fake.flows_client()
     try:
@@ -400,4 +400,4 @@ def test_a_client_used_from_one_event_loop_after_another_leaves_no_connection_be
         assert len([r for r in fake.requests if r.path.startswith("/runs/")]) == 5
     finally:
         anyio.run(flows.aclose, backend=backend)
-        loopback_server.unmount_all()
+        fake_globus_server.unmount_all()
