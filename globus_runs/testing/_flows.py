@@ -110,8 +110,8 @@ class FlowsState:
         self.runs: dict[str, RunRecord] = {}
         self.index = RunIndex()
         self._seq = itertools.count()
-        # (principal URN, scope) pairs a person has consented to.
-        self.consents: set[tuple[str, str]] = set()
+        # (principal URN, scope) pairs a person has consented to, and when.
+        self.consents: dict[tuple[str, str], datetime] = {}
 
     def has_consented(self, caller: str, flow: FlowRecord) -> bool:
         """Whether ``caller`` consented to ``flow``'s scope."""
