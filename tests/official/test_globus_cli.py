@@ -27,6 +27,7 @@ import pytest
 from globus_runs.testing import FakeGlobus
 
 from ._globus_cli import globus_executable, isolated_environment
+from .conftest import sent
 
 # Generous: a loaded machine; each command is one or two requests to a local server.
 BOUND = 120
@@ -128,6 +129,18 @@ def test_run_list_shows_the_callers_runs_newest_first(fake: FakeGlobus, globus: 
         [newer, "Scan", "scan 1", "ACTIVE"],
         [older, "Scan", "scan 0", "ACTIVE"],
     ]
+
+
+def test_run_list_pages_through_markers_up_to_its_limit(fake: FakeGlobus, globus: Globus) -> None:
+    flow_id = fake.add_flow(title="Campaign", duration=10, owner=globus.identity_id)
+    run_ids = fake.add_runs(flow_id, 45, owner=globus.identity_id)
+    fake.clear_requests()
+    listed = globus.json("flows", "run", "list", "--limit", "45")["runs"]
+    assert [run["run_id"] for run in listed] == run_ids[::-1]
+    pages = [r for r in sent(fake, "flows") if (r.method, r.path) == ("GET", "/runs")]
+    assert len(pages) == 3  # 20 runs a page by default
+    assert [any(name == "marker" for name, _ in r.query) for r in pages] == [False, True, True]
+    assert len(globus.json("flows", "run", "list", "--limit", "30")["runs"]) == 30
 
 
 def test_run_show_follows_a_run_to_its_end(fake: FakeGlobus, globus: Globus) -> None:
