@@ -5,7 +5,8 @@ Memory: ``python -m globus_runs.testing serve`` in a subprocess; its resident se
 small requests over a pooled connection, and after four 64 MiB bodies (refused with 413 above
 the body limit, so nothing of them is kept).
 
-Listing: ``GET /runs`` pages (20 runs, newest first) over a campaign of 100,000 runs, as
+Listing: ``GET /runs`` pages (20 runs; newest first, and in every order ``orderby`` takes,
+first and 50th page) over a campaign of 100,000 runs, as
 the Flows service computes them (``FlowsState.list_runs``, without the HTTP layer): the
 indexed listing (median of the rounds, and the first round, which also builds the page's
 run logs) against the unindexed reference (every visible run checked and the matches
@@ -92,9 +93,9 @@ def memory(requests: int = 20_000, bodies: int = 4, body_mib: int = 64) -> dict[
 
 
 def _campaign(runs: int) -> tuple[FakeGlobus, list[str]]:
-    """``runs`` runs of two flows (the oldest tenth of the second), started 10 ms apart
-    up to now; the last minute's runs (6,000 of 100,000) are still ACTIVE, the others have
-    ended."""
+    """``runs`` runs of two flows (the oldest tenth of the second, unlabelled; the others
+    labelled ``scan N``), started 10 ms apart up to now; the last minute's runs (6,000 of
+    100,000) are still ACTIVE, the others have ended."""
     now = datetime(2026, 3, 1, tzinfo=UTC)
     fake = FakeGlobus(clock=FakeClock(now))
     big = fake.add_flow(title="Scan", duration=60.0)
@@ -102,7 +103,13 @@ def _campaign(runs: int) -> tuple[FakeGlobus, list[str]]:
     share = runs // 10
     for index in range(0, runs, share):
         start = now - timedelta(seconds=(runs - index) * 0.01)
-        fake.add_runs(small if index == 0 else big, share, start=start, interval=0.01)
+        fake.add_runs(
+            small if index == 0 else big,
+            share,
+            start=start,
+            interval=0.01,
+            label=None if index == 0 else "scan {i}",
+        )
     return fake, [big, small]
 
 
@@ -150,6 +157,19 @@ def listing(runs: int, rounds: int) -> dict[str, Any]:
             ("per_page", "50"),
         ],
     }
+    # Every field orderby may name, each way, and orders of several fields: the first page
+    # and the 50th (by marker).
+    for field in ("id", "start_time", "completion_time", "status", "label"):
+        for way in ("ASC", "DESC"):
+            queries[f"orderby={field} {way}"] = [("orderby", f"{field} {way}")]
+    queries["orderby=start_time ASC,status DESC"] = [("orderby", "start_time ASC,status DESC")]
+    queries["orderby=status ASC,start_time DESC"] = [("orderby", "status ASC,start_time DESC")]
+    for name in [name for name in queries if name.startswith("orderby=")]:
+        params = queries[name]
+        for _ in range(49):
+            answer = state.list_runs(caller, QueryParams(params), now)
+            params = [("marker", answer["marker"])]
+        queries[f"{name}, 50th page"] = params
     # The 100th page: the marker of the 99th, read through the index.
     marker_params: list[tuple[str, str]] = []
     for _ in range(99):
@@ -177,7 +197,7 @@ def listing(runs: int, rounds: int) -> dict[str, Any]:
         median(anyio.run(_through_app, fake, rounds)) * 1000
     )
     # The unindexed reference (every visible run checked, the matches sorted), once each.
-    for name in ("first page", "one flow"):
+    for name in ("first page", "one flow", "orderby=status ASC,start_time DESC"):
         params = queries[name]
         query = parse_run_query(QueryParams(params))
         began = time.perf_counter()

@@ -83,7 +83,13 @@ def auth_routes(fake: FakeGlobus) -> list[Route]:
         return get_identities(query, service.clients)
 
     def consents(grant: TokenGrant, query: QueryParams, request: Request) -> dict[str, Any]:
-        return get_consents(grant.identity_id, request.path_params["identity_id"], query)
+        return get_consents(
+            grant.identity_id,
+            request.path_params["identity_id"],
+            query,
+            fake.flows_service.consents,
+            grant.client_id,
+        )
 
     return [
         Route(TOKEN_PATH, token, methods=["POST"]),

@@ -416,7 +416,7 @@ class FakeGlobus:
         urn = identity_urn(identity_id or self.identity_id)
         for item in flows_or_scopes:
             scope = flow_scope(item) if item in self.flows_service.flows else item
-            self.flows_service.consents.add((urn, scope))
+            self.flows_service.consents.setdefault((urn, scope), self.clock.now())
 
     def satisfy_policies(self, *policy_ids: str, identity_id: str | None = None) -> None:
         """Record that ``identity_id``'s session (default: ``identity_id``) meets these

@@ -27,6 +27,7 @@ from ._errors import ApiError, bad_request, forbidden, not_found, state_conflict
 from ._listing import (
     RunView,
     first_page,
+    order_ties,
     page_marker,
     parse_run_query,
     read_marker,
@@ -110,8 +111,8 @@ class FlowsState:
         self.runs: dict[str, RunRecord] = {}
         self.index = RunIndex()
         self._seq = itertools.count()
-        # (principal URN, scope) pairs a person has consented to.
-        self.consents: set[tuple[str, str]] = set()
+        # (principal URN, scope) pairs a person has consented to, and when.
+        self.consents: dict[tuple[str, str], datetime] = {}
 
     def has_consented(self, caller: str, flow: FlowRecord) -> bool:
         """Whether ``caller`` consented to ``flow``'s scope."""
@@ -229,8 +230,8 @@ class FlowsState:
         """``GET /runs``: the runs ``caller`` may see, one page (with ``flow_id``: the legacy
         ``GET /flows/{flow_id}/runs``, the runs of that flow).
 
-        The index walks the runs in the order asked for and stops after a page; the
-        orders it does not keep are answered by sorting every visible run.
+        The index walks the runs in the order asked for and stops after a page (a marker
+        it cannot place is answered by sorting every visible run).
         """
         marker = page_marker(params)
         if marker is None:
@@ -244,7 +245,7 @@ class FlowsState:
             page = select_page(self.visible_views(caller, now), query, after)
         else:
             views = (view for run in walk if (view := run_view(run, caller, now)) is not None)
-            page = first_page(views, query)
+            page = first_page(order_ties(views, query, after), query)
         runs = [self.runs[view.run_id] for view in page.runs]
         return {
             "runs": [self.render(run, now, caller) for run in runs],
@@ -271,8 +272,10 @@ class FlowsState:
         """``PUT /runs/{run_id}``: only the fields sent change."""
         changes = parse_run_update(payload)
         run = self._managed_run(caller, run_id)
+        label = run.label
         for name, value in changes.items():
             setattr(run, name, list(value) if isinstance(value, list) else value)
+        self.index.relabelled(run, label)
         return self.render(run, now, caller)
 
     def cancel_run(self, caller: str, run_id: str, now: datetime) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 
 Official clients resolve the identity URNs they display (a run's owner, say)
 to usernames with the first call, and check what a user has consented to with
-the second. The emulator records no consents (a client using the
-client-credentials grant needs none): an identity's own consent list is empty.
+the second. An identity's consents are those `FakeGlobus.grant_consent` recorded
+(none by default: a client using the client-credentials grant needs none), each a
+root consent of its own (no dependent scopes).
 
 The emulator knows every identity by its id: a registered client's identity is
 named ``{client_id}@clients.auth.globus.org`` as in Globus Auth, any other
@@ -16,10 +17,13 @@ exactly these names. Errors have the Auth API's shape, ``{"errors": [{"status",
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+import zlib
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from ._params import QueryParams
+from ._wire import format_time
 
 CLIENT_DOMAIN = "clients.auth.globus.org"
 USER_DOMAIN = "emulator.example.org"
@@ -70,13 +74,43 @@ def _bad_parameter(detail: str) -> AuthApiError:
     return AuthApiError(400, "INVALID_PARAMETERS", detail, "Invalid Parameters")
 
 
-def get_consents(caller: str, identity_id: str, params: QueryParams) -> dict[str, Any]:
+def get_consents(
+    caller: str,
+    identity_id: str,
+    params: QueryParams,
+    granted: Mapping[tuple[str, str], datetime],
+    client_id: str | None,
+) -> dict[str, Any]:
     """``GET /v2/api/identities/{identity_id}/consents``: ``caller`` (an identity id) may
-    read only its own; ``all`` must be a boolean when given."""
+    read only its own; ``all`` must be a boolean when given. ``granted`` maps (principal
+    URN, scope) to when it was consented to; ``client_id`` is the caller's client."""
     params.boolean("all", False)
     if _canonical_id(identity_id) != _canonical_id(caller) or _canonical_id(caller) is None:
         raise AuthApiError(403, "FORBIDDEN", "You may only view your own consents", "Forbidden")
-    return {"consents": []}
+    urn = f"urn:globus:auth:identity:{caller}"
+    mine = sorted((scope, when) for (principal, scope), when in granted.items() if principal == urn)
+    return {"consents": [_consent(caller, scope, when, client_id) for scope, when in mine]}
+
+
+def _consent(identity_id: str, scope: str, when: datetime, client_id: str | None) -> dict[str, Any]:
+    """One root consent of ``identity_id`` to ``scope``, as Globus Auth lists it."""
+    consent_id = zlib.crc32(f"{identity_id} {scope}".encode())
+    moment = format_time(when)
+    return {
+        "id": consent_id,
+        "status": "approved",
+        "scope_name": scope,
+        "scope": str(uuid.uuid5(uuid.NAMESPACE_URL, scope)),
+        "client": client_id or str(uuid.uuid5(uuid.NAMESPACE_URL, "emulator client")),
+        "effective_identity": identity_id,
+        "dependency_path": [consent_id],
+        "created": moment,
+        "updated": moment,
+        "last_used": moment,
+        "allows_refresh": True,
+        "auto_approved": False,
+        "atomically_revocable": False,
+    }
 
 
 def identity_document(identity_id: str, clients: Collection[str]) -> dict[str, Any]:

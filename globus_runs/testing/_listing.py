@@ -9,6 +9,7 @@ size, so a request with a marker needs (and reads) nothing else.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -295,6 +296,30 @@ def select_page(
 
     keyed.sort(key=functools.cmp_to_key(order))
     return first_page(iter(run for _, run in keyed), query)
+
+
+def order_ties(
+    views: Iterator[RunView], query: RunQuery, after: Sequence[SortValue] | None
+) -> Iterator[RunView]:
+    """``views``, in the order of ``query``'s first field (ties by seq), in the whole order
+    of ``query``: with several fields, the runs tying on the first are sorted by the others,
+    and those not after ``after`` are dropped (the walk of an index starts at the first run
+    sharing ``after``'s first value)."""
+    if len(query.orderby) == 1:
+        yield from views
+        return
+    first = _SORT_VALUES[query.orderby[0][0]]
+    desc = [d for _, d in query.orderby] + [query.orderby[0][1]]
+
+    def order(x: tuple[list[SortValue], RunView], y: tuple[list[SortValue], RunView]) -> int:
+        return _compare(x[0], y[0], desc)
+
+    for _, tied in itertools.groupby(views, key=first):
+        keyed = [(_sort_key(view, query.orderby), view) for view in tied]
+        if after is not None:
+            keyed = [item for item in keyed if _compare(item[0], after, desc) > 0]
+        keyed.sort(key=functools.cmp_to_key(order))
+        yield from (view for _, view in keyed)
 
 
 def first_page(ordered: Iterator[RunView], query: RunQuery) -> RunPage:

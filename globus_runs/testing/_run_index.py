@@ -1,36 +1,57 @@
 """Sorted views of the runs, so that ``GET /runs`` reads a page, not every run.
 
 A campaign has 100,000 runs; a page has 20. The listing walks runs in the order asked
-for, from the marker's position on, and stops once it has one run more than a page:
+for, from the marker's position on, and stops once it has one run more than a page. Every
+field ``orderby`` may name has its sorted lists, over all runs and over the runs of each
+flow (``filter_flow_id``):
 
-- by start time (the default order), over all runs or over the runs of the flows asked
-  for (``filter_flow_id``), with ``filter_start_time`` as bounds of the walk;
-- by completion time, over the runs that have ended, when the query leaves out runs that
-  have not (``filter_completion_time``, or only terminal ``filter_status``), with
-  ``filter_completion_time`` as bounds;
-- by start time over the runs not known to have ended, when only running statuses are
-  asked for (``ACTIVE``, ``INACTIVE``), passing over the runs that never pause when only
-  ``INACTIVE`` is.
+- ``start_time`` (the default order): by start time, with ``filter_start_time`` as bounds
+  of the walk; over the runs not known to have ended when only running statuses are asked
+  for (``ACTIVE``, ``INACTIVE``), passing over the runs that never pause when only
+  ``INACTIVE`` is;
+- ``completion_time``: the runs that have ended by completion time (with
+  ``filter_completion_time`` as bounds), then (or, descending, before them) the runs still
+  going, which have none, by creation;
+- ``id``: by run id; ``label``: the labelled runs by label, then (descending: before them)
+  the unlabelled ones, by creation;
+- ``status``: the runs that have ended, by their final status, each status by creation;
+  the runs still going are one list, by creation, read for ``ACTIVE`` and again for
+  ``INACTIVE`` (their status is read on the way: it changes with time alone).
+
+Ties on a field are broken by creation (``seq``) in the field's direction, as
+`select_page` breaks them. An order of several fields is walked by its first field, and
+only the runs tying on it are sorted (`order_ties`): cheap when the first field is one
+that rarely ties (``id``, a time), a sort of most runs when it is ``status`` or ``label``
+and most runs share a value.
 
 Which runs have ended is kept up to date lazily: each run's planned end (`planned_end`)
 waits in a heap until the clock passes it, and a run whose timeline changes (resumed,
-canceled, answered: `FlowsState.retimed` says so) is planned again. Every other filter is
-checked on the runs walked, with the same `RunQuery.matches` as the unindexed listing
-(`select_page`), which stays the reference and answers every other order.
+canceled, answered: `FlowsState.retimed` says so) is planned again; a relabelled run is
+moved (`relabelled`). Every filter is checked on the runs walked, with the same
+`RunQuery.matches` as the unindexed listing (`select_page`), which stays the reference.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+import itertools
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from ._listing import RunQuery, SortValue, micros
+from ._listing import RUN_STATUSES, RunQuery, SortValue, micros
 from ._records import RunRecord
-from ._timeline import TERMINAL_STATUSES, may_pause, planned_end
+from ._timeline import TERMINAL_STATUSES, may_pause, planned_end, status_at
 
-Key = tuple[int, int]  # (a time in microseconds since the epoch, the run's seq)
+# (the field's value: a time in microseconds since the epoch, an id, a label, or the seq
+# itself for lists by creation; the run's seq)
+Key = tuple[Any, int]
+Bounds = tuple[int | None, int | None]
+_NO_BOUNDS: Bounds = (None, None)
+# A seq before and after every run's: a position at the start of a field's value.
+_BEFORE_ALL, _AFTER_ALL = -1, sys.maxsize
 
 # Past this many runs ending at once, the running lists are rebuilt rather than edited.
 _ONE_BY_ONE = 64
@@ -123,45 +144,80 @@ class _Ordered:
 
 
 class RunIndex:
-    """The runs of one Flows service, by start time and (once ended) by completion time."""
+    """The runs of one Flows service, in the order of each field ``GET /runs`` sorts on."""
 
     def __init__(self) -> None:
         self.runs: dict[int, RunRecord] = {}  # by seq
         self._starts = _Ordered()
+        self._ids = _Ordered()
+        self._labels = _Ordered()  # the labelled runs, by label
+        self._unlabelled = _Ordered()  # by seq
         self._running = _Ordered()  # by start time, the runs not known to have ended
+        self._running_seqs = _Ordered()  # the same runs, by seq
         self._ends = _Ordered()
-        self._ended: dict[int, Key] = {}  # seq -> its key in _ends
-        self._planned: list[tuple[int, int, int]] = []  # heap of (end, seq, version)
+        self._ended_as = {status: _Ordered() for status in TERMINAL_STATUSES}  # by seq
+        self._ended: dict[int, tuple[Key, str]] = {}  # seq -> its key in _ends, its status
+        self._planned: list[tuple[int, int, int, str]] = []  # heap of (end, seq, version, status)
         self._versions: dict[int, int] = {}
         self._changed: set[int] = set()
 
     def add(self, run: RunRecord) -> None:
         """Index a new run."""
         self.runs[run.seq] = run
+        flow_id = run.flow.flow_id
         key = (micros(run.start_time), run.seq)
-        self._starts.add(key, run.flow.flow_id)
-        self._running.add(key, run.flow.flow_id)
+        self._starts.add(key, flow_id)
+        self._running.add(key, flow_id)
+        self._running_seqs.add((run.seq, run.seq), flow_id)
+        self._ids.add((run.run_id, run.seq), flow_id)
+        self._add_label(run)
         self._plan(run)
 
     def remove(self, run: RunRecord) -> None:
         """Forget a run (released)."""
-        self.runs.pop(run.seq, None)
         self._unend(run)
+        self.runs.pop(run.seq, None)
+        flow_id = run.flow.flow_id
         key = (micros(run.start_time), run.seq)
-        self._starts.remove(key, run.flow.flow_id)
-        self._running.remove(key, run.flow.flow_id)
+        self._starts.remove(key, flow_id)
+        self._running.remove(key, flow_id)
+        self._running_seqs.remove((run.seq, run.seq), flow_id)
+        self._ids.remove((run.run_id, run.seq), flow_id)
+        self._remove_label(run, run.label)
         self._versions.pop(run.seq, None)
         self._changed.discard(run.seq)
+
+    def relabelled(self, run: RunRecord, old: str | None) -> None:
+        """Move ``run``, whose label was ``old``, to its new label's place."""
+        if run.seq in self.runs and old != run.label:
+            self._remove_label(run, old)
+            self._add_label(run)
+
+    def _add_label(self, run: RunRecord) -> None:
+        if run.label is None:
+            self._unlabelled.add((run.seq, run.seq), run.flow.flow_id)
+        else:
+            self._labels.add((run.label, run.seq), run.flow.flow_id)
+
+    def _remove_label(self, run: RunRecord, label: str | None) -> None:
+        if label is None:
+            self._unlabelled.remove((run.seq, run.seq), run.flow.flow_id)
+        else:
+            self._labels.remove((label, run.seq), run.flow.flow_id)
 
     def changed(self, run: RunRecord) -> None:
         """Note that what decides ``run``'s timeline changed (resumed, canceled, answered)."""
         self._changed.add(run.seq)
 
     def _unend(self, run: RunRecord) -> None:
-        key = self._ended.pop(run.seq, None)
-        if key is not None:
-            self._ends.remove(key, run.flow.flow_id)
-            self._running.add((micros(run.start_time), run.seq), run.flow.flow_id)
+        ended = self._ended.pop(run.seq, None)
+        if ended is not None:
+            key, status = ended
+            flow_id = run.flow.flow_id
+            self._ends.remove(key, flow_id)
+            self._ended_as[status].remove((run.seq, run.seq), flow_id)
+            self._running.add((micros(run.start_time), run.seq), flow_id)
+            self._running_seqs.add((run.seq, run.seq), flow_id)
 
     def _plan(self, run: RunRecord) -> None:
         version = self._versions.get(run.seq, 0) + 1
@@ -169,7 +225,7 @@ class RunIndex:
         self._unend(run)
         end = planned_end(run)
         if end is not None:
-            heapq.heappush(self._planned, (micros(end[0]), run.seq, version))
+            heapq.heappush(self._planned, (micros(end[0]), run.seq, version, end[1]))
 
     def settle(self, now: datetime) -> None:
         """Bring the ended runs up to ``now`` (the clock never goes back)."""
@@ -182,57 +238,212 @@ class RunIndex:
         planned = self._planned
         ended: set[int] = set()
         while planned and planned[0][0] <= limit:
-            end, seq, version = heapq.heappop(planned)
+            end, seq, version, status = heapq.heappop(planned)
             if self._versions.get(seq) == version:
                 key = (end, seq)
-                self._ended[seq] = key
-                self._ends.add(key, self.runs[seq].flow.flow_id)
+                flow_id = self.runs[seq].flow.flow_id
+                self._ended[seq] = (key, status)
+                self._ends.add(key, flow_id)
+                self._ended_as[status].add((seq, seq), flow_id)
                 ended.add(seq)
         if len(ended) > _ONE_BY_ONE:
-            self._running.discard(ended, {self.runs[seq].flow.flow_id for seq in ended})
+            flow_ids = {self.runs[seq].flow.flow_id for seq in ended}
+            self._running.discard(ended, flow_ids)
+            self._running_seqs.discard(ended, flow_ids)
         else:
             for seq in ended:
                 run = self.runs[seq]
                 self._running.remove((micros(run.start_time), seq), run.flow.flow_id)
+                self._running_seqs.remove((seq, seq), run.flow.flow_id)
 
     def walk(
         self, query: RunQuery, after: Sequence[SortValue] | None, now: datetime
     ) -> Iterator[RunRecord] | None:
-        """The runs that may match ``query``, in its order, after ``after``; ``None`` when
-        the index cannot give that order (the caller then sorts every run)."""
-        if len(query.orderby) != 1:
-            return None
+        """The runs that may match ``query``, in the order of its first field (ties by
+        seq), after ``after``; ``None`` when ``after`` does not fit the order (the caller
+        then sorts every run).
+
+        With one field, the walk starts strictly after ``after``. With several, it starts
+        at the first run sharing ``after``'s first value: `order_ties` sorts the runs tying
+        on it by the other fields and drops those not after ``after``.
+        """
         field, descending = query.orderby[0]
-        position: Key | None = None
+        position: tuple[SortValue, int] | None = None
         if after is not None:
-            value, seq = after
-            if not isinstance(value, int) or not isinstance(seq, int):
+            value, seq = after[0], after[-1]
+            if not isinstance(seq, int):
                 return None
+            if len(query.orderby) > 1:
+                seq = _AFTER_ALL if descending else _BEFORE_ALL
             position = (value, seq)
-        if field == "start_time":
-            order, bounds = self._starts, _bounds(query.start_time)
-            if query.statuses and TERMINAL_STATUSES.isdisjoint(query.statuses):
-                self.settle(now)
-                order = self._running  # only running runs may match
-        elif field == "completion_time" and (
-            query.completion_time is not None
-            or (query.statuses and TERMINAL_STATUSES.issuperset(query.statuses))
-        ):
-            self.settle(now)
-            order, bounds = self._ends, _bounds(query.completion_time)
-        else:
+        walks = {
+            "start_time": self._by_start,
+            "completion_time": self._by_completion,
+            "id": self._by_id,
+            "label": self._by_label,
+            "status": self._by_status,
+        }
+        return walks[field](query, descending, position, now)
+
+    def _runs(self, keys: Iterable[Key]) -> Iterator[RunRecord]:
+        runs = self.runs
+        return (runs[seq] for _, seq in keys)
+
+    def _by_start(
+        self,
+        query: RunQuery,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        now: datetime,
+    ) -> Iterator[RunRecord] | None:
+        if position is not None and not isinstance(position[0], int):
             return None
-        keys = order.walk(query.flow_ids, descending, position, bounds)
-        runs = (self.runs[seq] for _, seq in keys)
+        order = self._starts
+        if query.statuses and TERMINAL_STATUSES.isdisjoint(query.statuses):
+            self.settle(now)
+            order = self._running  # only running runs may match
+        keys = order.walk(query.flow_ids, descending, position, _bounds(query.start_time))
+        runs = self._runs(keys)
         if set(query.statuses) == {"INACTIVE"}:
             return (run for run in runs if may_pause(run))  # the others never are
         return runs
 
+    def _by_id(
+        self,
+        query: RunQuery,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        now: datetime,
+    ) -> Iterator[RunRecord] | None:
+        if position is not None and not isinstance(position[0], str):
+            return None
+        return self._runs(self._ids.walk(query.flow_ids, descending, position, _NO_BOUNDS))
+
+    def _by_completion(
+        self,
+        query: RunQuery,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        now: datetime,
+    ) -> Iterator[RunRecord] | None:
+        value = None if position is None else position[0]
+        if not (value is None or isinstance(value, int)):
+            return None
+        self.settle(now)
+        ended = _Segment(self._ends, _bounds(query.completion_time))
+        if query.completion_time is not None or (
+            query.statuses and TERMINAL_STATUSES.issuperset(query.statuses)
+        ):
+            if position is not None and value is None:
+                return None  # a position among the runs still going, none of which may match
+            return self._runs(ended.walk(query.flow_ids, descending, position))
+        # Runs still going have no completion time: last ascending, first descending.
+        going = _Segment(self._running_seqs, key_of=_by_seq)
+        segments = [going, ended] if descending else [ended, going]
+        index = None if position is None else segments.index(going if value is None else ended)
+        return self._runs(_walk_segments(segments, query.flow_ids, descending, position, index))
+
+    def _by_label(
+        self,
+        query: RunQuery,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        now: datetime,
+    ) -> Iterator[RunRecord] | None:
+        if position is not None and not (position[0] is None or isinstance(position[0], str)):
+            return None
+        labelled = _Segment(self._labels)
+        unlabelled = _Segment(self._unlabelled, key_of=_by_seq)
+        # No label sorts last ascending, first descending.
+        segments = [unlabelled, labelled] if descending else [labelled, unlabelled]
+        index = None
+        if position is not None:
+            index = segments.index(unlabelled if position[0] is None else labelled)
+        return self._runs(_walk_segments(segments, query.flow_ids, descending, position, index))
+
+    def _by_status(
+        self,
+        query: RunQuery,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        now: datetime,
+    ) -> Iterator[RunRecord] | None:
+        if position is not None and position[0] not in RUN_STATUSES:
+            return None
+        self.settle(now)
+        statuses = sorted(RUN_STATUSES, reverse=descending)
+        if position is not None:
+            statuses = statuses[statuses.index(str(position[0])) :]
+        walks: list[Iterable[RunRecord]] = []
+        for number, status in enumerate(statuses):
+            if query.statuses and status not in query.statuses:
+                continue
+            start = position if number == 0 else None
+            if status in TERMINAL_STATUSES:
+                segment = _Segment(self._ended_as[status], key_of=_by_seq)
+                keys = segment.walk(query.flow_ids, descending, start)
+                walks.append(self._runs(keys))
+            else:
+                keys = _Segment(self._running_seqs, key_of=_by_seq).walk(
+                    query.flow_ids, descending, start
+                )
+                walks.append(self._going_as(self._runs(keys), status, now))
+        return itertools.chain.from_iterable(walks)
+
+    @staticmethod
+    def _going_as(runs: Iterator[RunRecord], status: str, now: datetime) -> Iterator[RunRecord]:
+        """The runs still going whose status is ``status`` (``ACTIVE`` or ``INACTIVE``)."""
+        if status == "INACTIVE":
+            runs = (run for run in runs if may_pause(run))  # the others never are
+        return (run for run in runs if status_at(run, now)[0] == status)
+
+
+def _by_seq(position: tuple[SortValue, int]) -> Key:
+    """The key of a position in a list by creation: the seq is the value."""
+    return (position[1], position[1])
+
+
+def _as_key(position: tuple[SortValue, int]) -> Key:
+    return position
+
+
+class _Segment:
+    """One sorted list an order reads in turn, and how a position maps to its keys."""
+
+    def __init__(
+        self,
+        ordered: _Ordered,
+        bounds: Bounds = _NO_BOUNDS,
+        key_of: Callable[[tuple[SortValue, int]], Key] = _as_key,
+    ) -> None:
+        self.ordered = ordered
+        self.bounds = bounds
+        self.key_of = key_of
+
+    def walk(
+        self, flow_ids: Sequence[str], descending: bool, position: tuple[SortValue, int] | None
+    ) -> Iterable[Key]:
+        after = None if position is None else self.key_of(position)
+        return self.ordered.walk(flow_ids, descending, after, self.bounds)
+
+
+def _walk_segments(
+    segments: list[_Segment],
+    flow_ids: Sequence[str],
+    descending: bool,
+    position: tuple[SortValue, int] | None,
+    index: int | None,
+) -> Iterator[Key]:
+    """The keys of ``segments`` in turn, from ``position`` in segment ``index`` on."""
+    first = 0 if index is None else index
+    for number, segment in enumerate(segments[first:]):
+        yield from segment.walk(flow_ids, descending, position if number == 0 else None)
+
 
 def _bounds(
     bounds: tuple[datetime | None, datetime | None] | None,
-) -> tuple[int | None, int | None]:
+) -> Bounds:
     if bounds is None:
-        return None, None
+        return _NO_BOUNDS
     low, high = bounds
     return (None if low is None else micros(low), None if high is None else micros(high))

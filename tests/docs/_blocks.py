@@ -6,8 +6,10 @@ so no code hides as "not code". An HTML comment on the line before the fence may
 the tests treat it:
 
 - ``<!-- docs-test: not run: REASON -->``: not run; the tests list it with REASON;
-- ``<!-- docs-test: needs globus-cli -->``: run when the ``globus`` command is installed
-  (globus-cli is not a test dependency), listed as not run otherwise;
+- ``<!-- docs-test: needs globus-cli -->``: run with the ``globus`` executable named in
+  ``GLOBUS_RUNS_TEST_GLOBUS_CLI`` (globus-cli is not a test dependency: the nox ``tests``
+  session installs it apart and sets the variable), listed as not run otherwise (a failure
+  when ``GLOBUS_RUNS_TEST_REQUIRE_GLOBUS_CLI=1``);
 - ``<!-- docs-test: excerpt of PATH -->``: a part of the file PATH (run by its own tests),
   checked to appear there word for word;
 - ``<!-- docs-test: against the served emulator -->``: a shell block run in a folder and an

@@ -30,7 +30,6 @@ import inspect
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,7 @@ import globus_runs.testing
 from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 from globus_runs.testing.__main__ import main as emulator_main
 
+from ..official._globus_cli import globus_executable, isolated_environment
 from ._blocks import CODE, DATA, ROOT, Block, DocstringExample, all_blocks, docstring_examples
 from ._world import NOWHERE, SPEED, given_for, served_world
 
@@ -105,8 +105,6 @@ def _not_run(block: Block) -> None:
         return
     if block.marker.startswith("not run: "):
         pytest.skip(f"{block.id}: {block.marker}")
-    if block.marker == "needs globus-cli" and shutil.which("globus") is None:
-        pytest.skip(f"{block.id}: not run: needs globus-cli, which is not installed")
     if block.marker.startswith("excerpt of "):
         source = (ROOT / block.marker.removeprefix("excerpt of ")).read_text(encoding="utf-8")
         assert block.code in source, f"{block.id} is not a part of {block.marker}"
@@ -235,6 +233,19 @@ def _shell_environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _put_globus_first(globus: Path, tmp_path: Path, env: dict[str, str]) -> None:
+    """``globus`` found first on the block's path, alone: its folder would bring its own
+    ``python`` too; and its configuration and tokens kept in ``tmp_path``."""
+    folder = tmp_path / "globus-cli-bin"
+    folder.mkdir()
+    (folder / "globus").symlink_to(globus)
+    home = Path(env["HOME"])
+    env.update(
+        {name: value for name, value in isolated_environment(home).items() if "XDG_" in name}
+    )
+    env["PATH"] = os.pathsep.join([str(folder), env["PATH"]])
+
+
 def _stop_leftovers(folder: Path) -> None:
     for path in folder.glob("*.json"):
         try:
@@ -264,6 +275,8 @@ def _bash(code: str, folder: Path, env: dict[str, str]) -> subprocess.CompletedP
 def _run_shell(block: Block, tmp_path: Path) -> None:
     _not_run(block)
     env = _shell_environment(tmp_path)
+    if block.marker == "needs globus-cli":
+        _put_globus_first(globus_executable(), tmp_path, env)
     if block.marker != "against the served emulator":
         done = _bash(block.code, tmp_path, env)
         assert done.returncode == 0, f"{block.id}\n{done.stdout}\n{done.stderr}"

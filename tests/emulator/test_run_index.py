@@ -1,9 +1,10 @@
 """The indexed listing of ``GET /runs`` answers exactly what sorting every run answers.
 
 Random small campaigns (flows that succeed, fail, pause or wait for a person; runs of
-several owners started out of order; cancels, resumes, answers and releases on the way)
-are listed page by page through the index and through the reference (`select_page` over
-every visible run, with statuses from the full log), and the pages must be identical.
+several owners started out of order; cancels, resumes, answers, relabels and releases on
+the way) are listed page by page, in orders of one field or several, through the index and
+through the reference (`select_page` over every visible run, with statuses from the full
+log), and the pages must be identical.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from globus_runs.testing import FakeClock, FakeGlobus, _run_index
+from globus_runs.testing import FakeClock, FakeGlobus, _flows, _run_index
 from globus_runs.testing._errors import ApiError
 from globus_runs.testing._flows import roles_on
-from globus_runs.testing._listing import RunView, parse_run_query, read_marker, select_page
+from globus_runs.testing._listing import (
+    ORDER_FIELDS,
+    RunView,
+    parse_run_query,
+    read_marker,
+    select_page,
+)
 from globus_runs.testing._params import QueryParams
 from globus_runs.testing._timeline import TERMINAL_STATUSES, run_state, status_at
 from globus_runs.testing._wire import format_time, identity_urn
@@ -26,7 +33,7 @@ from globus_runs.testing._wire import format_time, identity_urn
 from ._support import START
 
 OWNERS = ("0b5c2f5a-0000-4000-8000-000000000001", "0b5c2f5a-0000-4000-8000-000000000002")
-ORDERS = ("start_time DESC", "start_time ASC", "completion_time DESC", "completion_time ASC")
+ORDERS = tuple(f"{field} {way}" for field in ORDER_FIELDS for way in ("ASC", "DESC"))
 STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED")
 
 
@@ -77,7 +84,7 @@ def campaign(fake: FakeGlobus, data: st.DataObject) -> list[str]:
         fake.clock.advance(data.draw(st.integers(0, 20), label="wait"))
         run_id = data.draw(st.sampled_from(list(state.runs)), label="run")
         run = state.runs[run_id]
-        action = data.draw(st.sampled_from(["cancel", "resume", "answer", "release"]))
+        action = data.draw(st.sampled_from(["cancel", "resume", "answer", "release", "label"]))
         now = fake.clock.now()
         try:
             if action == "cancel":
@@ -86,6 +93,9 @@ def campaign(fake: FakeGlobus, data: st.DataObject) -> list[str]:
                 state.resume_run(run.owner, run_id, now)
             elif action == "release":
                 state.release_run(run.owner, run_id, now)
+            elif action == "label":
+                label = data.draw(st.sampled_from([None, "scan 1", "relabelled"]), label="new")
+                state.update_run(run.owner, run_id, {"label": label}, now)
             elif run.web_input_id is not None:
                 option = run.flow.web_input.options[data.draw(st.integers(0, 1), label="opt")]
                 later = data.draw(st.integers(0, 10), label="after")
@@ -103,7 +113,15 @@ def campaign(fake: FakeGlobus, data: st.DataObject) -> list[str]:
 def query(data: st.DataObject, flows: list[str]) -> list[tuple[str, str]]:
     """The parameters of a ``GET /runs`` the index can answer (and some it cannot)."""
     params = [("per_page", str(data.draw(st.integers(1, 4), label="per_page")))]
-    orderby = data.draw(st.sampled_from([*ORDERS, "label ASC"]), label="orderby")
+    # One field, or a few (walked by the first, ties sorted by the others).
+    orderby = ",".join(
+        data.draw(
+            st.lists(
+                st.sampled_from(ORDERS), min_size=1, max_size=3, unique_by=lambda o: o.split()[0]
+            ),
+            label="orderby",
+        )
+    )
     params.append(("orderby", orderby))
     chosen = data.draw(st.lists(st.sampled_from(flows), max_size=3), label="flows")
     if chosen:
@@ -176,3 +194,91 @@ def test_statuses_read_without_the_log_are_those_of_the_log(data: st.DataObject)
             assert status_at(run, now) == (state.status, state.completion_time)
             assert (state.status in TERMINAL_STATUSES) == (state.completion_time is not None)
         fake.clock.advance(7 * step + 1)
+
+
+def tied_campaign() -> tuple[FakeGlobus, list[str]]:
+    """300 runs of four flows with many ties: batches started at the same moment, a few
+    labels shared by many runs and unlabelled ones, every status, runs canceled, resumed,
+    relabelled and released on the way."""
+    fake = FakeGlobus(clock=FakeClock(START))
+    owner = OWNERS[0]
+    flows = [
+        fake.add_flow(title="Quick", duration=10, owner=owner),
+        fake.add_flow(title="Failing", duration=20, outcome="FAILED", owner=owner),
+        fake.add_flow(title="Pausing", duration=30, inactive_after=5, owner=owner),
+        fake.add_flow(title="Long", duration=5000, owner=owner),
+    ]
+    labels = [None, "scan {i}", "calibration", "b"]
+    for batch in range(12):
+        fake.add_runs(
+            flows[batch % 4],
+            25,
+            owner=owner,
+            start=START + timedelta(seconds=(batch * 7) % 40 - 20),
+            interval=0.0 if batch % 3 else 1.0,  # a batch started at one moment: ties
+            label=labels[batch % 4],
+        )
+    state = fake.flows_service
+    now = fake.clock.now()
+    run_ids = list(state.runs)
+    for number, run_id in enumerate(run_ids[::7]):
+        action = ("cancel", "resume", "label", "release")[number % 4]
+        try:
+            if action == "cancel":
+                state.cancel_run(identity_urn(owner), run_id, now)
+            elif action == "resume":
+                state.resume_run(identity_urn(owner), run_id, now)
+            elif action == "label":
+                new = ("calibration", None, "a")[number % 3]
+                state.update_run(identity_urn(owner), run_id, {"label": new}, now)
+            else:
+                state.release_run(identity_urn(owner), run_id, now)
+        except ApiError:
+            pass  # not allowed in the run's state
+        fake.clock.advance(3)
+        now = fake.clock.now()
+    fake.clock.advance(15)
+    return fake, flows
+
+
+TIED_ORDERS = [
+    *ORDERS,
+    "status ASC,start_time DESC",
+    "label DESC,id ASC",
+    "completion_time ASC,label ASC,status DESC",
+    "start_time ASC,status DESC",
+    "id DESC,label ASC",
+]
+
+
+def test_every_order_pages_as_a_full_sort_over_runs_with_ties() -> None:
+    fake, flows = tied_campaign()
+    caller = identity_urn(OWNERS[0])
+    views = reference_views(fake, caller)
+    assert len(views) > 250
+    assert len({view.status for view in views}) == 4  # all but ENDED
+    filters: list[list[tuple[str, str]]] = [
+        [],
+        [("filter_flow_id", f"{flows[0]},{flows[2]}")],
+        [("filter_status", "INACTIVE,SUCCEEDED")],
+        [("filter_status", "ACTIVE")],
+        [("filter_completion_time", format_time(START) + ",")],
+    ]
+    for orderby in TIED_ORDERS:
+        for extra in filters:
+            params = [("orderby", orderby), ("per_page", "7"), *extra]
+            query = parse_run_query(QueryParams(params))
+            expected = select_page(views, query)
+            walked, sorted_ = [], []
+            # The index answers every order: nothing sorts every run.
+            with patch.object(_flows, "select_page", side_effect=AssertionError("full sort")):
+                answers = pages(fake, caller, params)
+            for answer in answers:
+                walked += [run["run_id"] for run in answer["runs"]]
+                assert answer["marker"] == expected.marker, (orderby, extra)
+                sorted_ += [view.run_id for view in expected.runs]
+                if expected.marker is not None:
+                    reference_query, after = read_marker(expected.marker)
+                    expected = select_page(views, reference_query, after)
+            assert walked == sorted_, (orderby, extra)
+            assert len(walked) == sum(query.matches(view) for view in views)
