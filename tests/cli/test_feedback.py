@@ -49,11 +49,11 @@ def test_a_wait_that_times_out_shows_its_progress_once(
 ) -> None:
     run_ids = fake.add_runs(flow_id, 3)
     result = invoke(
-        "runs", "wait", *run_ids, "--timeout", "0.2", "--poll-interval", "0.05", "--format", "json"
+        "runs", "wait", *run_ids, "--timeout", "2", "--poll-interval", "0.05", "--format", "json"
     )
     assert result.exit_code == 4
     # The runs never end (the clock stands still): one line, not one per poll.
     assert result.stderr.splitlines() == [
         "Waiting: 0/3 ended: 3 ACTIVE",
-        "Gave up after 0.2 s: 3 of 3 run(s) not ended.",
+        "Gave up after 2.0 s: 3 of 3 run(s) not ended.",
     ]

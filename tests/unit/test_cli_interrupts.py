@@ -6,33 +6,48 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from globus_runs.cli import _runs
+from globus_runs.cli._app import cli
+from globus_runs.cli._config import Settings
 from globus_runs.cli._feedback import WaitDisplay
 from globus_runs.cli._progress import BatchProgress
 from globus_runs.cli._results import ResultsWriter
 from globus_runs.flows import WaitProgress
-from globus_runs.testing import FakeClock, FakeGlobus
-from tests.cli.conftest import START, Invoke, parse_json, serving
+from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
+from tests.cli.conftest import PLAIN_OUTPUT, START, Invoke, parse_json
 from tests.cli.test_batch_reporting import read_records
 
 
 @pytest.fixture
 def fake() -> FakeGlobus:
-    """The emulator on a manual clock, served on loopback to the command line by `invoke`."""
+    """The emulator on a manual clock."""
     return FakeGlobus(clock=FakeClock(START))
 
 
 @pytest.fixture
-def invoke(fake: FakeGlobus) -> Iterator[Invoke]:
-    """Run ``globus-runs ARGS...`` against ``fake``, configured by the environment."""
-    with serving(fake) as invoke:
-        yield invoke
+def invoke(fake: FakeGlobus) -> Invoke:
+    """Run ``globus-runs ARGS...`` in-process, its requests handed to ``fake``'s ASGI app on
+    the command's own event loop: a request in flight when the command is interrupted ends
+    with it, and none is carried out afterwards by a server left running."""
+    settings = Settings(
+        token=fake.token,
+        flows_url=fake.flows_url,
+        timers_url=fake.timers_url,
+        auth_url=fake.auth_url,
+        transport=asgi_transport(fake.app),
+    )
+
+    def invoke(*args: str) -> Result:
+        runner = CliRunner(env=PLAIN_OUTPUT)
+        return runner.invoke(cli, list(args), obj=settings, catch_exceptions=False)
+
+    return invoke
 
 
 @pytest.fixture
