@@ -13,9 +13,9 @@ import pytest
 from globus_runs.testing import FakeClock, FakeGlobus
 
 ROUTES = ("inprocess", "loopback")
-# Tests reaching the emulator's app directly (raw HTTP clients, the command line's wiring, the
-# authorizers' token endpoint, faults injected in-process): the loopback route would only run
-# them twice.
+# Tests reaching the emulator's app directly (raw HTTP clients, the authorizers' token
+# endpoint, faults injected in-process), or by one route of their own (the command line, over
+# loopback: tests/cli/conftest.py): the other route would only run them twice.
 IN_PROCESS_DIRECTORIES = frozenset({"auth", "cli", "emulator", "reliability"})
 
 # The counts of the documentation's examples that ran, at the end of the session.

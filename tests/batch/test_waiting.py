@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import anyio
 import pytest
 
@@ -17,7 +19,6 @@ from globus_runs import (
     RunStatusEvent,
     WaitTimeoutError,
 )
-from globus_runs._converter import structure
 from globus_runs.testing import FakeGlobus
 
 from .._conditions import wait_until
@@ -26,6 +27,18 @@ from .conftest import FailFirst
 pytestmark = pytest.mark.anyio
 
 POLL = 0.01
+
+
+def as_started(fake: FakeGlobus, run_id: str) -> Run:
+    """The run as its start described it: what a waiter given runs reads from each (id, flow,
+    status, start time)."""
+    document = fake.get_run_document(run_id)
+    return Run(
+        run_id=run_id,
+        flow_id=document["flow_id"],
+        status=document["status"],
+        start_time=datetime.fromisoformat(document["start_time"]),
+    )
 
 
 @pytest.mark.parametrize("outcome", ["SUCCEEDED", "FAILED", "ENDED"])
@@ -242,7 +255,7 @@ async def test_wait_for_runs_misses_no_run_finishing_while_pages_are_read(
     flow_id = fake.add_flow(duration=60.0)
     durations = [100.0 + (i * 37) % 800 for i in range(600)]
     run_ids = fake.add_runs(flow_id, 600, duration=durations)
-    started = [structure(fake.get_run_document(run_id), Run) for run_id in run_ids]
+    started = [as_started(fake, run_id) for run_id in run_ids]
     fake.latency = 0.03  # thirty emulated seconds per request
     async with fake.flows_client(concurrency=50) as flows:
         finished = await flows.wait_for_runs(started, poll_interval=0.05, timeout=60)

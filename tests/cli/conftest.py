@@ -1,18 +1,20 @@
-"""Fixtures for the command line's tests: the emulator in-process (``fake``, whose manual clock
-starts at ``START``; see ``tests/conftest.py``), or served on loopback."""
+"""Fixtures for the command line's tests: ``globus-runs`` run as users run it (its public entry
+point, configured by the environment) against the emulator on loopback (``fake``, whose manual
+clock starts at ``START``; see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from globus_runs.cli._app import cli
-from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
+from globus_runs.cli import main
+from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 
 from ..conftest import START as START
 
@@ -50,25 +52,33 @@ def failing_flow_id(fake: FakeGlobus) -> str:
     return fake.add_flow(title="Fails", duration=10.0, outcome="FAILED")
 
 
-def _invoker(obj: Settings | None, env: Mapping[str, str | None]) -> Invoke:
-    def invoke(*args: str) -> Result:
-        runner = CliRunner(env={**PLAIN_OUTPUT, **env})
-        return runner.invoke(cli, list(args), obj=obj, catch_exceptions=False)
+class GlobusRuns(click.Command):
+    """The ``globus-runs`` command as installed (`globus_runs.cli.main`), in the shape click's
+    test runner invokes."""
 
-    return invoke
+    def __init__(self) -> None:
+        super().__init__("globus-runs")
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        main(args)
+
+
+GLOBUS_RUNS = GlobusRuns()
+
+
+@pytest.fixture
+def fake_globus_route() -> str:
+    """The command line reaches the emulator as users' commands do: on its own connection
+    pool, over loopback."""
+    return "loopback"
 
 
 @pytest.fixture
 def invoke(fake: FakeGlobus) -> Invoke:
-    """Run ``globus-runs ARGS...`` in-process, against ``fake`` through its ASGI app."""
-    settings = Settings(
-        token=fake.token,
-        flows_url=fake.flows_url,
-        timers_url=fake.timers_url,
-        auth_url=fake.auth_url,
-        transport=asgi_transport(fake.app),
-    )
-    return _invoker(settings, {})
+    """Run ``globus-runs ARGS...`` in-process against ``fake``, configured by the environment."""
+    return env_invoker(served_env({**fake.urls(), "token": fake.token}))
 
 
 def served_env(info: Mapping[str, Any], **extra: str | None) -> dict[str, str | None]:
@@ -85,8 +95,21 @@ def served_env(info: Mapping[str, Any], **extra: str | None) -> dict[str, str | 
 
 
 def env_invoker(env: Mapping[str, str | None]) -> Invoke:
-    """Run ``globus-runs ARGS...`` in-process, configured by ``env`` only."""
-    return _invoker(None, env)
+    """Run ``globus-runs ARGS...`` in-process, configured by ``env`` only. Keywords are
+    those of click's ``CliRunner.invoke`` (``input="..."`` for stdin)."""
+
+    def invoke(*args: str, **options: Any) -> Result:
+        runner = CliRunner(env={**PLAIN_OUTPUT, **env})
+        return runner.invoke(GLOBUS_RUNS, list(args), catch_exceptions=False, **options)
+
+    return invoke
+
+
+@contextmanager
+def serving(fake: FakeGlobus) -> Iterator[Invoke]:
+    """Serve ``fake`` on loopback from a thread; run ``globus-runs`` against it meanwhile."""
+    with serve_in_thread(fake) as info:
+        yield env_invoker(served_env(info))
 
 
 @pytest.fixture
@@ -99,7 +122,5 @@ def ticking_fake() -> FakeGlobus:
 @pytest.fixture
 def served(ticking_fake: FakeGlobus) -> Iterator[dict[str, Any]]:
     """``ticking_fake`` served on loopback from a thread; yields its startup line."""
-    from globus_runs.testing import serve_in_thread
-
     with serve_in_thread(ticking_fake) as info:
         yield info

@@ -279,7 +279,8 @@ def test_wait_gives_up_after_the_timeout(
 ) -> None:
     output = tmp_path / "results.jsonl"
     invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
-    result = invoke("batch", "wait", str(output), "--timeout", "0.2", "--poll-interval", "0.05")
+    # Long enough for the first poll however loaded the machine: the runs never end.
+    result = invoke("batch", "wait", str(output), "--timeout", "2", "--poll-interval", "0.05")
     assert result.exit_code == 4
     assert "5 run(s): 5 ACTIVE" in result.stdout
 

@@ -1,22 +1,17 @@
-"""What batch start and batch cancel tell the terminal: failures by kind, Ctrl-C, progress."""
+"""What batch start and batch cancel tell the terminal: failures by kind, progress."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
-from globus_runs.cli._config import Settings
-from globus_runs.cli._progress import BatchProgress
-from globus_runs.cli._results import ResultsWriter
-from globus_runs.testing import FakeGlobus, asgi_transport
+from globus_runs.testing import FakeGlobus
 
-from .conftest import Invoke, _invoker, parse_json
+from .conftest import Invoke, env_invoker, parse_json, served_env
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -43,14 +38,7 @@ def inputs(tmp_path: Path) -> Path:
 @pytest.fixture
 def bad_token(fake: FakeGlobus) -> Invoke:
     """The command line with a token the emulator does not know."""
-    settings = Settings(
-        token="not-a-known-token",
-        flows_url=fake.flows_url,
-        timers_url=fake.timers_url,
-        auth_url=fake.auth_url,
-        transport=asgi_transport(fake.app),
-    )
-    return _invoker(settings, {})
+    return env_invoker(served_env({**fake.urls(), "token": "not-a-known-token"}))
 
 
 def test_start_counts_failures_by_kind_with_the_first_message(
@@ -132,43 +120,6 @@ def test_a_resume_with_everything_started_says_so(
     assert re.fullmatch(r"Starting runs: 0/0 done, 0 started, 0 failed in 0:00:00\n", again.stderr)
 
 
-def test_ctrl_c_during_a_start_says_how_to_resume(
-    fake: FakeGlobus,
-    flow_id: str,
-    invoke: Invoke,
-    inputs: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    output = tmp_path / "results.jsonl"
-    write = ResultsWriter.write
-    written: list[dict[str, Any]] = []
-
-    def write_two_then_interrupt(self: ResultsWriter, record: dict[str, Any]) -> None:
-        if "intent" not in record:
-            if len(written) == 2:
-                raise KeyboardInterrupt
-            written.append(record)
-        write(self, record)
-
-    monkeypatch.setattr(ResultsWriter, "write", write_two_then_interrupt)
-    result = invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
-    assert result.exit_code == 130
-    lines = result.stderr.splitlines()
-    assert re.fullmatch(r"Starting runs: interrupted at 2/5, 2 started, 0 failed in .*", lines[0])
-    assert lines[-1] == (
-        f"Interrupted with 3 line(s) not started: every start sent is recorded in {output}; "
-        "run the same command again to start the rest (a start whose answer was lost is "
-        "looked up by its request tag, never sent twice)."
-    )
-    assert len(read_records(output)) == 2
-
-    monkeypatch.setattr(ResultsWriter, "write", write)
-    resumed = invoke("batch", "start", flow_id, str(inputs), "-o", str(output), "--format", "json")
-    assert parse_json(resumed)["skipped"] == 2
-    assert {record["line"] for record in read_records(output)} == {1, 2, 3, 4, 5}
-
-
 def test_cancel_counts_an_ended_run_as_already_ended_everywhere(
     fake: FakeGlobus, flow_id: str, invoke: Invoke, inputs: Path, tmp_path: Path
 ) -> None:
@@ -188,46 +139,6 @@ def test_cancel_counts_an_ended_run_as_already_ended_everywhere(
     assert again["failures"] == []
 
 
-def test_ctrl_c_during_a_cancel_says_how_to_resume(
-    fake: FakeGlobus,
-    flow_id: str,
-    invoke: Invoke,
-    inputs: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    output = tmp_path / "results.jsonl"
-    invoke("batch", "start", flow_id, str(inputs), "-o", str(output))
-    advance = BatchProgress.advance
-
-    def advance_two_then_interrupt(self: BatchProgress, ok: bool) -> None:
-        if self.done == 2:
-            raise KeyboardInterrupt
-        advance(self, ok)
-
-    monkeypatch.setattr(BatchProgress, "advance", advance_two_then_interrupt)
-    result = invoke("batch", "cancel", str(output))
-    assert result.exit_code == 130
-    lines = result.stderr.splitlines()
-    assert re.fullmatch(
-        r"Canceling runs: interrupted at 2/5, 2 canceled, 0 already ended, 0 failed in .*",
-        lines[0],
-    )
-    assert lines[-1] == (
-        "Interrupted: run the same command again to cancel the rest (the runs canceled so far "
-        f"then count as already ended): batch cancel {output}"
-    )
-
-    # The cancels in flight when interrupted may have been carried out too.
-    run_ids = [record["run_id"] for record in read_records(output)]
-    ended = sum(fake.get_run_document(run_id)["status"] != "ACTIVE" for run_id in run_ids)
-    assert ended >= 2
-    monkeypatch.setattr(BatchProgress, "advance", advance)
-    again = invoke("batch", "cancel", str(output))
-    assert again.exit_code == 0
-    assert again.stdout == f"Canceled {5 - ended} run(s); {ended} had already ended; 0 failed.\n"
-
-
 def test_cancel_counts_failures_by_kind(
     flow_id: str, invoke: Invoke, bad_token: Invoke, inputs: Path, tmp_path: Path
 ) -> None:
@@ -243,24 +154,3 @@ def test_cancel_counts_failures_by_kind(
     assert sum(kind["count"] for kind in document["failures"]) == 5
     text = bad_token("batch", "cancel", str(output))
     assert_rejected_token_kinds(text.stdout.splitlines()[1:], sent["first_message"], total=5)
-
-
-@pytest.mark.parametrize("other_label", [None, "already ended"])
-def test_the_progress_bar_fits_80_columns(other_label: str | None) -> None:
-    out = io.StringIO()
-    console = Console(file=out, width=80, force_terminal=True, color_system=None)
-    with BatchProgress(
-        console, 1_000_000, description="Canceling runs", ok_label="canceled",
-        other_label=other_label,
-    ) as bar:  # fmt: skip
-        for _ in range(99_999):
-            bar.advance(True)
-        bar.advance(False)
-    frames = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
-    lines = [line for line in re.split(r"[\r\n]", frames) if line]
-    assert lines
-    assert max(len(line) for line in lines) <= 80
-    assert "100000/1000000" in lines[-2]
-    assert lines[-1].strip() == ", ".join(
-        ["99999 canceled", *([f"0 {other_label}"] if other_label else []), "1 failed"]
-    )

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from globus_runs import Run
-from globus_runs.cli import _runs
-from globus_runs.cli._config import Settings
-from globus_runs.cli._progress import BatchProgress
-from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
+from globus_runs.testing import FakeClock, FakeGlobus
 from tests.auth._support import flow_scope
 
-from .conftest import START, Invoke, _invoker, parse_json
-
-RUN_ID = "00000000-0000-4000-8000-000000000001"
-FLOW_ID = "00000000-0000-4000-8000-000000000002"
-WEB_INPUT_ID = "00000000-0000-4000-8000-000000000003"
+from .conftest import START, Invoke, parse_json, serving
 
 APPROVE = "0f8b2c6d-4e19-4a73-8d52-b6e1c9a03f74"
 REJECT = "9c3e7a15-b0d4-4f62-a8e9-5d1b7c4f2e06"
@@ -33,18 +24,6 @@ QUESTION = {
         {"option_id": REJECT, "label": "Reject", "description": "Stop.", "outcome": "FAILED"},
     ],
 }
-
-
-def invoker_for(fake: FakeGlobus) -> Invoke:
-    """Run the command line in-process against ``fake``."""
-    settings = Settings(
-        token=fake.token,
-        flows_url=fake.flows_url,
-        timers_url=fake.timers_url,
-        auth_url=fake.auth_url,
-        transport=asgi_transport(fake.app),
-    )
-    return _invoker(settings, {})
 
 
 @pytest.fixture
@@ -244,9 +223,11 @@ def test_watch_says_what_the_run_waits_for(output_format: str) -> None:
     # The person answers 30 clock seconds from now: long after the watch saw the question.
     fake.clock.advance(3)
     fake.respond_to_web_input(web_input_id or "", APPROVE, after=30)
-    invoke = invoker_for(fake)
 
-    result = invoke("runs", "watch", run_id, "--poll-interval", "0.01", "--format", output_format)
+    with serving(fake) as invoke:
+        result = invoke(
+            "runs", "watch", run_id, "--poll-interval", "0.01", "--format", output_format
+        )
 
     assert result.exit_code == 0, result.output
     if output_format == "json":
@@ -270,41 +251,23 @@ def test_watch_says_which_consent_a_paused_run_needs() -> None:
     [run_id] = fake.add_runs(flow_id, 1)
     # The run never resumes: the watch is ended by the run's cancellation far ahead.
     fake.flows_service.runs[run_id].canceled_at = fake.clock.now() + timedelta(seconds=40)
-    result = invoker_for(fake)("runs", "watch", run_id, "--poll-interval", "0.01")
+    with serving(fake) as invoke:
+        result = invoke("runs", "watch", run_id, "--poll-interval", "0.01")
     assert result.exit_code == 3
     assert result.stdout.splitlines().count(f"needs consent: {flow_scope(flow_id)}") == 1
 
 
-class StepsOnceTold(FakeClock):
-    """A clock that stands still until ``told``, then moves five seconds each time it is read."""
-
-    told = False
-
-    def now(self) -> datetime:
-        if self.told:
-            self.advance(5.0)
-        return super().now()
-
-
-def test_wait_says_why_a_run_is_inactive_and_which_command_acts_on_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = StepsOnceTold(START)
-    fake = FakeGlobus(clock=clock)
+def test_wait_says_why_a_run_is_inactive_and_which_command_acts_on_it() -> None:
+    # Each request the emulator answers moves its clock five seconds.
+    fake = FakeGlobus(clock=FakeClock(START, per_request=5.0))
     flow_id = fake.add_flow(duration=10.0, consent_required=True, inactive_after=2.0)
     [run_id] = fake.add_runs(flow_id, 1)
-    clock.advance(5)  # INACTIVE, and it stays so until the wait has said why
-    # The run never resumes: once told, the wait is ended by the run's cancellation.
+    fake.clock.advance(5)  # INACTIVE
+    # The run never resumes: the wait is ended by the run's cancellation, some polls later.
     fake.flows_service.runs[run_id].canceled_at = fake.clock.now() + timedelta(seconds=40)
-    pause_lines = _runs.pause_lines
 
-    def tell(paused: Run) -> list[str]:
-        clock.told = True
-        return pause_lines(paused)
-
-    monkeypatch.setattr(_runs, "pause_lines", tell)
-
-    result = invoker_for(fake)("runs", "wait", run_id, "--poll-interval", "0.01")
+    with serving(fake) as invoke:
+        result = invoke("runs", "wait", run_id, "--poll-interval", "0.01")
 
     assert result.exit_code == 3
     notes = [line for line in result.stderr.splitlines() if not line.startswith("Waiting")]
@@ -313,52 +276,3 @@ def test_wait_says_why_a_run_is_inactive_and_which_command_acts_on_it(
         f"  consent to: {flow_scope(flow_id)}",
     ]
     assert notes[-1] == f"  then resume it: globus-runs runs resume {run_id}"
-
-
-def test_a_paused_run_waiting_for_a_web_input_names_the_commands_that_answer_it() -> None:
-    run = Run(
-        run_id=RUN_ID,
-        flow_id=FLOW_ID,
-        status="INACTIVE",
-        blocking_web_input_id=WEB_INPUT_ID,
-        details={"code": "WaitingForInput"},
-    )
-    assert _runs.pause_lines(run) == [
-        f"Run {RUN_ID} is INACTIVE (WaitingForInput).",
-        f"  It waits for web input {WEB_INPUT_ID}: globus-runs runs inputs show "
-        f"{WEB_INPUT_ID}, then globus-runs runs inputs respond {WEB_INPUT_ID} --option N",
-    ]
-
-
-def test_an_interrupted_batch_resume_resumes_the_rest_when_run_again(
-    fake: FakeGlobus, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    flow_id = fake.add_flow(duration=1e6, inactive_after=1.0)
-    inputs = tmp_path / "inputs.jsonl"
-    inputs.write_text("".join(json.dumps({"body": {"n": n}}) + "\n" for n in range(6)))
-    output = tmp_path / "results.jsonl"
-    assert invoke("batch", "start", flow_id, str(inputs), "-o", str(output)).exit_code == 0
-    fake.clock.advance(2)  # every run INACTIVE
-    advance = BatchProgress.advance
-
-    def advance_two_then_interrupt(self: BatchProgress, ok: bool) -> None:
-        if self.ok + self.failed == 2:
-            raise KeyboardInterrupt
-        advance(self, ok)
-
-    monkeypatch.setattr(BatchProgress, "advance", advance_two_then_interrupt)
-    first = invoke("batch", "resume", str(output), "--concurrency", "1")
-    assert first.exit_code == 130
-    assert first.stderr.splitlines()[-1] == (
-        "Interrupted with 3 resume(s) answered: run the same command again to resume the "
-        "rest (a run already resumed is no longer INACTIVE and is left alone)."
-    )
-    monkeypatch.setattr(BatchProgress, "advance", advance)
-
-    again = invoke("batch", "resume", str(output), "--format", "json")
-
-    document = parse_json(again)
-    assert len(document["results"]) + document["skipped"] == 6
-    assert all(result["ok"] for result in document["results"])
-    resumes = Counter(r.path for r in fake.requests if r.path.endswith("/resume"))
-    assert sorted(resumes.values()) == [1] * 6  # each run resumed once

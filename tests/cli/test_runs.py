@@ -266,13 +266,13 @@ def test_wait_gives_up_after_the_timeout_with_exit_status_4(
 ) -> None:
     run_ids = fake.add_runs(flow_id, 2)  # the clock stands still: they never end
     result = invoke(
-        "runs", "wait", *run_ids, "--timeout", "0.3", "--poll-interval", "0.05", "--format", "json"
+        "runs", "wait", *run_ids, "--timeout", "2", "--poll-interval", "0.05", "--format", "json"
     )
     assert result.exit_code == 4
     document = json.loads(result.stdout)
     assert document["timed_out"] is True
     assert [run["status"] for run in document["runs"]] == ["ACTIVE", "ACTIVE"]
-    assert "Gave up after 0.3 s: 2 of 2 run(s) not ended." in result.stderr
+    assert "Gave up after 2.0 s: 2 of 2 run(s) not ended." in result.stderr
 
     one = invoke("runs", "wait", run_ids[0], "--timeout", "0.2", "--poll-interval", "0.05")
     assert one.exit_code == 4

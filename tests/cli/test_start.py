@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
+from globus_runs.testing import FakeGlobus
 
-from globus_runs.cli._app import cli
-from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeGlobus, asgi_transport
-
-from .conftest import PLAIN_OUTPUT, Invoke, parse_json
+from .conftest import Invoke, parse_json
 
 MANAGER = "urn:globus:auth:identity:11111111-1111-4111-8111-111111111111"
 MONITOR = "urn:globus:groups:id:22222222-2222-4222-8222-222222222222"
@@ -65,14 +61,8 @@ def test_start_reads_the_input_from_a_file(
     assert fake.requests[0].json == {"body": {"from": "file"}}
 
 
-def test_start_reads_the_input_from_stdin(fake: FakeGlobus, flow_id: str) -> None:
-    settings = Settings(
-        token=fake.token, flows_url=fake.flows_url, transport=asgi_transport(fake.app)
-    )
-    runner = CliRunner(env=PLAIN_OUTPUT)
-    result = runner.invoke(
-        cli, ["runs", "start", flow_id, "--input", "-"], input='{"from": "stdin"}', obj=settings
-    )
+def test_start_reads_the_input_from_stdin(fake: FakeGlobus, flow_id: str, invoke: Invoke) -> None:
+    result = invoke("runs", "start", flow_id, "--input", "-", input='{"from": "stdin"}')
     assert result.exit_code == 0, result.output
     assert fake.requests[0].json == {"body": {"from": "stdin"}}
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from starlette.routing import Mount, Router
 
-from globus_runs.cli._config import Settings
-from globus_runs.testing import FakeGlobus, asgi_transport
-from globus_runs.testing._timers_api import timers_app
+from globus_runs.testing import FakeGlobus
 
-from .conftest import Invoke, _invoker, parse_json
+from .conftest import Invoke, env_invoker, parse_json, served_env
 
 EVERY_MINUTE = {"type": "recurring", "interval_seconds": 60}
 
@@ -92,25 +91,44 @@ def test_run_with_only_a_timers_url_starts_the_flow_beside_it(
     fake: FakeGlobus, timer_id: str
 ) -> None:
     # The emulator's layout (/timers beside /flows on a loopback host) says where Flows is.
-    settings = Settings(
-        token=fake.token, timers_url=fake.timers_url, transport=asgi_transport(fake.app)
+    env = served_env(
+        {**fake.urls(), "token": fake.token}, GLOBUS_RUNS_FLOWS_URL=None, GLOBUS_RUNS_AUTH_URL=None
     )
     before = set(fake.runs)
-    result = _invoker(settings, {})("timers", "run", timer_id, "--format", "json")
+    result = env_invoker(env)("timers", "run", timer_id, "--format", "json")
     assert result.exit_code == 0, result.output
     [new] = set(fake.runs) - before
     assert parse_json(result)["id"] == new
     assert fake.requests[-1].path == f"/flows/{fake.runs[new].flow.flow_id}/run"
 
 
+class TimersOnly:
+    """The emulator's Timers alone, under ``/timers-proxy/``: a URL not saying where Flows is."""
+
+    def __init__(self, fake: FakeGlobus) -> None:
+        self.app = fake.app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope["path"]
+        if not path.startswith("/timers-proxy/"):
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        inner = "/timers/" + path[len("/timers-proxy/") :]
+        await self.app(dict(scope, path=inner, raw_path=inner.encode()), receive, send)
+
+
 def test_run_with_a_timers_url_that_does_not_tell_where_flows_is_names_the_variable(
-    fake: FakeGlobus, timer_id: str
+    fake: FakeGlobus, timer_id: str, fake_globus_server: Any
 ) -> None:
-    timers_url = "http://localhost/timers-proxy/"
-    app = Router([Mount("/timers-proxy", app=timers_app(fake))])  # Timers only
-    settings = Settings(token=fake.token, timers_url=timers_url, transport=asgi_transport(app))
+    timers_url = fake_globus_server.mount(TimersOnly(fake)) + "/timers-proxy/"
+    env = served_env(
+        {**fake.urls(), "token": fake.token, "timers_url": timers_url},
+        GLOBUS_RUNS_FLOWS_URL=None,
+        GLOBUS_RUNS_AUTH_URL=None,
+    )
     started = len(fake.runs)
-    result = _invoker(settings, {})("timers", "run", timer_id)
+    result = env_invoker(env)("timers", "run", timer_id)
     assert result.exit_code == 1
     assert result.stderr.startswith(
         "Error: ConfigurationError: GLOBUS_RUNS_FLOWS_URL must be set to start a timer's flow "

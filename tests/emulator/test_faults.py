@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -19,7 +18,6 @@ from globus_runs import (
     ServerError,
 )
 from globus_runs.testing import FakeGlobus, Fault, asgi_transport
-from globus_runs.testing._faults import format_retry_after
 
 pytestmark = pytest.mark.anyio
 
@@ -419,20 +417,6 @@ def test_methods_match_whatever_their_case() -> None:
     fake = FakeGlobus()
     rule = fake.faults.add("500", method=["get", "DELETE"])
     assert [rule.matches(m, "/x") for m in ("GET", "delete", "POST")] == [True, True, False]
-
-
-@pytest.mark.parametrize(
-    ("seconds", "http_date", "expected"),
-    [
-        (2, False, "2"),
-        (0.25, False, "0.25"),
-        (30, True, "Sun, 01 Mar 2026 12:00:31 GMT"),
-        (0.5, True, "Sun, 01 Mar 2026 12:00:01 GMT"),
-    ],
-)
-def test_retry_after_values(seconds: float, http_date: bool, expected: str) -> None:
-    now = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
-    assert format_retry_after(seconds, http_date=http_date, now=now) == expected
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ import socket
 import httpx
 import pytest
 
-from globus_runs.testing import FlowBehavior, serve_in_subprocess
+from globus_runs.testing import serve_in_subprocess
 from globus_runs.testing.__main__ import main
-from globus_runs.testing._serve import describe_behavior, parse_client
 
 SERVE_USAGE = "usage: python -m globus_runs.testing serve"
 CLIENT_ID = "8f8a1e4c-4c5c-4d1e-9d5c-2a7e1d2b3c4d"
@@ -67,29 +66,6 @@ def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
             main(["serve", "--port", str(port)])
     assert exited.value.code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
-
-
-def test_a_client_spec_keeps_colons_in_the_secret_and_normalises_the_id() -> None:
-    assert parse_client(f"{CLIENT_ID.upper()}:se:cret") == (CLIENT_ID, "se:cret")
-
-
-@pytest.mark.parametrize(
-    ("behavior", "words"),
-    [
-        (FlowBehavior(duration=3), "succeeds 3 s after it starts"),
-        (
-            FlowBehavior(duration=2.5, outcome="ENDED", failure_code="Stopped"),
-            "ends (Stopped) 2.5 s after it starts",
-        ),
-        (
-            FlowBehavior(duration=10, outcome="FAILED", inactive_after=4),
-            "goes INACTIVE (ConsentRequired) 4 s after it starts; once resumed, "
-            "fails (ActionFailedException) 6 s later",
-        ),
-    ],
-)
-def test_a_flow_behavior_is_described_in_words(behavior: FlowBehavior, words: str) -> None:
-    assert describe_behavior(behavior) == words
 
 
 def test_a_client_given_to_serve_gets_tokens_by_client_credentials() -> None:

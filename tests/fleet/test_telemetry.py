@@ -20,7 +20,6 @@ from globus_runs import (
     RetryPolicy,
     configure_telemetry,
 )
-from globus_runs._telemetry import active_tracer, redact_url
 from globus_runs.testing import FakeGlobus
 
 from .conftest import client_for
@@ -154,19 +153,6 @@ async def test_no_span_holds_the_token(
         assert fake.token not in repr(dict(span.attributes or {})) + span.name
 
 
-async def test_nothing_is_recorded_when_no_provider_is_configured(
-    fake: FakeGlobus, flows: FlowsClient
-) -> None:
-    [run_id] = fake.add_runs(fake.add_flow(), 1)
-    unused = InMemorySpanExporter()
-    TracerProvider().add_span_processor(SimpleSpanProcessor(unused))
-
-    await flows.get_run(run_id)
-
-    assert active_tracer() is None
-    assert unused.get_finished_spans() == ()
-
-
 def test_opentelemetry_is_not_imported_by_the_library() -> None:
     script = (
         "import sys, anyio\n"
@@ -235,15 +221,6 @@ async def test_a_failing_hook_does_not_fail_the_request(
 
     assert run.run_id == run_id
     assert "request hook" in caplog.text
-
-
-def test_secret_query_values_and_user_info_are_redacted() -> None:
-    url = "https://user:pw@auth.example.org/path?code=abc&state=s&access_token=t"
-
-    assert (
-        redact_url(url)
-        == "https://auth.example.org/path?code=REDACTED&state=s&access_token=REDACTED"
-    )
 
 
 def test_a_non_provider_is_refused() -> None:

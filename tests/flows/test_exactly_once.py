@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from globus_runs import FlowsClient, RetryEvent, RetryPolicy, ServerError
-from globus_runs.flows._starts import REQUEST_TAG_PREFIX
 from globus_runs.testing import FakeClock, FakeGlobus, asgi_transport
+
+# How a start's request tag reads on the run (docs/guides/batches.md).
+REQUEST_TAG_PREFIX = "globus-runs-request:"
 
 pytestmark = pytest.mark.anyio
 

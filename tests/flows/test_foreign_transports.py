@@ -24,7 +24,6 @@ from globus_runs import (
     RetryPolicy,
     pooled_http_client,
 )
-from globus_runs import _pool_errors as pool_errors
 
 pytestmark = pytest.mark.anyio
 
@@ -84,16 +83,6 @@ async def test_a_refused_start_is_sent_again_on_a_pool_that_proves_it_never_left
             await flows.aclose()
     assert caught.value.attempts == 3
     assert caught.value.method == "POST"
-
-
-async def test_the_own_pools_connect_error_is_chained_to_the_pools() -> None:
-    with refused_port() as port:
-        async with FlowsClient(
-            authorizer=TOKEN, base_url=f"http://127.0.0.1:{port}", retry=RetryPolicy.disabled()
-        ) as flows:
-            with pytest.raises(ConnectError) as caught:
-                await flows.get_run(RUN_ID)
-    assert isinstance(caught.value.__cause__, pool_errors.ConnectError)
 
 
 @pytest.mark.parametrize(

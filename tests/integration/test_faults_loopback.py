@@ -16,7 +16,6 @@ from globus_runs import (
     ResponseParseError,
     RetryPolicy,
 )
-from globus_runs import _pool_errors as pool_errors
 from globus_runs.testing import FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -65,9 +64,8 @@ async def test_reset_before_drops_the_connection_and_starts_no_run(
     fake.faults.add("reset_before", route=RUN_ROUTE)
     with pytest.raises(NetworkError) as caught:
         await flows.run_flow(flow_id, {})
-    assert isinstance(
-        caught.value.__cause__, (httpx.RemoteProtocolError, pool_errors.RemoteProtocolError)
-    )
+    # httpx's (in-process) or the connection pool's (loopback): both name it so.
+    assert type(caught.value.__cause__).__name__ == "RemoteProtocolError"
     assert len(fake.runs) == 0
 
 
@@ -77,9 +75,8 @@ async def test_reset_after_drops_the_connection_after_starting_the_run(
     fake.faults.add("reset_after", route=RUN_ROUTE)
     with pytest.raises(NetworkError) as caught:
         await flows.run_flow(flow_id, {})
-    assert isinstance(
-        caught.value.__cause__, (httpx.RemoteProtocolError, pool_errors.RemoteProtocolError)
-    )
+    # httpx's (in-process) or the connection pool's (loopback): both name it so.
+    assert type(caught.value.__cause__).__name__ == "RemoteProtocolError"
     assert len(fake.runs) == 1
 
 

@@ -12,8 +12,10 @@ from globus_runs.testing import FakeGlobus
 
 pytestmark = pytest.mark.anyio
 
-DEADLINE = 20.0
+DEADLINE = 40.0
 LONG_WAIT = 50.0  # beyond DEADLINE, within the default retry_after_max (60 s)
+# "At once": far sooner than the deadline, however loaded the machine.
+AT_ONCE = DEADLINE / 2
 
 
 async def test_a_retry_after_past_the_deadline_fails_a_single_call_at_once(
@@ -25,7 +27,7 @@ async def test_a_retry_after_past_the_deadline_fails_a_single_call_at_once(
         started = time.monotonic()
         with anyio.fail_after(DEADLINE), pytest.raises(RateLimitError) as caught:
             await flows.get_run(run_id)
-    assert time.monotonic() - started < DEADLINE / 4
+    assert time.monotonic() - started < AT_ONCE
     assert caught.value.retry_after == LONG_WAIT
     assert len(fake.requests) == 1
 
@@ -39,7 +41,7 @@ async def test_a_retry_after_past_the_deadline_fails_a_batch_item_at_once(
         started = time.monotonic()
         with anyio.fail_after(DEADLINE):
             results = await flows.batch_get_runs(run_ids)
-    assert time.monotonic() - started < DEADLINE / 4
+    assert time.monotonic() - started < AT_ONCE
     assert results[0].ok
     assert isinstance(results[1].error, RateLimitError)
     assert results[1].error.retry_after == LONG_WAIT
@@ -56,7 +58,7 @@ async def test_a_pause_past_the_deadline_fails_the_items_not_yet_sent_at_once(
         started = time.monotonic()
         with anyio.fail_after(DEADLINE):
             results = await flows.batch_run_flows(requests)
-    assert time.monotonic() - started < DEADLINE / 4
+    assert time.monotonic() - started < AT_ONCE
     assert [type(r.error) for r in results] == [RateLimitError] * 20
     assert len(fake.runs) == 0
 
@@ -100,10 +102,10 @@ async def test_a_retry_after_beyond_the_policy_pauses_a_batch_only_up_to_its_max
     retry = RetryPolicy(retry_after_max=0.3, backoff_initial=0.001)
     async with fake.flows_client(concurrency=1, retry=retry) as flows:
         started = time.monotonic()
-        with anyio.fail_after(20):
+        with anyio.fail_after(60):
             results = await flows.batch_get_runs(run_ids)
         elapsed = time.monotonic() - started
     assert isinstance(results[0].error, RateLimitError)
     assert results[0].error.retry_after == 3600
     assert [result.ok for result in results[1:]] == [True] * 3
-    assert 0.3 <= elapsed < 10
+    assert 0.3 <= elapsed < 30  # the maximum's 0.3 s, nowhere near an hour

@@ -342,21 +342,66 @@ async def test_a_silent_server_is_a_read_timeout_and_the_connection_is_dropped()
     assert script.connections == 2
 
 
-async def test_the_read_timeout_counts_from_the_last_bytes_received() -> None:
-    async def trickle(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
-        for byte in b"slow":
-            await asyncio.sleep(0.06)
-            writer.write(bytes([byte]))
-            await writer.drain()
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [
+        pytest.param(("asyncio", {}), id="asyncio"),
+        pytest.param(("trio", {"clock": MockClock()}), id="trio"),
+    ],
+)
+async def test_the_read_timeout_counts_from_the_last_bytes_received(
+    anyio_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event loop's clock moves only when the server says so: before each piece of the
+    # answer it is silent for 4 s of that clock (20 s in all), never the read timeout's 5 s.
+    # It sends the next piece only once the last one was parsed, so no two silences add up.
+    silence = manual_silences(anyio_backend, monkeypatch)
+    parsed = parse_signals(monkeypatch)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
+
+    async def trickle(_: asyncio.StreamReader, w: asyncio.StreamWriter, __: bytes) -> None:
+        for piece in (head, b"s", b"l", b"o", b"w"):
+            await asyncio.to_thread(silence, 4.0)
+            w.write(piece)
+            await w.drain()
+            await asyncio.to_thread(parsed.acquire, timeout=30)
 
     script = Script(trickle)
     async with script.running() as origin:
         h1 = pool()
-        # 0.24 s in all, never 0.15 s without a byte.
-        answer_ = await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 0.15})
+        status, _, body = await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 5.0})
         await h1.aclose()
-    assert answer_[2] == b"slow"
+    assert (status, body) == (200, b"slow")
+
+
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [
+        pytest.param(("asyncio", {}), id="asyncio"),
+        pytest.param(("trio", {"clock": MockClock()}), id="trio"),
+    ],
+)
+async def test_a_silence_past_the_read_timeout_after_some_bytes_is_a_read_timeout(
+    anyio_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same answer, silent for 6 s of the loop's clock after its head: past the 5 s.
+    silence = manual_silences(anyio_backend, monkeypatch)
+    parsed = parse_signals(monkeypatch)
+
+    async def stalls(reader: asyncio.StreamReader, w: asyncio.StreamWriter, __: bytes) -> None:
+        w.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ns")
+        await w.drain()
+        await asyncio.to_thread(parsed.acquire, timeout=30)
+        await asyncio.to_thread(silence, 6.0)
+        await reader.read()  # until the client drops the connection
+
+    script = Script(stalls)
+    async with script.running() as origin:
+        h1 = pool()
+        with pytest.raises(errors.ReadTimeout):
+            await h1.request(origin, b"GET", get(), {**TIMEOUTS, "read": 5.0})
+        assert h1.connections == 0
+        await h1.aclose()
 
 
 async def test_a_cancelled_request_drops_its_connection_and_the_pool_goes_on() -> None:
@@ -883,6 +928,65 @@ def test_readiness_is_checked_on_descriptors_past_1024() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
+def manual_loop_clock(
+    anyio_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[float], None]:
+    """Stop the running event loop's clock (trio's runs on the ``MockClock`` given by
+    ``anyio_backend``); the function returned moves it (on the loop's thread)."""
+    if anyio_backend[0] == "trio":
+        jump: Callable[[float], None] = trio.lowlevel.current_clock().jump  # type: ignore[attr-defined]
+        return jump
+    loop = asyncio.get_running_loop()
+    offset = [loop.time()]
+    monkeypatch.setattr(loop, "time", lambda: offset[0])
+
+    def move(seconds: float) -> None:
+        offset[0] += seconds
+
+    return move
+
+
+def manual_silences(anyio_backend: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Stop the running event loop's clock; the function returned, called from a server's
+    thread, moves it and returns once the loop has acted on the time passed (its timers run,
+    its expired deadlines cancelled): a silence of the server by that clock."""
+    jump = manual_loop_clock(anyio_backend, monkeypatch)
+    if anyio_backend[0] == "trio":
+        token = trio.lowlevel.current_trio_token()
+
+        def after_timers(callback: Callable[[], object]) -> None:
+            # Deadlines are expired before the woken tasks (this callback's among them) run.
+            token.run_sync_soon(callback)
+    else:
+        loop = asyncio.get_running_loop()
+
+        def after_timers(callback: Callable[[], object]) -> None:
+            # Run on the next pass of the loop, after the timers now due have run.
+            loop.call_soon_threadsafe(loop.call_soon, callback)
+
+    def silence(seconds: float) -> None:
+        jump(seconds)
+        seen = threading.Event()
+        after_timers(seen.set)
+        assert seen.wait(30)
+
+    return silence
+
+
+def parse_signals(monkeypatch: pytest.MonkeyPatch) -> threading.Semaphore:
+    """A semaphore released each time the parser has taken a piece of an answer."""
+    parsed = threading.Semaphore(0)
+    feed = _Parser.feed
+
+    def signalling_feed(self: _Parser, data: bytes) -> bool:
+        done = feed(self, data)
+        parsed.release()
+        return done
+
+    monkeypatch.setattr(_Parser, "feed", signalling_feed)
+    return parsed
+
+
 @pytest.mark.parametrize(
     "anyio_backend",
     [
@@ -896,16 +1000,7 @@ async def test_time_spent_parsing_is_not_counted_as_the_servers_silence(
     # The event loop's clock moves only when the parser says so: each piece of the answer
     # takes 10 s to parse against a read timeout of 5 s, and the server sends the next piece
     # only once the last one was parsed, so it is never silent for a moment of that clock.
-    if anyio_backend[0] == "trio":
-        jump = trio.lowlevel.current_clock().jump  # type: ignore[attr-defined]
-    else:
-        loop = asyncio.get_running_loop()
-        offset = [loop.time()]
-        monkeypatch.setattr(loop, "time", lambda: offset[0])
-
-        def jump(seconds: float) -> None:
-            offset[0] += seconds
-
+    jump = manual_loop_clock(anyio_backend, monkeypatch)
     parsed = threading.Semaphore(0)
     feed = _Parser.feed
     pieces: list[bytes] = []

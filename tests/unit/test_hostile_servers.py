@@ -37,9 +37,10 @@ from globus_runs import (
 )
 from globus_runs import _pool_errors as errors
 from globus_runs._body import DEFAULT_MAX_RESPONSE_SIZE
-from globus_runs._h1 import Origin, _Connection, _TrioConnection
+from globus_runs._h1 import Origin, _Connection, _socket_readable, _TrioConnection
 from globus_runs._wire import _EXCERPT
 
+from .._conditions import wait_until
 from .test_h1 import RUN_DOCUMENT, TIMEOUTS, answer, get, pool
 
 pytestmark = pytest.mark.anyio
@@ -583,8 +584,12 @@ async def test_a_run_start_refused_on_writing_is_sent_on_a_new_connection(
             if isinstance(idle, _Connection):
                 assert idle.transport is not None
                 idle.transport.pause_reading()  # the event loop must not see the reset first
+                client_socket = idle.transport.get_extra_info("socket")
+            else:
+                client_socket = idle._sock
             await anyio.to_thread.run_sync(reset.wait, 10)
-            await anyio.sleep(0.05)  # the reset reaches the client's socket
+            # The reset has reached the client's socket.
+            await wait_until(lambda: _socket_readable(client_socket.fileno()))
             post = get(b"/flows/f/run", b"POST", b"{}")
             status, _, body = await h1.request(server.origin, b"POST", post, TIMEOUTS)
         await h1.aclose()

@@ -29,8 +29,7 @@ from globus_runs.testing._listing import (
 from globus_runs.testing._params import QueryParams
 from globus_runs.testing._timeline import TERMINAL_STATUSES, run_state, status_at
 from globus_runs.testing._wire import format_time, identity_urn
-
-from ._support import START
+from tests.emulator._support import START
 
 OWNERS = ("0b5c2f5a-0000-4000-8000-000000000001", "0b5c2f5a-0000-4000-8000-000000000002")
 ORDERS = tuple(f"{field} {way}" for field in ORDER_FIELDS for way in ("ASC", "DESC"))

@@ -16,6 +16,7 @@ import pytest
 
 from globus_runs import (
     FlowsClient,
+    RetryPolicy,
     Run,
     RunNotFoundError,
     RunsNotFoundError,
@@ -40,6 +41,14 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 def clock() -> FakeClock:
     """The emulator's manual clock."""
     return FakeClock(START)
+
+
+@pytest.fixture
+async def flows(fake: FakeGlobus) -> AsyncIterator[FlowsClient]:
+    """A client on the emulator with quick retries."""
+    retry = RetryPolicy(backoff_initial=0.001, backoff_max=0.005)
+    async with fake.flows_client(retry=retry, concurrency=8) as client:
+        yield client
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ import pytest
 from globus_runs import ClientCredentialsAuthorizer, FlowsClient, TimersClient
 from globus_runs._transport import Transport
 from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
-
-from ._support import FLOWS, FLOWS_ALL
+from tests.auth._support import FLOWS, FLOWS_ALL
 
 pytestmark = pytest.mark.anyio
 

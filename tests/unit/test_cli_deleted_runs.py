@@ -1,16 +1,31 @@
-"""``batch wait`` when a recorded run was deleted: reported by line and run id, exit 3."""
+"""``batch wait`` when a recorded run was deleted: reported by line and run id, exit 3.
+
+The run is confirmed missing at once here, not after the tracker's minute of real time."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from globus_runs.flows import _tracker
-from globus_runs.testing import FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus
+from tests.cli.conftest import START, Invoke, parse_json, serving
 
-from .conftest import Invoke, parse_json
+
+@pytest.fixture
+def fake() -> FakeGlobus:
+    """The emulator on a manual clock, served on loopback to the command line by `invoke`."""
+    return FakeGlobus(clock=FakeClock(START))
+
+
+@pytest.fixture
+def invoke(fake: FakeGlobus) -> Iterator[Invoke]:
+    """Run ``globus-runs ARGS...`` against ``fake``, configured by the environment."""
+    with serving(fake) as invoke:
+        yield invoke
 
 
 @pytest.fixture(autouse=True)

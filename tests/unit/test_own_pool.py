@@ -300,3 +300,15 @@ async def test_a_closed_pool_transport_refuses_requests_from_other_code() -> Non
         pass
     with pytest.raises(httpx.ConnectError, match="the connection pool is closed"):
         await _transport_of(http).handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+
+
+async def test_the_own_pools_connect_error_is_chained_to_the_pools() -> None:
+    with refused_port() as port:
+        async with FlowsClient(
+            authorizer="tok-SECRET-77",
+            base_url=f"http://127.0.0.1:{port}",
+            retry=RetryPolicy.disabled(),
+        ) as flows:
+            with pytest.raises(ConnectError) as caught:
+                await flows.get_run("36ad9f9a-ad29-488f-beb4-c22ab729643a")
+    assert isinstance(caught.value.__cause__, pool_errors.ConnectError)
