@@ -57,7 +57,7 @@ def _overhead(quick: bool, compare: str | None) -> dict[str, Any]:
 
 
 def _import(quick: bool, compare: str | None) -> dict[str, Any]:
-    return bench_import.main(quick=quick)
+    return bench_import.main(quick=quick, compare=compare)
 
 
 def _fleet(quick: bool, compare: str | None) -> dict[str, Any]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+import sys
 from types import TracebackType
 from typing import Self
 
 from ._auth import Authorizer, as_authorizer
 from ._body import DEFAULT_MAX_RESPONSE_SIZE
 from ._errors import ConfigurationError
-from ._oauth import _RenewingAuthorizer
 from ._retry import RetryPolicy
 from ._telemetry import RequestHook
 from ._transport import AsyncBaseTransport, AsyncClient, Transport
@@ -117,7 +117,9 @@ class ServiceClient:
             await self._transport.aclose()
         finally:
             authorizer = self._transport.authorizer
-            if isinstance(authorizer, _RenewingAuthorizer):
+            # Looked up, not imported: an authorizer of that module means it is loaded.
+            oauth = sys.modules.get("globus_runs._oauth")
+            if oauth is not None and isinstance(authorizer, oauth._RenewingAuthorizer):
                 await authorizer.aclose()
 
     async def __aenter__(self) -> Self:
