@@ -54,6 +54,7 @@ from ._errors import (
     WebInputNotFoundError,
     is_run_not_found_error,
 )
+from ._http.attempts import pooled_http_client
 from ._models import (
     BatchResult,
     FlowDescription,
@@ -79,7 +80,6 @@ from ._models import (
 )
 from ._retry import RetryEvent, RetryPolicy
 from ._telemetry import RequestEvent, configure_telemetry
-from ._transport import pooled_http_client
 from ._version import __version__
 from ._web_input_models import (
     WebInput,

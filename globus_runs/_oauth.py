@@ -34,8 +34,8 @@ from ._errors import (
     InvalidRequestError,
     ResponseParseError,
 )
+from ._http.attempts import AsyncClient, ServiceCaller
 from ._retry import RetryPolicy
-from ._transport import AsyncClient, ServiceCaller
 from ._wire import ApiRequest, check_base_url
 
 __all__ = [

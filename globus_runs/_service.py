@@ -10,9 +10,9 @@ from typing import Self
 from ._auth import Authorizer, as_authorizer
 from ._body import DEFAULT_MAX_RESPONSE_SIZE
 from ._errors import ConfigurationError
+from ._http.attempts import AsyncBaseTransport, AsyncClient, Transport
 from ._retry import RetryPolicy
 from ._telemetry import RequestHook
-from ._transport import AsyncBaseTransport, AsyncClient, Transport
 from ._wire import check_base_url
 
 __all__ = ["ServiceClient", "service_url"]

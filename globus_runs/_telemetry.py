@@ -34,7 +34,7 @@ from ._errors import ConfigurationError, GlobusRunsError
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._h1 import Answer
+    from ._http.pool import Answer
     from ._wire import ApiRequest
 
 __all__ = [

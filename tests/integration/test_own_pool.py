@@ -25,9 +25,9 @@ from globus_runs import (
     TimersClient,
     pooled_http_client,
 )
-from globus_runs import _pool_errors as pool_errors
-from globus_runs._h1 import H1Pool
-from globus_runs._transport import _MADE, PoolTransport, _pool_size
+from globus_runs._http import pool_errors as pool_errors
+from globus_runs._http.attempts import _MADE, PoolTransport, _pool_size
+from globus_runs._http.pool import H1Pool
 from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio

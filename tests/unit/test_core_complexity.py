@@ -22,12 +22,12 @@ CORE = [
     "_errors.py",
     "_json.py",
     "_oauth.py",
-    "_pool_errors.py",
+    "_http/pool_errors.py",
     "_retry.py",
     "_telemetry.py",
-    "_transport.py",
-    "_h1.py",
-    "_trio_tls.py",
+    "_http/attempts.py",
+    "_http/pool.py",
+    "_http/trio_tls.py",
     "_wire.py",
 ]
 LIMIT = 15

@@ -34,8 +34,8 @@ from globus_runs import (
     RetryPolicy,
     ServerError,
 )
-from globus_runs import _pool_errors as errors
-from globus_runs._h1 import (
+from globus_runs._http import pool_errors as errors
+from globus_runs._http.pool import (
     H1Pool,
     Origin,
     _Connection,

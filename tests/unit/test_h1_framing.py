@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from globus_runs import _pool_errors as errors
-from globus_runs._h1 import _MAX_LINE, _Parser
+from globus_runs._http import pool_errors as errors
+from globus_runs._http.pool import _MAX_LINE, _Parser
 
 # Verdicts: ("answer", status, headers, body, reusable) or ("refused",).
 Verdict = tuple[object, ...]

@@ -35,9 +35,9 @@ from globus_runs import (
     TimersClient,
     pooled_http_client,
 )
-from globus_runs import _pool_errors as errors
 from globus_runs._body import DEFAULT_MAX_RESPONSE_SIZE
-from globus_runs._h1 import Origin, _Connection, _TrioConnection
+from globus_runs._http import pool_errors as errors
+from globus_runs._http.pool import Origin, _Connection, _TrioConnection
 from globus_runs._wire import _EXCERPT
 
 from .test_h1 import RUN_DOCUMENT, TIMEOUTS, answer, get, pool

@@ -33,11 +33,10 @@ import anyio
 import attrs
 import httpx
 
-from . import _json
-from . import _pool_errors as pool_errors
-from ._auth import AccessTokenAuthorizer, Authorizer, TokenMapAuthorizer
-from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
-from ._errors import (
+from .. import _json
+from .._auth import AccessTokenAuthorizer, Authorizer, TokenMapAuthorizer
+from .._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
+from .._errors import (
     APIError,
     APITimeoutError,
     ConfigurationError,
@@ -48,13 +47,14 @@ from ._errors import (
     NetworkError,
     ResponseParseError,
 )
-from ._retry import RetryEvent, RetryPolicy, ambiguous, rate_limit_listener, retry_delay
-from ._telemetry import RequestObserver
-from ._version import __version__
-from ._wire import ApiRequest, error_from_response, is_loopback
+from .._retry import RetryEvent, RetryPolicy, ambiguous, rate_limit_listener, retry_delay
+from .._telemetry import RequestObserver
+from .._version import __version__
+from .._wire import ApiRequest, error_from_response, is_loopback
+from . import pool_errors
 
 if TYPE_CHECKING:
-    from ._h1 import Answer, H1Pool, Origin
+    from .pool import Answer, H1Pool, Origin
 
 __all__ = [
     "DEFAULT_HEADERS",
@@ -330,7 +330,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
         if h1 is None or not h1.is_current():
             if self._closed:
                 raise pool_errors.ConnectError("the connection pool is closed")
-            from ._h1 import H1Pool
+            from .pool import H1Pool
 
             if h1 is not None:
                 h1.abandon()  # connections of an event loop (or trio run) that has ended

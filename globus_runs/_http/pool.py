@@ -49,8 +49,8 @@ from typing import Any
 
 import anyio
 
-from ._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
-from ._pool_errors import (
+from .._body import DEFAULT_MAX_RESPONSE_SIZE, BodyReader, too_large
+from .pool_errors import (
     ConnectError,
     ConnectTimeout,
     LocalProtocolError,
@@ -61,7 +61,7 @@ from ._pool_errors import (
     WriteError,
     WriteTimeout,
 )
-from ._trio_tls import TLSStream
+from .trio_tls import TLSStream
 
 __all__ = ["Answer", "H1Pool", "encode_request"]
 
