@@ -54,7 +54,7 @@ from ._errors import (
     WebInputNotFoundError,
     is_run_not_found_error,
 )
-from ._http.attempts import pooled_http_client
+from ._http.clients import pooled_http_client
 from ._models import (
     BatchResult,
     FlowDescription,

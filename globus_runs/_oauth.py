@@ -34,7 +34,8 @@ from ._errors import (
     InvalidRequestError,
     ResponseParseError,
 )
-from ._http.attempts import AsyncClient, ServiceCaller
+from ._http.attempts import ServiceCaller
+from ._http.clients import AsyncClient
 from ._retry import RetryPolicy
 from ._wire import ApiRequest, check_base_url
 

@@ -19,7 +19,7 @@ import attrs
 from .._auth import FLOWS_RESOURCE_SERVER, TIMERS_RESOURCE_SERVER, Authorizer
 from .._batch import Stops
 from .._errors import ConfigurationError
-from .._http.attempts import AsyncBaseTransport, AsyncClient, pooled_http_client
+from .._http.clients import AsyncBaseTransport, AsyncClient, pooled_http_client
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
 from .._wire import check_base_url

@@ -21,7 +21,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from .._errors import APIError
-from .._http.attempts import asgi_transport
+from .._http.httpx_sender import asgi_transport
 from .._models import (
     BatchResult,
     Run,

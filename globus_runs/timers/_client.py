@@ -15,7 +15,8 @@ from .._errors import (
     TimerNotFoundError,
     UnsupportedTimerError,
 )
-from .._http.attempts import AsyncBaseTransport, AsyncClient, Response
+from .._http.attempts import Response
+from .._http.clients import AsyncBaseTransport, AsyncClient
 from .._models import RunResult, Timer, TimerRun, TimerRunPage, TimerRunStatus
 from .._paging import MarkerPager
 from .._retry import RetryPolicy

@@ -24,7 +24,7 @@ from globus_runs import (
     RetryPolicy,
     pooled_http_client,
 )
-from globus_runs._http import pool_errors as pool_errors
+from globus_runs._http import pool_errors
 
 pytestmark = pytest.mark.anyio
 

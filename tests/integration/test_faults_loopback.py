@@ -16,7 +16,7 @@ from globus_runs import (
     ResponseParseError,
     RetryPolicy,
 )
-from globus_runs._http import pool_errors as pool_errors
+from globus_runs._http import pool_errors
 from globus_runs.testing import FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio

@@ -37,7 +37,9 @@ from globus_runs import (
 )
 from globus_runs._body import DEFAULT_MAX_RESPONSE_SIZE
 from globus_runs._http import pool_errors as errors
-from globus_runs._http.pool import Origin, _Connection, _TrioConnection
+from globus_runs._http.asyncio_conn import _Connection
+from globus_runs._http.h1_parser import Origin
+from globus_runs._http.trio_conn import _TrioConnection
 from globus_runs._wire import _EXCERPT
 
 from .test_h1 import RUN_DOCUMENT, TIMEOUTS, answer, get, pool
