@@ -41,7 +41,7 @@ from .prepare import check_authorization, prepare, url_for
 from .redact import redact, secrets_of
 from .sender import Answer, Bounds, Prepared, Sender
 
-__all__ = ["Found", "Recheck", "Response", "ServiceCaller", "Transport"]
+__all__ = ["Found", "Recheck", "Response", "ServiceCaller"]
 
 _T = TypeVar("_T")
 
@@ -377,9 +377,6 @@ def _ambiguous(error: GlobusRunsError) -> bool:
     could not be read."""
     return isinstance(error, ResponseParseError) or ambiguous(error)
 
-
-#: The former name of :class:`ServiceCaller`, still imported by the service clients.
-Transport = ServiceCaller
 
 #: Authorizers whose methods return at once (fixed tokens): never bounded by a timeout.
 _NEVER_WAITING = frozenset({AccessTokenAuthorizer, TokenMapAuthorizer})
