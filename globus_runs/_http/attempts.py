@@ -76,12 +76,6 @@ class Response:
     # What was sent, to redact from the body when it has to be shown in an error.
     authorization: str | None = attrs.field(default=None, repr=False)
     request: ApiRequest | None = attrs.field(default=None, repr=False, eq=False)
-    # Where the retry loop stood when this answer came, so that a caller finding the answer
-    # unreadable goes on with the same budget (ServiceCaller.settle): the retries spent, the
-    # times the request was sent, and when the loop started (anyio.current_time()).
-    retries: int = attrs.field(default=0, repr=False, eq=False)
-    attempts: int = attrs.field(default=1, repr=False, eq=False)
-    started: float | None = attrs.field(default=None, repr=False, eq=False)
 
     def text(self) -> str:
         """The body as text, with every secret the request carried redacted (for errors)."""
@@ -208,17 +202,7 @@ class ServiceCaller:
                 error: GlobusRunsError = exc
             else:
                 if 200 <= status < 300:
-                    response = Response(
-                        status,
-                        content,
-                        request.method,
-                        url,
-                        header,
-                        request,
-                        progress.retries,
-                        progress.sent + 1,
-                        progress.started,
-                    )
+                    response = Response(status, content, request.method, url, header, request)
                     if recheck is None:
                         return read(response)
                     try:
