@@ -202,7 +202,7 @@ def _build() -> cattrs.Converter:
 def structure(data: Any, cls: type[M], *, text: str = "", method: str = "", url: str = "") -> M:
     """Structure decoded JSON into ``cls``, or raise :class:`ResponseParseError`."""
     try:
-        return _converter().structure(data, cls)
+        return (_built[0] if _built else _converter()).structure(data, cls)
     except ResponseParseError:
         raise
     except Exception as exc:  # any shape problem, including cattrs' own errors

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import anyio
 import attrs
@@ -167,26 +167,34 @@ class ServiceCaller:
         """The request's URL (:func:`~globus_runs._http.prepare.url_for`)."""
         return url_for(self.base_url, request)
 
-    async def send(self, request: ApiRequest, *, recheck: Recheck | None = None) -> Response:
-        """Send ``request``, retrying as the policy allows; return the 2xx answer or raise
-        (:meth:`call` with no reading)."""
-        return await self.call(request, _as_is, recheck=recheck)
+    @overload
+    async def send(self, request: ApiRequest, *, recheck: Recheck | None = None) -> Response: ...
 
-    async def call(
+    @overload
+    async def send(
         self,
         request: ApiRequest,
-        read: Callable[[Response], _T],
         *,
+        read: Callable[[Response], _T],
         recheck: Recheck | None = None,
-    ) -> _T:
-        """Send ``request`` until a 2xx answer that ``read`` accepts, as the policy allows.
+    ) -> _T: ...
+
+    async def send(
+        self,
+        request: ApiRequest,
+        *,
+        read: Callable[[Response], Any] | None = None,
+        recheck: Recheck | None = None,
+    ) -> Any:
+        """Send ``request`` until a 2xx answer (that ``read``, when given, accepts: the call
+        returns what it returns), as the policy allows; else raise.
 
         ``recheck`` is for a request that is not idempotent: after an ambiguous failure (a
         5xx, a lost connection, a timeout, an answer ``read`` refuses) it is awaited before
         anything else (see :data:`Recheck`); only when it proves the request had no effect is
         the request sent again, as an idempotent one would be.
         """
-        url = self.url_for(request)
+        url = url_for(self.base_url, request)
         if self.http_client.is_closed:  # on every way out; no retry can change it
             raise InvalidRequestError(
                 f"{request.method} {url}: the HTTP client is closed (the service client was "
@@ -203,6 +211,8 @@ class ServiceCaller:
             else:
                 if 200 <= status < 300:
                     response = Response(status, content, request.method, url, header, request)
+                    if read is None:
+                        return response
                     if recheck is None:
                         return read(response)
                     try:
@@ -215,7 +225,7 @@ class ServiceCaller:
                         continue
             found = await self._after_failure(request, url, error, recheck, progress)
             if found is not None:
-                return found.value  # type: ignore[no-any-return]
+                return found.value
 
     async def _header_for(self, request: ApiRequest, url: str) -> str | None:
         """The ``Authorization`` header of one attempt, refused when it cannot be sent."""
@@ -350,10 +360,6 @@ class ServiceCaller:
             elapsed=now - started,
             time_left=anyio.current_effective_deadline() - now,
         )
-
-
-def _as_is(response: Response) -> Response:
-    return response
 
 
 def _ambiguous(error: GlobusRunsError) -> bool:

@@ -118,4 +118,4 @@ async def start_exactly_once(
     def read(response: Response) -> Run:
         return client._read(response, Run)
 
-    return await client._transport.call(send, read, recheck=recheck)
+    return await client._transport.send(send, read=read, recheck=recheck)
