@@ -4,7 +4,7 @@ What a Flows client needs is imported with the package; Timers, the OAuth author
 summaries are imported when first used (``globus_runs.TimersClient`` works as ever).
 """
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from ._auth import (
     FLOWS_RESOURCE_SERVER,
@@ -95,7 +95,7 @@ from ._web_input_models import (
 from .flows import FlowsClient, WaitProgress
 from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
     from ._summary import RunSummary, SummaryBuilder, summarize_runs
     from .timers import TimersClient
@@ -112,7 +112,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
