@@ -76,7 +76,18 @@ def tests_no_speedups(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Every benchmark (minutes; not run by default): writes benchmarks/results.json and
     benchmarks/throughput.png. Arguments go to the runner, e.g. ``-- --only overhead``."""
-    session.install("-e", ".[testing,speedups]", "globus-sdk", "matplotlib", "aiohttp", "httpx2")
+    # Every case's imports: the emulator (testing), OpenTelemetry's API and SDK (fleet), trustme
+    # (the TLS runs of throughput) and the throughput case's contenders.
+    session.install(
+        "-e",
+        ".[testing,speedups,otel]",
+        "opentelemetry-sdk",
+        "trustme",
+        "globus-sdk",
+        "matplotlib",
+        "aiohttp",
+        "httpx2",
+    )
     session.run("python", "-m", "benchmarks.run", *session.posargs)
 
 

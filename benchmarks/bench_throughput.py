@@ -5,11 +5,13 @@ answering every request with the same production-shaped run), so it is never the
 and does not share the client's GIL. The contenders fetch runs with the same concurrency:
 
 - ``globus_runs``: ``FlowsClient.batch_get_runs``;
-- ``raw httpx``: one ``httpx.AsyncClient`` (pool sized to the concurrency), one task per id
-  gated by an ``anyio.Semaphore``, ``json.loads`` on each body;
+- ``raw httpx``: one ``httpx.AsyncClient`` (pool sized to the concurrency) shared by a fixed
+  set of ``concurrency`` worker tasks, each taking the next id until none is left,
+  ``json.loads`` on each body;
 - ``raw httpx2``: the same with ``httpx2.AsyncClient`` (httpx's successor, same API);
-- ``raw aiohttp``: the same with one ``aiohttp.ClientSession`` (a ``TCPConnector`` limited
-  to the concurrency) on asyncio;
+- ``raw aiohttp``: the same workers on one ``aiohttp.ClientSession`` with a ``TCPConnector``
+  limited to the concurrency, on asyncio (as aiohttp's documentation recommends: one session,
+  the connector bounding the connections);
 - ``globus-sdk``: ``globus_sdk.FlowsClient`` (``AccessTokenAuthorizer``, ``base_url`` set to
   the server) called from a ``ThreadPoolExecutor`` of the same size, its ``requests`` pool
   mounted with ``pool_maxsize`` equal to the concurrency (its default of 10 would discard
@@ -19,33 +21,37 @@ A contender whose library is not installed is left out (and named under ``not_in
 only ``globus_runs`` and raw httpx are always there; ``nox -s bench`` installs the others.
 Each block makes a fresh client, warms its pool with one request per worker, then times N
 requests. Blocks of the contenders alternate within every round; runs per second are
-medians over the rounds. The latency case has the server hold every answer 50 ms and runs
-2,000 fetches at concurrency 100 with each client: the ideal is N x latency / concurrency
-= 1 s. ``--compare-package NAME`` adds another importable copy of this package (the code
-before a change, say) as one more contender, ``baseline``.
-Run: ``python -m benchmarks.bench_throughput [--rounds N] [--quick]``.
+medians over the rounds. Both cases run twice: over plain http, and over TLS (a ``trustme``
+CA, each client trusting it its own way: ``verify=``, ``ssl=``, ``verify_ssl``). The
+latency case has the server hold every answer 50 ms and runs 2,000 fetches at concurrency
+100 with each client: the ideal is N x latency / concurrency = 1 s. ``--compare-package
+NAME`` adds another importable copy of this package (the code before a change, say) as one
+more contender, ``baseline``.
+Run: ``python -m benchmarks.bench_throughput [--rounds N] [--quick] [--no-tls]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import importlib.util
 import json
 import logging
 import os
+import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import httpx
 
-from globus_runs import FlowsClient
+import globus_runs
 
 from ._common import TOKEN, interleave_sync, median, rounded, run_id
 from ._server import Server, serve_in_subprocess
@@ -60,15 +66,32 @@ def _ids(n: int) -> list[str]:
     return [run_id(i) for i in range(n)]
 
 
-def globus_runs_block(url: str, concurrency: int, n: int, package: Any = None) -> float:
+def _trust(ca_file: str | None) -> ssl.SSLContext | None:
+    """The TLS context trusting the server's CA (None for plain http)."""
+    return None if ca_file is None else ssl.create_default_context(cafile=ca_file)
+
+
+def globus_runs_block(
+    url: str, concurrency: int, n: int, package: Any = None, *, ca_file: str | None = None
+) -> float:
     """Seconds to fetch ``n`` runs with ``FlowsClient.batch_get_runs``.
 
     ``package``: another copy of the package to take ``FlowsClient`` from (a baseline).
+    Over TLS the client is on ``pooled_http_client(concurrency, verify=...)`` (its own pool,
+    trusting the server's CA).
     """
-    client_class = FlowsClient if package is None else package.FlowsClient
+    module = package if package is not None else globus_runs
 
     async def go() -> float:
-        async with client_class(authorizer=TOKEN, base_url=url, concurrency=concurrency) as flows:
+        async with contextlib.AsyncExitStack() as stack:
+            http = None
+            if ca_file is not None:
+                http = module.pooled_http_client(concurrency, verify=_trust(ca_file))
+                await stack.enter_async_context(http)
+            flows = module.FlowsClient(
+                authorizer=TOKEN, base_url=url, concurrency=concurrency, http_client=http
+            )
+            await stack.enter_async_context(flows)
             warm = await flows.batch_get_runs(_ids(concurrency))
             assert all(result.ok for result in warm), warm[0]
             ids = _ids(n)
@@ -82,7 +105,25 @@ def globus_runs_block(url: str, concurrency: int, n: int, package: Any = None) -
     return anyio.run(go)
 
 
-def raw_httpx_block(url: str, concurrency: int, n: int, module: ModuleType = httpx) -> float:
+async def _workers(
+    fetch: Callable[[str], Awaitable[None]], ids: list[str], concurrency: int
+) -> None:
+    """Fetch every id with ``concurrency`` worker tasks, each taking the next id until none is
+    left: a fixed set of tasks rather than one per id behind a semaphore."""
+    pending = iter(ids)
+
+    async def worker() -> None:
+        for run in pending:
+            await fetch(run)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(min(concurrency, len(ids))):
+            tg.start_soon(worker)
+
+
+def raw_httpx_block(
+    url: str, concurrency: int, n: int, module: ModuleType = httpx, *, ca_file: str | None = None
+) -> float:
     """Seconds to fetch ``n`` runs with bare httpx, ``concurrency`` at a time.
 
     ``module``: another library with httpx's API to use instead (httpx2).
@@ -91,26 +132,20 @@ def raw_httpx_block(url: str, concurrency: int, n: int, module: ModuleType = htt
     async def go() -> float:
         limits = module.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        async with module.AsyncClient(limits=limits) as http:
-            gate = anyio.Semaphore(concurrency)
+        verify = _trust(ca_file) or True
+        async with module.AsyncClient(limits=limits, verify=verify) as http:
             done: list[Any] = []
 
             async def fetch(run: str) -> None:
-                async with gate:
-                    answer = await http.get(f"{url}/runs/{run}", headers=headers)
-                    assert answer.status_code == 200
-                    done.append(json.loads(answer.content))
+                answer = await http.get(f"{url}/runs/{run}", headers=headers)
+                assert answer.status_code == 200
+                done.append(json.loads(answer.content))
 
-            async def fetch_all(ids: list[str]) -> None:
-                async with anyio.create_task_group() as tg:
-                    for run in ids:
-                        tg.start_soon(fetch, run)
-
-            await fetch_all(_ids(concurrency))
+            await _workers(fetch, _ids(concurrency), concurrency)
             done.clear()
             ids = _ids(n)
             started = time.perf_counter()
-            await fetch_all(ids)
+            await _workers(fetch, ids, concurrency)
             elapsed = time.perf_counter() - started
             assert len(done) == n
             return elapsed
@@ -118,37 +153,32 @@ def raw_httpx_block(url: str, concurrency: int, n: int, module: ModuleType = htt
     return anyio.run(go)
 
 
-def raw_httpx2_block(url: str, concurrency: int, n: int) -> float:
+def raw_httpx2_block(url: str, concurrency: int, n: int, *, ca_file: str | None = None) -> float:
     """Seconds to fetch ``n`` runs with bare httpx2, ``concurrency`` at a time."""
-    return raw_httpx_block(url, concurrency, n, importlib.import_module("httpx2"))
+    httpx2 = importlib.import_module("httpx2")
+    return raw_httpx_block(url, concurrency, n, httpx2, ca_file=ca_file)
 
 
-def raw_aiohttp_block(url: str, concurrency: int, n: int) -> float:
+def raw_aiohttp_block(url: str, concurrency: int, n: int, *, ca_file: str | None = None) -> float:
     """Seconds to fetch ``n`` runs with bare aiohttp, ``concurrency`` at a time."""
     import aiohttp
 
     async def go() -> float:
-        connector = aiohttp.TCPConnector(limit=concurrency)
+        connector = aiohttp.TCPConnector(limit=concurrency, ssl=_trust(ca_file) or True)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
-            gate = anyio.Semaphore(concurrency)
             done: list[Any] = []
 
             async def fetch(run: str) -> None:
-                async with gate, http.get(f"{url}/runs/{run}") as answer:
+                async with http.get(f"{url}/runs/{run}") as answer:
                     assert answer.status == 200
                     done.append(json.loads(await answer.read()))
 
-            async def fetch_all(ids: list[str]) -> None:
-                async with anyio.create_task_group() as tg:
-                    for run in ids:
-                        tg.start_soon(fetch, run)
-
-            await fetch_all(_ids(concurrency))
+            await _workers(fetch, _ids(concurrency), concurrency)
             done.clear()
             ids = _ids(n)
             started = time.perf_counter()
-            await fetch_all(ids)
+            await _workers(fetch, ids, concurrency)
             elapsed = time.perf_counter() - started
             assert len(done) == n
             return elapsed
@@ -157,7 +187,7 @@ def raw_aiohttp_block(url: str, concurrency: int, n: int) -> float:
     return anyio.run(go, backend="asyncio")
 
 
-def globus_sdk_block(url: str, concurrency: int, n: int) -> float:
+def globus_sdk_block(url: str, concurrency: int, n: int, *, ca_file: str | None = None) -> float:
     """Seconds to fetch ``n`` runs with the official SDK from ``concurrency`` threads."""
     import globus_sdk
     from requests.adapters import HTTPAdapter
@@ -167,6 +197,9 @@ def globus_sdk_block(url: str, concurrency: int, n: int) -> float:
     )
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=concurrency)
     client.transport.session.mount("http://", adapter)
+    client.transport.session.mount("https://", adapter)
+    if ca_file is not None:
+        client.transport.verify_ssl = ca_file
 
     def fetch(run: str) -> str:
         status: str = client.get_run(run).data["status"]
@@ -185,7 +218,16 @@ def globus_sdk_block(url: str, concurrency: int, n: int) -> float:
         client.close()
 
 
-CLIENTS: dict[str, Callable[[str, int, int], float]] = {
+class Block(Protocol):
+    """Seconds one contender takes to fetch ``n`` runs from ``url``, ``concurrency`` at a time
+    (over TLS trusting ``ca_file`` when the URL is https)."""
+
+    def __call__(
+        self, url: str, concurrency: int, n: int, *, ca_file: str | None = None
+    ) -> float: ...
+
+
+CLIENTS: dict[str, Block] = {
     "globus_runs": globus_runs_block,
     "raw_httpx": raw_httpx_block,
     "raw_aiohttp": raw_aiohttp_block,
@@ -232,15 +274,18 @@ def _quiet() -> Iterator[None]:
 
 def contenders(
     compare: str | None = None, importable: Callable[[str], bool] = installed
-) -> dict[str, Callable[[str, int, int], float]]:
+) -> dict[str, Block]:
     """The contenders whose library is installed; with ``compare``, also that copy of the
     package as ``baseline``."""
     missing = not_installed(importable)
     clients = {name: block for name, block in CLIENTS.items() if name not in missing}
     if compare is not None:
-        clients["baseline"] = functools.partial(
-            globus_runs_block, package=importlib.import_module(compare)
-        )
+        package = importlib.import_module(compare)
+
+        def baseline(url: str, concurrency: int, n: int, *, ca_file: str | None = None) -> float:
+            return globus_runs_block(url, concurrency, n, package, ca_file=ca_file)
+
+        clients["baseline"] = baseline
     return clients
 
 
@@ -250,10 +295,10 @@ def _level(
     """The clients at one concurrency, interleaved over ``rounds``."""
     busy: list[float] = []
 
-    def timed(block: Callable[[str, int, int], float]) -> Callable[[], float]:
+    def timed(block: Block) -> Callable[[], float]:
         def run() -> float:
             before = _cpu_seconds(server.pid)
-            elapsed = block(server.url, concurrency, n)
+            elapsed = block(server.url, concurrency, n, ca_file=server.ca_file)
             after = _cpu_seconds(server.pid)
             if before is not None and after is not None:
                 busy.append((after - before) / elapsed)
@@ -277,10 +322,13 @@ def _level(
     return figures
 
 
-def throughput(rounds: int, *, quick: bool = False, compare: str | None = None) -> dict[str, Any]:
-    """Runs per second of each client at each concurrency, against the fast server."""
+def throughput(
+    rounds: int, *, quick: bool = False, compare: str | None = None, tls: bool = False
+) -> dict[str, Any]:
+    """Runs per second of each client at each concurrency, against the fast server (over TLS
+    with ``tls``)."""
     results: dict[str, Any] = {}
-    with _quiet(), serve_in_subprocess() as server:
+    with _quiet(), serve_in_subprocess(tls=tls) as server:
         for concurrency in CONCURRENCIES:
             n = (40 if concurrency == 1 else 200) if quick else (1000 if concurrency == 1 else 2000)
             results[str(concurrency)] = _level(server, concurrency, n, rounds, compare)
@@ -288,14 +336,16 @@ def throughput(rounds: int, *, quick: bool = False, compare: str | None = None) 
 
 
 def latency_bound(
-    rounds: int, *, quick: bool = False, compare: str | None = None
+    rounds: int, *, quick: bool = False, compare: str | None = None, tls: bool = False
 ) -> dict[str, Any]:
     """``batch_get_runs`` against a server adding 50 ms per request, as a share of the ideal."""
     n = 400 if quick else LATENCY_RUNS
     ideal = n * LATENCY / LATENCY_CONCURRENCY
-    with _quiet(), serve_in_subprocess(latency=LATENCY) as server:
+    with _quiet(), serve_in_subprocess(latency=LATENCY, tls=tls) as server:
         blocks: dict[str, Callable[[], float]] = {
-            name: functools.partial(block, server.url, LATENCY_CONCURRENCY, n)
+            name: functools.partial(
+                block, server.url, LATENCY_CONCURRENCY, n, ca_file=server.ca_file
+            )
             for name, block in contenders(compare).items()
         }
         values = interleave_sync(blocks, rounds)
@@ -311,14 +361,22 @@ def latency_bound(
     }
 
 
-def main(rounds: int = 7, *, quick: bool = False, compare: str | None = None) -> dict[str, Any]:
-    """Both cases; ``quick`` makes them a short smoke run, ``compare`` adds a baseline copy."""
+def main(
+    rounds: int = 7, *, quick: bool = False, compare: str | None = None, tls: bool = True
+) -> dict[str, Any]:
+    """Both cases, plain and (with ``tls``) over TLS; ``quick`` makes them a short smoke run,
+    ``compare`` adds a baseline copy."""
     rounds = 1 if quick else rounds
-    return {
+    results = {
         "throughput": throughput(rounds, quick=quick, compare=compare),
         "latency_bound": latency_bound(max(1, rounds // 2), quick=quick, compare=compare),
-        "not_installed": not_installed(),
     }
+    if tls:
+        results["throughput_tls"] = throughput(rounds, quick=quick, compare=compare, tls=True)
+        results["latency_bound_tls"] = latency_bound(
+            max(1, rounds // 2), quick=quick, compare=compare, tls=True
+        )
+    return {**results, "not_installed": not_installed()}
 
 
 if __name__ == "__main__":
@@ -326,5 +384,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--compare-package", help="another importable copy of the package")
+    parser.add_argument("--no-tls", action="store_true", help="plain http only")
     args = parser.parse_args()
-    print(json.dumps(main(args.rounds, quick=args.quick, compare=args.compare_package), indent=2))
+    figures = main(args.rounds, quick=args.quick, compare=args.compare_package, tls=not args.no_tls)
+    print(json.dumps(figures, indent=2))

@@ -39,7 +39,7 @@ import httpx
 
 from globus_runs import FlowsClient, RetryPolicy, Run, RunPage
 from globus_runs._converter import structure
-from globus_runs._transport import Response
+from globus_runs._http.attempts import Response
 from globus_runs.flows import _requests as rq
 from globus_runs.flows import _waiting
 

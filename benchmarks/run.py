@@ -57,7 +57,7 @@ def _overhead(quick: bool, compare: str | None) -> dict[str, Any]:
 
 
 def _import(quick: bool, compare: str | None) -> dict[str, Any]:
-    return bench_import.main(quick=quick)
+    return bench_import.main(quick=quick, compare=compare)
 
 
 def _fleet(quick: bool, compare: str | None) -> dict[str, Any]:
@@ -90,9 +90,9 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     x = [int(level) for level in levels]
     labels = {
         "globus_runs": "globus_runs (batch_get_runs)",
-        "raw_httpx": "raw httpx + anyio.Semaphore",
-        "raw_aiohttp": "raw aiohttp + anyio.Semaphore",
-        "raw_httpx2": "raw httpx2 + anyio.Semaphore",
+        "raw_httpx": "raw httpx, one worker task per connection",
+        "raw_aiohttp": "raw aiohttp, one worker task per connection",
+        "raw_httpx2": "raw httpx2, one worker task per connection",
         "globus_sdk": "globus-sdk + ThreadPoolExecutor",
         "baseline": "globus_runs, the compared copy (--compare-package)",
     }
@@ -149,6 +149,38 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def _loopback_rows(loop: dict[str, Any], over: str, suffix: str) -> list[str]:
+    """The summary's rows of the throughput case, plain (``suffix`` empty) or over TLS."""
+    rows: list[str] = []
+    for level, t in loop.get(f"throughput{suffix}", {}).items():
+        measured = [name for name in CONTENDERS if f"{name}_runs_per_s" in t]
+        others = [name for name in measured if name != "globus_runs"]
+        rows.append(
+            f"| loopback{over}, concurrency {level} | runs/s: "
+            + " / ".join(CONTENDERS[name] for name in measured)
+            + " | "
+            + " / ".join(f"{t[f'{name}_runs_per_s']:g}" for name in measured)
+            + " ("
+            + ", ".join(f"{t[f'globus_runs_over_{name}']}x {CONTENDERS[name]}" for name in others)
+            + f") | {'> 1x each' if level in ('16', '64') else ''} |"
+        )
+    if f"latency_bound{suffix}" in loop:
+        lb = loop[f"latency_bound{suffix}"]
+        others = [
+            f"{CONTENDERS[name]} {lb[f'{name}_efficiency']:.0%}"
+            for name in CONTENDERS
+            if name != "globus_runs" and f"{name}_efficiency" in lb
+        ]
+        rows.append(
+            f"| latency-bound{over}, {lb['runs']} runs at {lb['concurrency']}, "
+            f"{lb['latency_s'] * 1000:g} ms | ideal {lb['ideal_s']} s / measured | "
+            f"{lb['globus_runs_efficiency']:.0%} ({lb['globus_runs_s']} s; "
+            + ", ".join(others)
+            + ") | >= 90% |"
+        )
+    return rows
+
+
 def summary(results: dict[str, Any]) -> str:
     """The headline figures of ``results`` as a Markdown table."""
     rows = ["| case | figure | measured | target |", "|---|---|---|---|"]
@@ -170,32 +202,8 @@ def summary(results: dict[str, Any]) -> str:
             f"({on_httpx['client_on_httpx_us']:g} vs {on_httpx['raw_us']:g} us) | |"
         )
     loop = results.get("throughput", {})
-    for level, t in loop.get("throughput", {}).items():
-        measured = [name for name in CONTENDERS if f"{name}_runs_per_s" in t]
-        others = [name for name in measured if name != "globus_runs"]
-        rows.append(
-            f"| loopback, concurrency {level} | runs/s: "
-            + " / ".join(CONTENDERS[name] for name in measured)
-            + " | "
-            + " / ".join(f"{t[f'{name}_runs_per_s']:g}" for name in measured)
-            + " ("
-            + ", ".join(f"{t[f'globus_runs_over_{name}']}x {CONTENDERS[name]}" for name in others)
-            + f") | {'> 1x each' if level in ('16', '64') else ''} |"
-        )
-    if "latency_bound" in loop:
-        lb = loop["latency_bound"]
-        others = [
-            f"{CONTENDERS[name]} {lb[f'{name}_efficiency']:.0%}"
-            for name in CONTENDERS
-            if name != "globus_runs" and f"{name}_efficiency" in lb
-        ]
-        rows.append(
-            f"| latency-bound, {lb['runs']} runs at {lb['concurrency']}, "
-            f"{lb['latency_s'] * 1000:g} ms | ideal {lb['ideal_s']} s / measured | "
-            f"{lb['globus_runs_efficiency']:.0%} ({lb['globus_runs_s']} s; "
-            + ", ".join(others)
-            + ") | >= 90% |"
-        )
+    for over, suffix in (("", ""), (" over TLS", "_tls")):
+        rows += _loopback_rows(loop, over, suffix)
     if loop.get("not_installed"):
         rows.append(
             f"| loopback | contenders not installed | {', '.join(loop['not_installed'])} | |"

@@ -1,4 +1,10 @@
-"""globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers."""
+"""globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers.
+
+What a Flows client needs is imported with the package; Timers, the OAuth authorizers and run
+summaries are imported when first used (``globus_runs.TimersClient`` works as ever).
+"""
+
+import typing as _typing
 
 from ._auth import (
     FLOWS_RESOURCE_SERVER,
@@ -48,6 +54,7 @@ from ._errors import (
     WebInputNotFoundError,
     is_run_not_found_error,
 )
+from ._http.clients import pooled_http_client
 from ._models import (
     BatchResult,
     FlowDescription,
@@ -71,11 +78,8 @@ from ._models import (
     TimerRunPage,
     TimerRunStatus,
 )
-from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
 from ._retry import RetryEvent, RetryPolicy
-from ._summary import RunSummary, SummaryBuilder, summarize_runs
 from ._telemetry import RequestEvent, configure_telemetry
-from ._transport import pooled_http_client
 from ._version import __version__
 from ._web_input_models import (
     WebInput,
@@ -90,7 +94,38 @@ from ._web_input_models import (
 )
 from .flows import FlowsClient, WaitProgress
 from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
-from .timers import TimersClient
+
+if _typing.TYPE_CHECKING:
+    from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
+    from ._summary import RunSummary, SummaryBuilder, summarize_runs
+    from .timers import TimersClient
+
+#: The names imported on first use, and the module each comes from.
+_LAZY = {
+    "ClientCredentialsAuthorizer": "._oauth",
+    "RefreshTokenAuthorizer": "._oauth",
+    "TokenResponse": "._oauth",
+    "RunSummary": "._summary",
+    "SummaryBuilder": "._summary",
+    "summarize_runs": "._summary",
+    "TimersClient": ".timers",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "APIError",

@@ -1,6 +1,6 @@
 """An answer's body, collected within a size limit as it arrives, content codings undone.
 
-Both network paths use it: the pool's own connections (``globus_runs._h1``) feed it the
+Both network paths use it: the pool's own connections (``globus_runs._http``) feed it the
 body's bytes as they are parsed, the httpx path the raw bytes of a streamed response. The
 body as received and as decoded may each take ``limit`` bytes: a decompression step never
 produces more than the room left, so a small compressed body that would expand to gigabytes

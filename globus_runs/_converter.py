@@ -1,4 +1,5 @@
-"""The one cattrs converter that turns service JSON into models, built once at import.
+"""The one cattrs converter that turns service JSON into models, built once, on first use
+(cattrs and its generated hooks cost more to import than a client needs before it decodes).
 
 Hooks are strict: a value of the wrong JSON type is an error, never silently coerced
 (cattrs would otherwise turn ``5`` into ``"5"`` or a string into a list of characters).
@@ -7,13 +8,12 @@ Every failure becomes :class:`ResponseParseError` in :func:`structure`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseParseError
 from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
@@ -36,9 +36,33 @@ from ._web_input_models import (
 
 __all__ = ["converter", "parse_datetime", "register_model", "structure"]
 
+if TYPE_CHECKING:
+    import cattrs
+
+    converter: cattrs.Converter
+
 M = TypeVar("M")
 
-converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+_built: list[cattrs.Converter] = []  # the converter, once built
+_building = threading.Lock()
+#: Models registered before the converter was built, with their overrides.
+_pending: list[tuple[type[Any], dict[str, Any]]] = []
+
+
+def __getattr__(name: str) -> Any:
+    if name == "converter":
+        return _converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _converter() -> cattrs.Converter:
+    """The converter, built with every hook on first use (by one thread: pages may be
+    decoded off the event loop)."""
+    if not _built:
+        with _building:
+            if not _built:
+                _built.append(_build())
+    return _built[0]
 
 
 def _strict(kind: type) -> Callable[[Any, Any], Any]:
@@ -57,17 +81,19 @@ def _flexible_float(value: Any, _: Any) -> float:
     raise _ShapeError(f"expected a number, got {type(value).__name__}")
 
 
-converter.register_structure_hook(str, _strict(str))
-converter.register_structure_hook(int, _strict(int))
-converter.register_structure_hook(bool, _strict(bool))
-converter.register_structure_hook(float, _flexible_float)
-converter.register_structure_hook(datetime, parse_datetime)
-converter.register_structure_hook_func(lambda t: t == list[str], _str_list)
-converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_object)
-
-
 def register_model(cls: type[M], **overrides: Any) -> None:
-    """Generate ``cls``'s structuring function once, keeping the document in ``.raw``."""
+    """Generate ``cls``'s structuring function once, keeping the document in ``.raw`` (when the
+    converter is built, if it is not yet)."""
+    with _building:
+        if _built:
+            _register(_built[0], cls, overrides)
+        else:
+            _pending.append((cls, overrides))
+
+
+def _register(converter: cattrs.Converter, cls: type[M], overrides: dict[str, Any]) -> None:
+    from cattrs.gen import make_dict_structure_fn, override
+
     generated = make_dict_structure_fn(
         cls, converter, raw=override(omit=True), _cattrs_forbid_extra_keys=False, **overrides
     )
@@ -114,8 +140,6 @@ def _structure_run_page(value: Any, _: Any = None) -> RunPage:
     )
 
 
-converter.register_structure_hook(Run, _structure_run)
-converter.register_structure_hook(RunPage, _structure_run_page)
 register_model(RunLogEntry)
 register_model(RunLogPage)
 register_model(RunDefinition)
@@ -147,20 +171,38 @@ def _structure_web_input_page(value: Any, _: Any = None) -> WebInputPage:
     elif not isinstance(has_next, bool):
         raise _ShapeError("expected has_next_page to be a bool")
     return WebInputPage(
-        web_inputs=[converter.structure(item, WebInputSummary) for item in items],
+        web_inputs=[_converter().structure(item, WebInputSummary) for item in items],
         has_next_page=has_next,
         marker=marker,
         raw=value,
     )
 
 
-converter.register_structure_hook(WebInputPage, _structure_web_input_page)
+def _build() -> cattrs.Converter:
+    """The converter with its strict hooks, the models' and those registered so far."""
+    import cattrs
+
+    converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+    converter.register_structure_hook(str, _strict(str))
+    converter.register_structure_hook(int, _strict(int))
+    converter.register_structure_hook(bool, _strict(bool))
+    converter.register_structure_hook(float, _flexible_float)
+    converter.register_structure_hook(datetime, parse_datetime)
+    converter.register_structure_hook_func(lambda t: t == list[str], _str_list)
+    converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_object)
+    converter.register_structure_hook(Run, _structure_run)
+    converter.register_structure_hook(RunPage, _structure_run_page)
+    converter.register_structure_hook(WebInputPage, _structure_web_input_page)
+    for cls, overrides in _pending:
+        _register(converter, cls, overrides)
+    _pending.clear()
+    return converter
 
 
 def structure(data: Any, cls: type[M], *, text: str = "", method: str = "", url: str = "") -> M:
     """Structure decoded JSON into ``cls``, or raise :class:`ResponseParseError`."""
     try:
-        return converter.structure(data, cls)
+        return (_built[0] if _built else _converter()).structure(data, cls)
     except ResponseParseError:
         raise
     except Exception as exc:  # any shape problem, including cattrs' own errors

@@ -34,8 +34,9 @@ from ._errors import (
     InvalidRequestError,
     ResponseParseError,
 )
+from ._http.attempts import ServiceCaller
+from ._http.clients import AsyncClient
 from ._retry import RetryPolicy
-from ._transport import AsyncClient, ServiceCaller
 from ._wire import ApiRequest, check_base_url
 
 __all__ = [

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
+import sys
 from types import TracebackType
 from typing import Self
 
 from ._auth import Authorizer, as_authorizer
 from ._body import DEFAULT_MAX_RESPONSE_SIZE
 from ._errors import ConfigurationError
-from ._oauth import _RenewingAuthorizer
+from ._http.attempts import ServiceCaller
+from ._http.clients import AsyncBaseTransport, AsyncClient
 from ._retry import RetryPolicy
 from ._telemetry import RequestHook
-from ._transport import AsyncBaseTransport, AsyncClient, Transport
 from ._wire import check_base_url
 
 __all__ = ["ServiceClient", "service_url"]
@@ -30,7 +31,7 @@ def service_url(host: str, environment: str) -> str:
 
 
 class ServiceClient:
-    """Base of the service clients: owns a :class:`Transport`, is an async context manager."""
+    """Base of the service clients: owns a :class:`ServiceCaller`, is an async context manager."""
 
     _host: str = ""
 
@@ -59,7 +60,7 @@ class ServiceClient:
             raise ConfigurationError("pass either http_client or transport, not both")
         url = check_base_url(base_url) if base_url is not None else None
         self.concurrency = concurrency
-        self._transport = Transport(
+        self._transport = ServiceCaller(
             base_url=url or service_url(self._host, environment),
             authorizer=as_authorizer(authorizer),
             http_client=http_client,
@@ -117,7 +118,9 @@ class ServiceClient:
             await self._transport.aclose()
         finally:
             authorizer = self._transport.authorizer
-            if isinstance(authorizer, _RenewingAuthorizer):
+            # Looked up, not imported: an authorizer of that module means it is loaded.
+            oauth = sys.modules.get("globus_runs._oauth")
+            if oauth is not None and isinstance(authorizer, oauth._RenewingAuthorizer):
                 await authorizer.aclose()
 
     async def __aenter__(self) -> Self:

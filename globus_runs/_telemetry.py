@@ -34,8 +34,7 @@ from ._errors import ConfigurationError, GlobusRunsError
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._h1 import Answer
-    from ._wire import ApiRequest
+    from ._http.sender import Answer, Bounds, Prepared
 
 __all__ = [
     "RequestEvent",
@@ -162,7 +161,7 @@ def _server(url: str) -> tuple[str, int]:
     return parts.hostname or "", port
 
 
-Send = Callable[["ApiRequest", str, "str | None"], Awaitable["Answer"]]
+Send = Callable[["Prepared", "Bounds"], Awaitable["Answer"]]
 
 
 class RequestObserver:
@@ -175,10 +174,10 @@ class RequestObserver:
         """Whether an attempt needs reporting at all (hooks, or a tracer)."""
         return bool(self.hooks) or active_tracer() is not None
 
-    async def send(
-        self, send: Send, request: ApiRequest, url: str, authorization: str | None, retry: int
-    ) -> Answer:
-        """``send(request, url, authorization)``, reported."""
+    async def send(self, send: Send, prepared: Prepared, bounds: Bounds, retry: int) -> Answer:
+        """``send(prepared, bounds)``, reported."""
+        url = prepared.url
+        method = prepared.method
         shown = redact_url(url)
         tracer = active_tracer()
         span = None
@@ -187,32 +186,30 @@ class RequestObserver:
 
             host, port = _server(url)
             attributes: dict[str, Any] = {
-                "http.request.method": request.method,
+                "http.request.method": method,
                 "url.full": shown,
                 "server.address": host,
                 "server.port": port,
             }
             if retry:
                 attributes["http.request.resend_count"] = retry
-            span = tracer.start_span(request.method, kind=SpanKind.CLIENT, attributes=attributes)
+            span = tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
         started = time.perf_counter()
         try:
-            answer = await send(request, url, authorization)
+            answer = await send(prepared, bounds)
         except BaseException as exc:
             if span is not None:
                 _end_span(span, None, type(exc).__name__)
             if isinstance(exc, GlobusRunsError):
                 duration = time.perf_counter() - started
-                await self._tell(
-                    RequestEvent(request.method, shown, retry + 1, None, duration, exc)
-                )
+                await self._tell(RequestEvent(method, shown, retry + 1, None, duration, exc))
             raise
         status = answer[0]
         if span is not None:
             _end_span(span, status, str(status) if status >= 400 else None)
         if self.hooks:
             duration = time.perf_counter() - started
-            await self._tell(RequestEvent(request.method, shown, retry + 1, status, duration))
+            await self._tell(RequestEvent(method, shown, retry + 1, status, duration))
         return answer
 
     async def _tell(self, event: RequestEvent) -> None:

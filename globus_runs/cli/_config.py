@@ -19,9 +19,9 @@ import attrs
 from .._auth import FLOWS_RESOURCE_SERVER, TIMERS_RESOURCE_SERVER, Authorizer
 from .._batch import Stops
 from .._errors import ConfigurationError
+from .._http.clients import AsyncBaseTransport, AsyncClient, pooled_http_client
 from .._oauth import ClientCredentialsAuthorizer
 from .._retry import RetryPolicy
-from .._transport import AsyncBaseTransport, AsyncClient, pooled_http_client
 from .._wire import check_base_url
 from ..flows import FlowsClient
 from ..timers import TimersClient

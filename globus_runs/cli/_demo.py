@@ -21,6 +21,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from .._errors import APIError
+from .._http.httpx_sender import asgi_transport
 from .._models import (
     BatchResult,
     Run,
@@ -30,7 +31,6 @@ from .._models import (
     RunStatusEvent,
     TimerRun,
 )
-from .._transport import asgi_transport
 from ..demo import _pass_time
 from ..testing import FakeClock, FakeGlobus
 from ._config import Clients, Settings, open_clients

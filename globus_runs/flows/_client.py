@@ -12,6 +12,7 @@ from .._batch import BatchStream, Stops, effective_concurrency, run_batch, strea
 from .._consent import ConsentGroup, group_by_consent
 from .._converter import structure
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
+from .._http.attempts import Recheck, Response
 from .._models import (
     BatchResult,
     Run,
@@ -24,7 +25,6 @@ from .._models import (
 from .._paging import MarkerPager
 from .._service import ServiceClient
 from .._telemetry import parent_span
-from .._transport import Recheck, Response
 from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 from .._wire import ApiRequest
 from . import _fleet, _waiting

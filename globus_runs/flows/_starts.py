@@ -3,11 +3,11 @@
 Each start request carries a tag with a fresh request id. After an ambiguous failure (a 5xx,
 a read timeout, a dropped connection, a connection error a foreign transport cannot vouch
 for, an unreadable answer) the run is looked up by flow, recent start time, label and that
-tag; only when it is provably absent is the request sent again. All of it runs in the
-transport's one retry loop (``Transport.send`` and ``Transport.settle``): every resend and
-every repeated look-up is a retry, within the policy's ``max_retries`` and ``max_elapsed``
-and never past the caller's deadline. If the look-up keeps failing, the original error is
-raised: re-sending then could start a second run.
+tag; only when it is provably absent is the request sent again. The look-up is a hook
+(:data:`~globus_runs._http.attempts.Recheck`) the one attempt loop calls before any resend:
+every resend and every repeated look-up is a retry of that loop, within the policy's
+``max_retries`` and ``max_elapsed`` and never past the caller's deadline. If the look-up keeps
+failing, the original error is raised: re-sending then could start a second run.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .._errors import GlobusRunsError, ResponseParseError
+from .._http.attempts import Found, Response
 from .._models import Run
 from .._wire import ApiRequest
 
@@ -91,14 +92,6 @@ async def find_started(
     return found.get(tag)
 
 
-class _Started(Exception):
-    """Ends the start's retry loop: the look-up found the run."""
-
-    def __init__(self, run: Run) -> None:
-        super().__init__(run.run_id)
-        self.run = run
-
-
 async def start_exactly_once(
     client: FlowsClient,
     send: ApiRequest,
@@ -110,7 +103,7 @@ async def start_exactly_once(
     """Send the start request ``send`` (tagged with ``tag``) until one run exists."""
     since = datetime.now(UTC) - LOOKBACK
 
-    async def recheck(error: GlobusRunsError) -> bool | None:
+    async def recheck(error: GlobusRunsError) -> bool | Found[Run] | None:
         try:
             found = await find_started(client, flow_id, label, tag, since)
         except GlobusRunsError as failure:
@@ -118,26 +111,11 @@ async def start_exactly_once(
             return None
         if found is not None:
             logger.debug("start of a %s run: found it after %s", flow_id, type(error).__name__)
-            raise _Started(found)
+            return Found(found)
         # An unreadable 2xx means the run was created: never send the request again.
         return not isinstance(error, ResponseParseError)
 
-    transport = client._transport
-    try:
-        response = await transport.send(send, recheck=recheck)
-        try:
-            return client._read(response, Run)
-        except ResponseParseError as exc:
-            # Still the same loop: the look-ups go on with the retries the sends left.
-            exc.attempts = response.attempts
-            await transport.settle(
-                send,
-                exc,
-                recheck,
-                retry_number=response.retries + 1,
-                started=response.started,
-                attempts=response.attempts,
-            )
-            raise
-    except _Started as started:
-        return started.run
+    def read(response: Response) -> Run:
+        return client._read(response, Run)
+
+    return await client._transport.send(send, read=read, recheck=recheck)

@@ -37,8 +37,8 @@ from .._errors import (
     RunInactiveError,
     RunNotFoundError,
 )
+from .._http.attempts import Response
 from .._models import BatchResult, Run, RunStatus
-from .._transport import Response
 from . import _requests as rq
 from ._patience import TRANSIENT_ERRORS, FailedPolls
 

@@ -10,7 +10,7 @@ with `serve_in_thread`, `serve_in_subprocess` or
 ``python -m globus_runs.testing serve --port 0``.
 """
 
-from .._transport import asgi_transport
+from .._http.httpx_sender import asgi_transport
 from ._clock import FakeClock
 from ._fake import FakeGlobus
 from ._faults import Fault, FaultKind, Faults

@@ -684,7 +684,7 @@ class FakeGlobus:
             async with fake.flows_client(retry=RetryPolicy.disabled()) as flows:
                 run = await flows.run_flow(flow_id, {})
         """
-        from .._transport import asgi_transport
+        from .._http.httpx_sender import asgi_transport
         from ..flows import FlowsClient
 
         return FlowsClient(
@@ -705,7 +705,7 @@ class FakeGlobus:
             async with fake.timers_client() as timers:
                 runs = await timers.list_all_runs(timer_id)
         """
-        from .._transport import asgi_transport
+        from .._http.httpx_sender import asgi_transport
         from ..timers import TimersClient
 
         return TimersClient(

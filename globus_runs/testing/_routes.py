@@ -20,7 +20,7 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._auth import Authorizer
-from .._transport import asgi_transport
+from .._http.httpx_sender import asgi_transport
 from ..flows import FlowsClient
 from ..timers import TimersClient
 from ._clock import FakeClock

@@ -15,11 +15,12 @@ from .._errors import (
     TimerNotFoundError,
     UnsupportedTimerError,
 )
+from .._http.attempts import Response
+from .._http.clients import AsyncBaseTransport, AsyncClient
 from .._models import RunResult, Timer, TimerRun, TimerRunPage, TimerRunStatus
 from .._paging import MarkerPager
 from .._retry import RetryPolicy
 from .._service import ServiceClient
-from .._transport import AsyncBaseTransport, AsyncClient, Response
 from .._wire import ApiRequest, check_base_url
 from ..flows import FlowsClient
 from . import _requests as rq

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from globus_runs import ClientCredentialsAuthorizer, FlowsClient, TimersClient
-from globus_runs._transport import Transport
+from globus_runs._http.attempts import ServiceCaller as Transport
 from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 from tests.auth._support import FLOWS, FLOWS_ALL
 

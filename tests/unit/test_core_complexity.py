@@ -22,13 +22,11 @@ CORE = [
     "_errors.py",
     "_json.py",
     "_oauth.py",
-    "_pool_errors.py",
     "_retry.py",
     "_telemetry.py",
-    "_transport.py",
-    "_h1.py",
-    "_trio_tls.py",
     "_wire.py",
+    "flows/_starts.py",
+    *sorted(f"_http/{path.name}" for path in (PACKAGE / "_http").glob("*.py")),
 ]
 LIMIT = 15
 

@@ -1,4 +1,4 @@
-"""The HTTP/1.1 pool (``globus_runs._h1``) against a scripted loopback server.
+"""The HTTP/1.1 pool (``globus_runs._http.pool``) against a scripted loopback server.
 
 Each test scripts what the server answers, byte for byte, to the requests it reads, so the
 framing, keep-alive and failure paths are exercised exactly, with the pool on asyncio (its
@@ -34,15 +34,11 @@ from globus_runs import (
     RetryPolicy,
     ServerError,
 )
-from globus_runs import _pool_errors as errors
-from globus_runs._h1 import (
-    H1Pool,
-    Origin,
-    _Connection,
-    _Parser,
-    _socket_readable,
-    encode_request,
-)
+from globus_runs._http import pool_errors as errors
+from globus_runs._http.asyncio_conn import _Connection
+from globus_runs._http.h1_parser import Origin, _Parser, encode_request
+from globus_runs._http.pool import H1Pool
+from globus_runs._http.readiness import _socket_readable
 
 from .._conditions import wait_for_thread_event, wait_until
 

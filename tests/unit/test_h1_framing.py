@@ -1,4 +1,4 @@
-"""How strictly the pool's parser (``globus_runs._h1._Parser``) reads an answer's framing.
+"""How strictly the pool's parser (``_http.h1_parser._Parser``) reads an answer's framing.
 
 The reference is h11: a property test feeds the same bytes, split at random points, to the
 parser and to an h11 client connection that has sent a request, and asserts the same
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from globus_runs import _pool_errors as errors
-from globus_runs._h1 import _MAX_LINE, _Parser
+from globus_runs._http import pool_errors as errors
+from globus_runs._http.h1_parser import _MAX_LINE, _Parser
 
 # Verdicts: ("answer", status, headers, body, reusable) or ("refused",).
 Verdict = tuple[object, ...]

@@ -35,9 +35,12 @@ from globus_runs import (
     TimersClient,
     pooled_http_client,
 )
-from globus_runs import _pool_errors as errors
 from globus_runs._body import DEFAULT_MAX_RESPONSE_SIZE
-from globus_runs._h1 import Origin, _Connection, _socket_readable, _TrioConnection
+from globus_runs._http import pool_errors as errors
+from globus_runs._http.asyncio_conn import _Connection
+from globus_runs._http.h1_parser import Origin
+from globus_runs._http.readiness import _socket_readable
+from globus_runs._http.trio_conn import _TrioConnection
 from globus_runs._wire import _EXCERPT
 
 from .._conditions import wait_until

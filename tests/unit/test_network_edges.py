@@ -29,9 +29,9 @@ from globus_runs import (
     _wire,
     pooled_http_client,
 )
-from globus_runs import _pool_errors as pool_errors
-from globus_runs._h1 import H1Pool
-from globus_runs._transport import _environment_proxy
+from globus_runs._http import pool_errors
+from globus_runs._http.pool import H1Pool
+from globus_runs._http.proxies import environment_proxy as _environment_proxy
 from globus_runs.testing import FakeClock, FakeGlobus
 from globus_runs.testing._routes import LoopbackServer, RoutedFake
 

@@ -1,6 +1,6 @@
 """The connection pool a client makes for itself, and the one of ``pooled_http_client()``.
 
-The library's requests go straight to the pool's HTTP/1.1 connections (``globus_runs._h1``);
+The library's requests go straight to the pool's HTTP/1.1 connections (``globus_runs._http``);
 requests that come through ``httpx.AsyncClient`` reach the same connections through its httpx
 transport (``PoolTransport``).
 """
@@ -25,9 +25,11 @@ from globus_runs import (
     TimersClient,
     pooled_http_client,
 )
-from globus_runs import _pool_errors as pool_errors
-from globus_runs._h1 import H1Pool
-from globus_runs._transport import _MADE, PoolTransport, _pool_size
+from globus_runs._http import pool_errors
+from globus_runs._http.clients import _MADE
+from globus_runs._http.clients import pool_size as _pool_size
+from globus_runs._http.pool import H1Pool
+from globus_runs._http.pool_sender import PoolSender, PoolTransport
 from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -142,7 +144,7 @@ async def test_a_pooled_http_client_is_on_the_pool_and_bounds_batches() -> None:
         assert _pool_size(http) == 32
         flows = FlowsClient(authorizer="t", http_client=http, concurrency=64)
         assert flows._concurrency(None) == 32
-        assert flows._transport._direct is not None
+        assert isinstance(flows._transport.sender, PoolSender)
         await flows.aclose()
         assert not http.is_closed
 
@@ -173,7 +175,7 @@ async def test_a_plain_httpx_client_is_used_through_httpx(
     _, info, run_ids = server
     async with httpx.AsyncClient() as http:
         flows = FlowsClient(authorizer=info["token"], base_url=info["flows_url"], http_client=http)
-        assert flows._transport._direct is None
+        assert not isinstance(flows._transport.sender, PoolSender)
         assert (await flows.get_run(run_ids[0])).run_id == run_ids[0]
 
 
@@ -206,7 +208,7 @@ async def test_a_proxy_from_the_environment_keeps_requests_on_httpx(
     for name, value in environment.items():
         no_proxies.setenv(name, value)
     async with FlowsClient(authorizer="t", concurrency=150) as flows:
-        assert (flows._transport._direct is not None) is direct
+        assert isinstance(flows._transport.sender, PoolSender) is direct
         assert (_MADE[flows._transport.http_client].pool is not None) is direct
         assert flows._concurrency(None) == 150  # the pool is sized to the concurrency either way
 
@@ -234,7 +236,8 @@ async def test_a_pooled_client_with_hooks_goes_through_httpx_to_the_same_connect
         flows = FlowsClient(
             authorizer=info["token"], base_url=info["flows_url"], http_client=http, concurrency=8
         )
-        assert flows._transport._direct is None  # the hook must see every request
+        # The hook must see every request.
+        assert not isinstance(flows._transport.sender, PoolSender)
         results = await flows.batch_get_runs(run_ids[:8])
         assert [result.value.run_id for result in results if result.value] == run_ids[:8]
         prefix = httpx.URL(info["flows_url"]).path.rstrip("/")

@@ -33,8 +33,8 @@ from globus_runs import (
 )
 from globus_runs import _json as json_codec
 from globus_runs._converter import structure
+from globus_runs._http.attempts import Response
 from globus_runs._oauth import TokenResponse, parse_token_response
-from globus_runs._transport import Response
 from globus_runs._wire import error_from_response
 from globus_runs.timers._parse import parse_results, timer_from_document
 from tests.conftest import PAYLOADS

@@ -9,7 +9,7 @@ import ssl
 import pytest
 import trustme
 
-from globus_runs._h1 import H1Pool
+from globus_runs._http.pool import H1Pool
 
 from .test_h1 import TIMEOUTS, Script, answer, get
 

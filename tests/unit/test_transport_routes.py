@@ -21,7 +21,7 @@ from globus_runs import (
     RetryPolicy,
     pooled_http_client,
 )
-from globus_runs._transport import DEFAULT_HEADERS
+from globus_runs._http.prepare import DEFAULT_HEADERS
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,7 @@
-"""The failures of the library's own connection pool (``globus_runs._h1``).
+"""The failures of the library's own connection pool (:mod:`globus_runs._http.pool`).
 
 The pool raises only these. The transport turns them into :class:`~globus_runs.NetworkError`
-subclasses (``_transport.network_error``) and, for requests that come through
+subclasses (:func:`globus_runs._http.failures.network_error`) and, for requests that come through
 ``httpx.AsyncClient``, into the httpx exception of the same name, chained to the original.
 
 :class:`ConnectError` and its subclasses mean the request provably never left this process:
