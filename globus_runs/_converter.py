@@ -16,7 +16,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseParseError
-from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage, parse_run
 from ._run_document import ABSENT as _ABSENT
 from ._run_document import ShapeError as _ShapeError
 from ._run_document import json_object as _json_object
@@ -87,9 +87,7 @@ def register_model(cls: type[M], **overrides: Any) -> None:
 
 def _structure_run(value: Any, _: Any = None) -> Run:
     """``Run`` from its document (runs come by the hundred in every page: no generic dispatch)."""
-    if not isinstance(value, dict):
-        raise _ShapeError("expected a JSON object for Run")
-    return Run._from_document(value)
+    return parse_run(value)
 
 
 def _structure_run_page(value: Any, _: Any = None) -> RunPage:
@@ -107,7 +105,7 @@ def _structure_run_page(value: Any, _: Any = None) -> RunPage:
     if not isinstance(has_next, bool):
         raise _ShapeError("expected has_next_page to be a bool")
     return RunPage(
-        runs=[_structure_run(item) for item in items],
+        runs=list(map(parse_run, items)),
         has_next_page=has_next,
         marker=_optional_str(value.get("marker")),
         raw=value,

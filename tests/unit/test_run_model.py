@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from globus_runs import FlowDescription, ResponseParseError, Run, RunPage
 from globus_runs._converter import converter, structure
+from globus_runs._run_document import LAZY_FIELDS
 from tests.conftest import Payloads
 
 RUN_ID = "00000000-0000-1000-8000-000000000002"
@@ -95,6 +96,23 @@ def test_a_flow_description_given_as_a_dict_is_typed_too() -> None:
     ],
 )
 def test_a_new_field_of_the_wrong_type_is_refused_when_parsed(field: str, value: Any) -> None:
+    document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": "ACTIVE", field: value}
+    with pytest.raises(ResponseParseError, match="unexpected Run document"):
+        structure(document, Run)
+
+
+@pytest.mark.parametrize("field", LAZY_FIELDS)
+def test_every_field_read_later_is_checked_when_parsed(field: str) -> None:
+    document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": "ACTIVE", field: 5}
+    with pytest.raises(ResponseParseError, match="unexpected Run document"):
+        structure(document, Run)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tags", ["a", 5]), ("user_roles", [["run_owner"]]), ("start_time", "")],
+)
+def test_a_wrong_value_inside_a_field_is_refused_when_parsed(field: str, value: Any) -> None:
     document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": "ACTIVE", field: value}
     with pytest.raises(ResponseParseError, match="unexpected Run document"):
         structure(document, Run)
