@@ -371,12 +371,57 @@ def _str_of(details: dict[str, Any] | None, key: str) -> str | None:
 
 @attrs.frozen
 class RunPage:
-    """One page of ``GET /runs``; pass ``marker`` back to get the next one."""
+    """One page of ``GET /runs``; pass ``marker`` back to get the next one.
+
+    A page read from the service keeps its runs (each with its own document) and the other
+    members of its document: ``raw`` builds the whole document again, a new ``dict`` each
+    time, with each run's ``raw`` in the list of runs.
+    """
 
     runs: list[Run]
     has_next_page: bool = False
     marker: str | None = None
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+class PageDocument:
+    """What a parsed :class:`RunPage` keeps of its document besides its runs: its other
+    members, in order, with the name of the runs' list among them."""
+
+    __slots__ = ("_members", "_runs_key")
+
+    def __init__(self, members: dict[str, Any], runs_key: str) -> None:
+        self._members = members
+        self._runs_key = runs_key
+
+    def document(self, runs: Sequence[Run]) -> dict[str, Any]:
+        document = dict(self._members)
+        document[self._runs_key] = [run.raw for run in runs]
+        return document
+
+
+_PAGE_RAW: Final = RunPage.__dict__["raw"]
+
+
+class _PageRaw:
+    """``RunPage.raw``: the document of a parsed page, built again from what it keeps."""
+
+    __slots__ = ()
+
+    def __get__(self, page: RunPage | None, owner: type | None = None) -> Any:
+        if page is None:
+            return self
+        held = _PAGE_RAW.__get__(page, owner)
+        return held.document(page.runs) if type(held) is PageDocument else held
+
+    def __set__(self, page: RunPage, value: Any) -> None:
+        _PAGE_RAW.__set__(page, value)
+
+    def __delete__(self, page: RunPage) -> None:
+        _PAGE_RAW.__delete__(page)
+
+
+RunPage.raw = _PageRaw()  # type: ignore[assignment]
 
 
 @attrs.frozen
