@@ -131,6 +131,36 @@ def test_a_page_with_neither_runs_nor_actions_is_a_parse_error() -> None:
         structure({"has_next_page": False}, RunPage)
 
 
+def _reachable(value: object) -> list[object]:
+    seen: dict[int, object] = {}
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if id(item) not in seen and not isinstance(item, type):
+            seen[id(item)] = item
+            todo.extend(gc.get_referents(item))
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("key", ["runs", "actions"])
+def test_a_parsed_page_keeps_no_decoded_run_and_gives_back_its_document(
+    payloads: Payloads, key: str
+) -> None:
+    run = payloads.json("flows_run_succeeded")
+    document = {"marker": "m2", key: [run, {**run, "run_id": FLOW_ID}], "has_next_page": True}
+    page = structure(document, RunPage)
+
+    assert not [item for item in _reachable(page) if isinstance(item, dict) and "flow_id" in item]
+    assert list(page.raw.items()) == list(document.items())
+    assert page.raw is not page.raw
+
+
+def test_a_page_built_by_hand_keeps_the_mapping_given() -> None:
+    raw = {"runs": [], "extra": 1}
+    assert RunPage(runs=[], raw=raw).raw is raw
+    assert RunPage(runs=[]).raw == {}
+
+
 # -- a run as a value -------------------------------------------------------------------------
 
 
