@@ -215,9 +215,9 @@ def structure_streamed(content: bytes, cls: type[M]) -> M | None:
     when ``content`` is anything but the usual document: decoded again with
     :func:`structure`, it then gives the usual result or error.
 
-    Freeing the decoded objects of a large page all at once would hold the interpreter's
-    lock (and so the event loop's thread) for as long as a garbage collection over them:
-    read so, only each run's document is decoded objects, and only while it is parsed.
+    Decoded whole, a large page is a million objects: the collections that walk them and
+    their freeing hold the interpreter's lock, and so the event loop's thread, for hundreds
+    of milliseconds. Read so, a run's decoded objects live only while it is parsed.
     """
     structure_body = _STREAMED.get(cls)
     if structure_body is None:
