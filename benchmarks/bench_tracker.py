@@ -13,18 +13,26 @@ a few milliseconds of real time. Cases:
   whose results are dropped ("streamed");
 - ``independent``: 1,000 concurrent ``wait_for_run`` calls against one ``wait_for_runs``;
 - ``stall``: the worst gap of a 1 ms ticker task while one 100,000-run page, and one 31 MiB
-  answer, are decoded and converted: on the event loop (as before) and as now.
+  response, are decoded and converted, then while the page is dropped, and the longest
+  garbage collection meanwhile: all on the event loop (the first way), by the ``list_runs``
+  of another copy of the package (``--compare-package``, say the main branch's) and now.
 
-Run: ``python -m benchmarks.bench_tracker [--sizes 1000 10000 100000]``.
+Run: ``python -m benchmarks.bench_tracker [--sizes 1000 10000 100000]``; the stall case
+against another copy: ``PYTHONPATH=DIR python -m benchmarks.bench_tracker --cases stall
+--compare-package NAME`` (``DIR/NAME`` a copy of ``globus_runs`` from git).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import gc
 import importlib.util
+import itertools
 import json
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -253,26 +261,65 @@ async def independent(n: int = 1000) -> dict[str, Any]:
     }
 
 
-async def worst_stall(work: Callable[[], Awaitable[object]]) -> float:
-    """The longest gap, in ms, between the ticks of a 1 ms ticker while ``work`` runs."""
-    worst = 0.0
+class _Collections:
+    """The garbage collector's collections, (start, end) in ``time.perf_counter`` seconds."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.spans.append((self._started, time.perf_counter()))
+
+    def longest(self, since: float, until: float) -> float:
+        spans = [b - a for a, b in self.spans if b > since and a < until]
+        return round(max(spans, default=0.0) * 1000, 1)
+
+
+async def worst_stalls(work: Callable[[], Awaitable[object]]) -> dict[str, float]:
+    """The longest gaps, in ms, between the ticks of a 1 ms ticker while ``work`` runs
+    (``convert``), and then while what it returned is dropped on the event loop's thread
+    (``drop``); and the longest collection of the garbage collector while ``work`` ran
+    (``gc``), whatever thread it ran in."""
+    gc.collect()  # what an earlier case left is not this one's to collect
+    ticks: list[float] = []
     done = False
+    collections = _Collections()
 
     async def ticker() -> None:
-        nonlocal worst
-        last = time.perf_counter()
         while not done:
+            ticks.append(time.perf_counter())
             await anyio.sleep(0.001)
-            now = time.perf_counter()
-            worst = max(worst, now - last)
-            last = now
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(ticker)
-        await anyio.sleep(0.01)
-        await work()
-        done = True
-    return round(worst * 1000, 1)
+    gc.callbacks.append(collections)
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(ticker)
+            await anyio.sleep(0.02)
+            started = time.perf_counter()
+            kept = [await work()]
+            worked = time.perf_counter()
+            await anyio.sleep(0.02)
+            dropping = time.perf_counter()
+            kept.clear()
+            dropped = time.perf_counter()
+            await anyio.sleep(0.02)
+            done = True
+    finally:
+        gc.callbacks.remove(collections)
+
+    def worst(since: float, until: float) -> float:
+        gaps = [b - a for a, b in itertools.pairwise(ticks) if b > since and a < until]
+        return round(max(gaps, default=0.0) * 1000, 1)
+
+    return {
+        "convert": worst(started, worked),
+        "drop": worst(dropping, dropped),
+        "gc": collections.longest(started, worked),
+    }
 
 
 def big_page(n: int) -> bytes:
@@ -300,44 +347,69 @@ def padded_page(size: int) -> bytes:
     return json.dumps({"runs": runs, "has_next_page": False, "marker": None}).encode()
 
 
-async def stall() -> dict[str, Any]:
+async def stall(compare: str | None, rounds: int) -> dict[str, Any]:
+    """Worst stalls of each way of reading one large page, ``rounds`` times each in turn:
+    all on the event loop (``on_loop``), ``list_runs`` of the package named ``compare``
+    (``before``: another copy of the package, say the main branch's) and ``list_runs`` now
+    (``after``); medians and maxima over the rounds."""
+    other = importlib.import_module(compare) if compare else None
     out: dict[str, Any] = {}
     for name, body in (
         ("page_100000_runs", big_page(100_000)),
         ("answer_31_mib", padded_page(31 * 2**20)),
     ):
         served = httpx.MockTransport(lambda request, body=body: httpx.Response(200, content=body))
-        async with FlowsClient(
-            authorizer="bench",
-            base_url="http://127.0.0.1:9",
-            transport=served,
-            max_response_size=64 * 2**20,
-        ) as flows:
+        options: dict[str, Any] = {
+            "authorizer": "bench",
+            "base_url": "http://127.0.0.1:9",
+            "transport": served,
+            "max_response_size": 64 * 2**20,
+        }
+        async with contextlib.AsyncExitStack() as stack:
+            flows = await stack.enter_async_context(FlowsClient(**options))
             response = await flows._transport.send(rq.list_runs())
 
-            async def on_loop(response: Response = response) -> object:
-                return flows._read(response, RunPage)  # the previous way: all on the loop
+            async def on_loop(response: Response = response, flows: FlowsClient = flows) -> object:
+                return flows._read(response, RunPage)
 
-            async def now() -> object:
-                return await flows.list_runs()
-
-            out[name] = {
-                "bytes": len(body),
-                "before_worst_stall_ms": await worst_stall(on_loop),
-                "after_worst_stall_ms": await worst_stall(now),
-            }
-        print(json.dumps({name: out[name]}), file=sys.stderr)
+            ways: dict[str, Callable[[], Awaitable[object]]] = {"on_loop": on_loop}
+            if other is not None:
+                ways["before"] = (
+                    await stack.enter_async_context(other.FlowsClient(**options))
+                ).list_runs
+            ways["after"] = flows.list_runs
+            measured: dict[str, list[dict[str, float]]] = {way: [] for way in ways}
+            for number in range(rounds):
+                for way in ways:
+                    if way == "on_loop" and number:
+                        continue  # seconds each time: once is enough
+                    measured[way].append(await worst_stalls(ways[way]))
+        row: dict[str, Any] = {"bytes": len(body)}
+        for way, figures in measured.items():
+            for figure in ("convert", "drop", "gc"):
+                values = [one[figure] for one in figures]
+                row[f"{way}_{figure}_ms"] = {
+                    "median": statistics.median(values),
+                    "max": max(values),
+                }
+        out[name] = row
+        print(json.dumps({name: row}), file=sys.stderr)
     return out
 
 
 async def main(
-    sizes: list[int], before_ref: str, before_max: int, cases: list[str]
+    sizes: list[int],
+    before_ref: str,
+    before_max: int,
+    cases: list[str],
+    compare: str | None = None,
+    rounds: int = 3,
 ) -> dict[str, Any]:
     before = previous_waiting(before_ref)
     quick_backoff(_waiting, before)
     out: dict[str, Any] = {}
     if "stall" in cases:
-        out["stall"] = await stall()
+        out["stall"] = await stall(compare, rounds)
     if "independent" in cases:
         out["independent"] = await independent()
     if "tracked" in cases:
@@ -353,6 +425,19 @@ if __name__ == "__main__":
         "--before-max", type=int, default=10000, help="measure 'before' up to this many runs"
     )
     parser.add_argument("--cases", nargs="+", default=["stall", "independent", "tracked"])
+    parser.add_argument(
+        "--compare-package",
+        help="another importable copy of the package, whose list_runs is 'before' in 'stall'",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the 'stall' case")
     args = parser.parse_args()
-    result = anyio.run(main, args.sizes, args.before_ref, args.before_max, args.cases)
+    result = anyio.run(
+        main,
+        args.sizes,
+        args.before_ref,
+        args.before_max,
+        args.cases,
+        args.compare_package,
+        args.rounds,
+    )
     print(json.dumps(result, indent=2))

@@ -11,12 +11,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
+from . import _json
 from ._errors import ResponseParseError
-from ._models import Run, RunDefinition, RunLogEntry, RunLogPage, RunPage
+from ._models import (
+    PageDocument,
+    Run,
+    RunDefinition,
+    RunLogEntry,
+    RunLogPage,
+    RunPage,
+    parse_run,
+)
 from ._run_document import ABSENT as _ABSENT
 from ._run_document import ShapeError as _ShapeError
 from ._run_document import json_object as _json_object
@@ -34,7 +43,7 @@ from ._web_input_models import (
     WebInputSummary,
 )
 
-__all__ = ["converter", "parse_datetime", "register_model", "structure"]
+__all__ = ["converter", "parse_datetime", "register_model", "structure", "structure_streamed"]
 
 if TYPE_CHECKING:
     import cattrs
@@ -113,31 +122,55 @@ def _register(converter: cattrs.Converter, cls: type[M], overrides: dict[str, An
 
 def _structure_run(value: Any, _: Any = None) -> Run:
     """``Run`` from its document (runs come by the hundred in every page: no generic dispatch)."""
-    if not isinstance(value, dict):
-        raise _ShapeError("expected a JSON object for Run")
-    return Run._from_document(value)
+    return parse_run(value)
+
+
+_RUNS_KEYS: Final = ("runs", "actions")  # ``actions``: the legacy listing's name
 
 
 def _structure_run_page(value: Any, _: Any = None) -> RunPage:
     """A page of runs: under ``runs``, or under ``actions`` (the legacy listing's name)."""
     if not isinstance(value, dict):
         raise _ShapeError("expected a JSON object for RunPage")
-    items = value.get("runs", _ABSENT)
-    if items is _ABSENT:
-        items = value.get("actions", _ABSENT)
-    if items is _ABSENT:
-        raise KeyError("runs")
+    key = _runs_key(value)
+    items = value[key]
     if not isinstance(items, list):
         raise _ShapeError("expected a list of runs")
-    has_next = value.get("has_next_page", False)
+    return _run_page(value, key, list(map(parse_run, items)))
+
+
+def _runs_key(page: dict[str, Any]) -> str:
+    for key in _RUNS_KEYS:
+        if key in page:
+            return key
+    raise KeyError("runs")
+
+
+def _run_page(page: dict[str, Any], key: str, runs: list[Run]) -> RunPage:
+    """The ``RunPage`` of ``page`` whose runs, under ``key``, are ``runs``."""
+    has_next = page.get("has_next_page", False)
     if not isinstance(has_next, bool):
         raise _ShapeError("expected has_next_page to be a bool")
+    members = dict(page)
+    members[key] = None  # the runs keep their documents; the page, its other members
     return RunPage(
-        runs=[_structure_run(item) for item in items],
+        runs=runs,
         has_next_page=has_next,
-        marker=_optional_str(value.get("marker")),
-        raw=value,
+        marker=_optional_str(page.get("marker")),
+        raw=PageDocument(members, key),  # type: ignore[arg-type]
     )
+
+
+def _structure_run_page_body(content: bytes) -> RunPage:
+    """:func:`_structure_run_page` of the JSON ``content``, its runs decoded and parsed one
+    at a time: the page's runs are never all decoded objects at once. ``ValueError`` when
+    ``content`` is not a JSON object."""
+    page = _json.loads_items(content, _RUNS_KEYS, parse_run)
+    key = _runs_key(page)
+    runs = page[key]
+    if not isinstance(runs, list):
+        raise _ShapeError("expected a list of runs")
+    return _run_page(page, key, runs)
 
 
 register_model(RunLogEntry)
@@ -212,3 +245,27 @@ def structure(data: Any, cls: type[M], *, text: str = "", method: str = "", url:
         raise ResponseParseError(
             f"unexpected {cls.__name__} document: {reason}", text=text, method=method, url=url
         ) from exc
+
+
+# Models read from a large body a piece at a time (see ``structure_streamed``).
+_STREAMED: Final[dict[type, Callable[[bytes], Any]]] = {RunPage: _structure_run_page_body}
+
+
+def structure_streamed(content: bytes, cls: type[M]) -> M | None:
+    """``cls`` from the JSON ``content`` read a piece at a time (a page of runs: a run at a
+    time), for large bodies read in a worker thread; ``None`` when ``cls`` is not read so or
+    when ``content`` is anything but the usual document: decoded again with
+    :func:`structure`, it then gives the usual result or error.
+
+    Decoded whole, a large page is a million objects: the collections that walk them and
+    their freeing hold the interpreter's lock, and so the event loop's thread, for hundreds
+    of milliseconds. Read so, a run's decoded objects live only while it is parsed.
+    """
+    structure_body = _STREAMED.get(cls)
+    if structure_body is None:
+        return None
+    try:
+        found: M = structure_body(content)
+    except Exception:  # whatever it is, the usual way says it exactly
+        return None
+    return found

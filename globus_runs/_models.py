@@ -215,28 +215,6 @@ class Run:
     #: Every role the caller has on the run (``run_owner``, ``run_manager``...).
     user_roles: list[str] = attrs.field(factory=list, converter=_str_list)
 
-    @classmethod
-    def _from_document(cls, document: dict[str, Any]) -> Run:
-        """A run from its document: every field checked now, only the document kept."""
-        get = document.get
-        run_id = get("run_id", doc.ABSENT)
-        if run_id is doc.ABSENT:
-            run_id = get("action_id", doc.ABSENT)  # older documents name it only so
-        run_id = doc.str_field(run_id, "run_id")
-        flow_id = doc.str_field(get("flow_id", doc.ABSENT), "flow_id")
-        status = doc.str_field(get("status", doc.ABSENT), "status")
-        for read in doc.READERS:
-            read(document)
-        # Many runs share a flow and a status: one string for each, not one per run.
-        return _restore_run(
-            (
-                ("run_id", run_id),
-                ("flow_id", sys.intern(flow_id)),
-                ("status", sys.intern(status)),
-                ("raw", doc.pack_run(document, run_id)),
-            )
-        )
-
     @property
     def inactive_reason(self) -> InactiveReason | None:
         """Why an ``INACTIVE`` run is paused (code, scopes to consent to...); ``None`` otherwise."""
@@ -351,6 +329,41 @@ def _restore_run(held: tuple[tuple[str, Any], ...]) -> Run:
     return run
 
 
+_new_run = Run.__new__
+_set_run_id = _SLOTS["run_id"].__set__
+_set_flow_id = _SLOTS["flow_id"].__set__
+_set_status = _SLOTS["status"].__set__
+_set_raw = _SLOTS["raw"].__set__
+_intern = sys.intern
+
+
+def parse_run(document: dict[str, Any]) -> Run:
+    """A run from its document: every field checked now, only the document kept (written
+    out: runs come by the hundred in every page)."""
+    if type(document) is not dict and not isinstance(document, dict):
+        raise doc.ShapeError("expected a JSON object for Run")
+    get = document.get
+    run_id = get("run_id", doc.ABSENT)
+    if run_id is doc.ABSENT:
+        run_id = get("action_id", doc.ABSENT)  # older documents name it only so
+    if type(run_id) is not str:
+        run_id = doc.str_field(run_id, "run_id")
+    flow_id = get("flow_id", doc.ABSENT)
+    if type(flow_id) is not str:
+        flow_id = doc.str_field(flow_id, "flow_id")
+    status = get("status", doc.ABSENT)
+    if type(status) is not str:
+        status = doc.str_field(status, "status")
+    doc.check_fields(document)
+    run = _new_run(Run)
+    _set_run_id(run, run_id)
+    # Many runs share a flow and a status: one string for each, not one per run.
+    _set_flow_id(run, _intern(flow_id))
+    _set_status(run, _intern(status))
+    _set_raw(run, doc.pack_run(document, run_id))
+    return run
+
+
 def _str_of(details: dict[str, Any] | None, key: str) -> str | None:
     value = details.get(key) if details else None
     return value if isinstance(value, str) else None
@@ -358,12 +371,57 @@ def _str_of(details: dict[str, Any] | None, key: str) -> str | None:
 
 @attrs.frozen
 class RunPage:
-    """One page of ``GET /runs``; pass ``marker`` back to get the next one."""
+    """One page of ``GET /runs``; pass ``marker`` back to get the next one.
+
+    A page read from the service keeps its runs (each with its own document) and the other
+    members of its document: ``raw`` builds the whole document again, a new ``dict`` each
+    time, with each run's ``raw`` in the list of runs.
+    """
 
     runs: list[Run]
     has_next_page: bool = False
     marker: str | None = None
     raw: dict[str, Any] = attrs.field(factory=_raw, repr=False, eq=False)
+
+
+class PageDocument:
+    """What a parsed :class:`RunPage` keeps of its document besides its runs: its other
+    members, in order, with the name of the runs' list among them."""
+
+    __slots__ = ("_members", "_runs_key")
+
+    def __init__(self, members: dict[str, Any], runs_key: str) -> None:
+        self._members = members
+        self._runs_key = runs_key
+
+    def document(self, runs: Sequence[Run]) -> dict[str, Any]:
+        document = dict(self._members)
+        document[self._runs_key] = [run.raw for run in runs]
+        return document
+
+
+_PAGE_RAW: Final = RunPage.__dict__["raw"]
+
+
+class _PageRaw:
+    """``RunPage.raw``: the document of a parsed page, built again from what it keeps."""
+
+    __slots__ = ()
+
+    def __get__(self, page: RunPage | None, owner: type | None = None) -> Any:
+        if page is None:
+            return self
+        held = _PAGE_RAW.__get__(page, owner)
+        return held.document(page.runs) if type(held) is PageDocument else held
+
+    def __set__(self, page: RunPage, value: Any) -> None:
+        _PAGE_RAW.__set__(page, value)
+
+    def __delete__(self, page: RunPage) -> None:
+        _PAGE_RAW.__delete__(page)
+
+
+RunPage.raw = _PageRaw()  # type: ignore[assignment]
 
 
 @attrs.frozen

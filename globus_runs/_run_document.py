@@ -159,6 +159,58 @@ _KINDS: Final[dict[str, Callable[[Any], Any]]] = {
 READERS: Final = tuple(_reader(name, _KINDS[name]) for name in LAZY_FIELDS)
 
 
+# Each kind's check written out for a value ``v`` of the usual type (exact ``str``, ``list``,
+# ``dict``); any other value goes to the kind's reader, which refuses it or accepts it.
+_INLINE: Final[dict[Callable[[Any], Any], str]] = {
+    optional_str: """
+if v is not None and type(v) is not str:
+    optional_str(v)
+""",
+    str_list: """
+if v is not None:
+    if type(v) is not list:
+        str_list(v)
+    else:
+        for item in v:
+            if type(item) is not str:
+                str_list(v)
+                break
+""",
+    optional_datetime: """
+if type(v) is str:
+    from_iso(v)  # with an offset or without: parse_datetime reads both
+elif v is not None:
+    parse_datetime(v)
+""",
+    optional_object: """
+if v is not None and type(v) is not dict:
+    optional_object(v)
+""",
+}
+
+
+def _compile_check() -> Callable[[dict[str, Any]], None]:
+    """:func:`check_fields`: every reader's check, one after the other, in one function."""
+    lines = ["def check_fields(document):", "    get = document.get"]
+    namespace: dict[str, Any] = {"from_iso": datetime.fromisoformat}
+    for name in LAZY_FIELDS:
+        kind = _KINDS[name]
+        namespace[kind.__name__] = kind
+        lines.append(f"    v = get({name!r})")
+        body = _INLINE.get(kind, f"{kind.__name__}(v)")
+        lines.extend("    " + line for line in body.strip().splitlines())
+    namespace["parse_datetime"] = parse_datetime
+    exec(compile("\n".join(lines), "<check_fields>", "exec"), namespace)
+    check: Callable[[dict[str, Any]], None] = namespace["check_fields"]
+    return check
+
+
+#: Run every reader of :data:`READERS` on a document: a :class:`ShapeError` (or ``ValueError``
+#: for a timestamp that does not parse) for a value of the wrong type. Runs come by the hundred
+#: in a page: the checks are written out in one function, made once from the readers' table.
+check_fields: Final = _compile_check()
+
+
 def pack(document: dict[str, Any]) -> bytes | dict[str, Any]:
     """The document as compact JSON bytes: a fraction of the memory of the decoded objects.
 
@@ -187,15 +239,21 @@ def _is_hole(value: Any) -> bool:
 def pack_run(document: dict[str, Any], run_id: str) -> bytes | dict[str, Any]:
     """:func:`pack`, with ``run_id`` left out where the document names it (see :func:`unpack_run`).
 
-    A document whose ``action_id`` is another value that reads like the hole is kept as it is.
+    A document whose ``run_id`` or ``action_id`` is another value that reads like the hole is
+    kept as it is.
     """
+    get = document.get
+    named = get("run_id", ABSENT)
+    action = get("action_id", ABSENT)
+    holed_named = named == run_id
+    holed_action = action == run_id
+    if (not holed_named and _is_hole(named)) or (not holed_action and _is_hole(action)):
+        return document
     holed = dict(document)
-    for key in _ID_KEYS:
-        value = document.get(key, ABSENT)
-        if value == run_id:
-            holed[key] = _ID_HOLE
-        elif _is_hole(value):
-            return document
+    if holed_named:
+        holed["run_id"] = _ID_HOLE
+    if holed_action:
+        holed["action_id"] = _ID_HOLE
     packed = pack(holed)
     return document if packed is holed else packed
 

@@ -10,7 +10,7 @@ import anyio
 
 from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
 from .._consent import ConsentGroup, group_by_consent
-from .._converter import structure
+from .._converter import structure, structure_streamed
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._http.attempts import Recheck, Response
 from .._models import (
@@ -63,10 +63,18 @@ class FlowsClient(ServiceClient):
     ) -> M:
         response = await self._transport.send(request, recheck=recheck)
         if len(response.content) > OFF_LOOP_BYTES:
-            # A large answer (a page of big runs) is decoded and converted in a worker
-            # thread: the event loop's other tasks go on meanwhile.
-            return await anyio.to_thread.run_sync(self._read, response, cls, decode_yielding)
+            # A large response (a page of many or big runs) is decoded and converted in a
+            # worker thread: the event loop's other tasks go on meanwhile.
+            return await anyio.to_thread.run_sync(self._read_large, response, cls)
         return self._read(response, cls)
+
+    def _read_large(self, response: Response, cls: type[M]) -> M:
+        """:meth:`_read` for a large body: a page of runs a run at a time (see
+        :func:`structure_streamed`); anything else decoded with :func:`decode_yielding`."""
+        streamed = structure_streamed(response.content, cls)
+        if streamed is not None:
+            return streamed
+        return self._read(response, cls, decode_yielding)
 
     def _read(
         self,

@@ -16,7 +16,6 @@ for the others. When nobody waits, nobody polls, and the tracker forgets its run
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import weakref
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import anyio.lowlevel
 
+from .. import _json
 from .._auth import AccessTokenAuthorizer
 from .._converter import parse_datetime, structure
 from .._errors import (
@@ -61,7 +61,6 @@ InactivePolicy = Literal["wait", "return", "raise"]
 #: Answers larger than this are decoded (and converted) in a worker thread, so that no single
 #: decode holds the event loop for long (a few milliseconds of work per 256 KiB of runs).
 OFF_LOOP_BYTES = 256 * 1024
-_TEXT_CHUNK = 2**20
 #: A run the list queries have not shown for this many polls, and for at least
 #: ``MISSING_AFTER`` seconds, is confirmed with a GET.
 MISSING_POLLS = 5
@@ -103,17 +102,9 @@ def decode_yielding(response: Response) -> Any:
     without any object inside is still decoded in one go. A body this decoder refuses is
     decoded as every answer is, for the same error.
     """
-    content = response.content
     try:
-        # Text first, a mebibyte at a time (one call for the whole body would hold the lock
-        # for tens of milliseconds); a body in another encoding goes the usual way.
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        parts = [
-            decoder.decode(content[at : at + _TEXT_CHUNK])
-            for at in range(0, len(content), _TEXT_CHUNK)
-        ]
-        parts.append(decoder.decode(b"", final=True))
-        return json.loads("".join(parts), object_hook=_same)
+        # Text first, a mebibyte at a time; a body in another encoding goes the usual way.
+        return json.loads(_json.text_of(response.content), object_hook=_same)
     except (ValueError, RecursionError):
         return response.json()
 

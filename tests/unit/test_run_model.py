@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from globus_runs import FlowDescription, ResponseParseError, Run, RunPage
 from globus_runs._converter import converter, structure
+from globus_runs._run_document import LAZY_FIELDS
 from tests.conftest import Payloads
 
 RUN_ID = "00000000-0000-1000-8000-000000000002"
@@ -100,6 +101,23 @@ def test_a_new_field_of_the_wrong_type_is_refused_when_parsed(field: str, value:
         structure(document, Run)
 
 
+@pytest.mark.parametrize("field", LAZY_FIELDS)
+def test_every_field_read_later_is_checked_when_parsed(field: str) -> None:
+    document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": "ACTIVE", field: 5}
+    with pytest.raises(ResponseParseError, match="unexpected Run document"):
+        structure(document, Run)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tags", ["a", 5]), ("user_roles", [["run_owner"]]), ("start_time", "")],
+)
+def test_a_wrong_value_inside_a_field_is_refused_when_parsed(field: str, value: Any) -> None:
+    document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": "ACTIVE", field: value}
+    with pytest.raises(ResponseParseError, match="unexpected Run document"):
+        structure(document, Run)
+
+
 def test_a_page_listing_runs_under_actions_parses(payloads: Payloads) -> None:
     run = payloads.json("flows_run_succeeded")
     page = structure({"actions": [run], "has_next_page": True, "marker": "m2"}, RunPage)
@@ -111,6 +129,36 @@ def test_a_page_listing_runs_under_actions_parses(payloads: Payloads) -> None:
 def test_a_page_with_neither_runs_nor_actions_is_a_parse_error() -> None:
     with pytest.raises(ResponseParseError, match="missing field 'runs'"):
         structure({"has_next_page": False}, RunPage)
+
+
+def _reachable(value: object) -> list[object]:
+    seen: dict[int, object] = {}
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if id(item) not in seen and not isinstance(item, type):
+            seen[id(item)] = item
+            todo.extend(gc.get_referents(item))
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("key", ["runs", "actions"])
+def test_a_parsed_page_keeps_no_decoded_run_and_gives_back_its_document(
+    payloads: Payloads, key: str
+) -> None:
+    run = payloads.json("flows_run_succeeded")
+    document = {"marker": "m2", key: [run, {**run, "run_id": FLOW_ID}], "has_next_page": True}
+    page = structure(document, RunPage)
+
+    assert not [item for item in _reachable(page) if isinstance(item, dict) and "flow_id" in item]
+    assert list(page.raw.items()) == list(document.items())
+    assert page.raw is not page.raw
+
+
+def test_a_page_built_by_hand_keeps_the_mapping_given() -> None:
+    raw = {"runs": [], "extra": 1}
+    assert RunPage(runs=[], raw=raw).raw is raw
+    assert RunPage(runs=[]).raw == {}
 
 
 # -- a run as a value -------------------------------------------------------------------------
