@@ -250,7 +250,9 @@ def test_watch_says_which_consent_a_paused_run_needs() -> None:
     flow_id = fake.add_flow(duration=10.0, consent_required=True, inactive_after=2.0)
     [run_id] = fake.add_runs(flow_id, 1)
     # The run never resumes: the watch is ended by the run's cancellation far ahead.
-    fake.flows_service.runs[run_id].canceled_at = fake.clock.now() + timedelta(seconds=40)
+    run = fake.flows_service.runs[run_id]
+    run.canceled_at = fake.clock.now() + timedelta(seconds=40)
+    fake.flows_service.retimed(run)  # the emulator's listings see the cancellation too
     with serving(fake) as invoke:
         result = invoke("runs", "watch", run_id, "--poll-interval", "0.01")
     assert result.exit_code == 3
@@ -264,7 +266,9 @@ def test_wait_says_why_a_run_is_inactive_and_which_command_acts_on_it() -> None:
     [run_id] = fake.add_runs(flow_id, 1)
     fake.clock.advance(5)  # INACTIVE
     # The run never resumes: the wait is ended by the run's cancellation, some polls later.
-    fake.flows_service.runs[run_id].canceled_at = fake.clock.now() + timedelta(seconds=40)
+    run = fake.flows_service.runs[run_id]
+    run.canceled_at = fake.clock.now() + timedelta(seconds=40)
+    fake.flows_service.retimed(run)  # the emulator's listings see the cancellation too
 
     with serving(fake) as invoke:
         result = invoke("runs", "wait", run_id, "--poll-interval", "0.01")

@@ -14,14 +14,19 @@ substitutions, all of them:
 - the string literals ``"TOKEN"`` and ``"FLOW-ID"`` of a markdown block are replaced with the
   emulator's token and a flow's id;
 - requests to any host but loopback go to a proxy that does not exist (``HTTPS_PROXY``), so a
-  substitution that fails can never reach Globus: the example fails instead.
+  substitution that fails can never reach Globus: the example fails instead;
+- ``FlowsClient``'s waits (``wait_for_run``, ``wait_for_runs``, ``as_completed``,
+  ``watch_run``, ``bulk_cancel_runs``) count their ``poll_interval``, given or left to its
+  default, on the emulator's clock: ``SPEED`` times less real time between polls.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -57,15 +62,36 @@ def flow_scope(flow_id: str) -> str:
     return f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user"
 
 
-def _defaulting(cls: type[Any], **defaults: str) -> type[Any]:
-    """``cls``, with ``defaults`` for the keyword arguments an example leaves out."""
+def _defaulting(
+    cls: type[Any], methods: dict[str, Callable[..., Any]] | None = None, **defaults: str
+) -> type[Any]:
+    """``cls``, with ``defaults`` for the keyword arguments an example leaves out (and
+    ``methods`` in place of its own)."""
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         for name, value in defaults.items():
             kwargs.setdefault(name, value)
         cls.__init__(self, *args, **kwargs)
 
-    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__})
+    namespace = {**(methods or {}), "__init__": __init__, "__module__": cls.__module__}
+    return type(cls.__name__, (cls,), namespace)
+
+
+# FlowsClient's methods that poll, every ``poll_interval`` seconds (growing).
+WAITS = ("wait_for_run", "wait_for_runs", "as_completed", "watch_run", "bulk_cancel_runs")
+
+
+def _in_emulated_time(name: str) -> Callable[..., Any]:
+    """FlowsClient's ``name``, its ``poll_interval`` (given or the default) divided by
+    ``SPEED``: as long between polls on the emulator's clock as the example says."""
+    method = getattr(FlowsClient, name)
+    default = inspect.signature(method).parameters["poll_interval"].default
+
+    @functools.wraps(method)
+    def scaled(self: Any, *args: Any, poll_interval: float = default, **kwargs: Any) -> Any:
+        return method(self, *args, poll_interval=poll_interval / SPEED, **kwargs)
+
+    return scaled
 
 
 class Recorder:
@@ -96,7 +122,11 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, urls: dict[str, str
     monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_TIMER", urls["timers_url"])
     monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", urls["auth_url"])
     replacements = {
-        "FlowsClient": _defaulting(FlowsClient, base_url=urls["flows_url"]),
+        "FlowsClient": _defaulting(
+            FlowsClient,
+            {name: _in_emulated_time(name) for name in WAITS},
+            base_url=urls["flows_url"],
+        ),
         "TimersClient": _defaulting(
             TimersClient, base_url=urls["timers_url"], flows_base_url=urls["flows_url"]
         ),
