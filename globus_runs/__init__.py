@@ -1,7 +1,8 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers.
 
-What a Flows client needs is imported with the package; Timers, the OAuth authorizers and run
-summaries are imported when first used (``globus_runs.TimersClient`` works as ever).
+What a Flows client needs is imported with the package; Timers, the OAuth authorizers, run
+summaries and the web-input models are imported when first used (``globus_runs.TimersClient``
+works as ever).
 """
 
 import typing as _typing
@@ -81,23 +82,23 @@ from ._models import (
 from ._retry import RetryEvent, RetryPolicy
 from ._telemetry import RequestEvent, configure_telemetry
 from ._version import __version__
-from ._web_input_models import (
-    WebInput,
-    WebInputContext,
-    WebInputFlow,
-    WebInputOption,
-    WebInputPage,
-    WebInputRoles,
-    WebInputRun,
-    WebInputState,
-    WebInputSummary,
-)
 from .flows import FlowsClient, WaitProgress
 from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 
 if _typing.TYPE_CHECKING:
     from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
     from ._summary import RunSummary, SummaryBuilder, summarize_runs
+    from ._web_input_models import (
+        WebInput,
+        WebInputContext,
+        WebInputFlow,
+        WebInputOption,
+        WebInputPage,
+        WebInputRoles,
+        WebInputRun,
+        WebInputState,
+        WebInputSummary,
+    )
     from .timers import TimersClient
 
 #: The names imported on first use, and the module each comes from.
@@ -109,6 +110,15 @@ _LAZY = {
     "SummaryBuilder": "._summary",
     "summarize_runs": "._summary",
     "TimersClient": ".timers",
+    "WebInput": "._web_input_models",
+    "WebInputContext": "._web_input_models",
+    "WebInputFlow": "._web_input_models",
+    "WebInputOption": "._web_input_models",
+    "WebInputPage": "._web_input_models",
+    "WebInputRoles": "._web_input_models",
+    "WebInputRun": "._web_input_models",
+    "WebInputState": "._web_input_models",
+    "WebInputSummary": "._web_input_models",
 }
 
 

@@ -6,14 +6,16 @@ import reprlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 import attrs
 
 from . import _run_document as doc
 from ._consent import InactiveReason, parse_inactive_reason
 from ._run_document import parse_datetime
-from ._web_input_models import WebInput
+
+if TYPE_CHECKING:
+    from ._web_input_models import WebInput
 
 __all__ = [
     "BatchResult",

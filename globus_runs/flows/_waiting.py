@@ -31,13 +31,13 @@ from .._models import (
     RunStatusEvent,
     RunWaitingForInputEvent,
 )
-from .._web_input_models import WebInput
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
 from ._tracker import InactivePolicy, Waiter, tracker_of
 from ._wait_progress import ProgressCallback, progress_of_statuses
 
 if TYPE_CHECKING:
+    from .._web_input_models import WebInput
     from ._client import FlowsClient
 
 __all__ = [

@@ -1,7 +1,7 @@
 """``import globus_runs`` loads what a Flows client needs and nothing else: the emulator, the
-CLI, Timers, the OAuth authorizers, run summaries, cattrs, trio, OpenTelemetry, the proxy and
-connection-pool modules load when first used (``benchmarks/bench_import.py`` measures the
-time)."""
+CLI, Timers, the OAuth authorizers, run summaries, the web-input models, cattrs, trio,
+OpenTelemetry, the proxy and connection-pool modules load when first used
+(``benchmarks/bench_import.py`` measures the time)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ LAZY = [
     "globus_runs._summary",
     "globus_runs._http.proxies",
     "globus_runs._http.pool",
+    "globus_runs._web_input_models",
 ]
 
 
@@ -45,6 +46,11 @@ def test_importing_the_package_loads_none_of_the_lazy_modules() -> None:
 def test_a_lazy_name_loads_its_module_on_first_use() -> None:
     loaded = set(_loaded_after("import globus_runs\nglobus_runs.TimersClient"))
     assert "globus_runs.timers" in loaded
+
+
+def test_a_web_input_model_loads_its_module_on_first_use() -> None:
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.WebInputPage"))
+    assert "globus_runs._web_input_models" in loaded
 
 
 def test_every_public_name_resolves_and_is_listed() -> None:
