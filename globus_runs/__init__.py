@@ -1,8 +1,8 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers.
 
-What a Flows client needs is imported with the package; Timers, the OAuth authorizers, run
-summaries and the web-input models are imported when first used (``globus_runs.TimersClient``
-works as ever).
+What a Flows client needs is imported with the package; Timers and its models, the OAuth
+authorizers, run summaries and the web-input models are imported when first used
+(``globus_runs.TimersClient`` works as ever).
 """
 
 import typing as _typing
@@ -69,15 +69,9 @@ from ._models import (
     RunNeedsConsentEvent,
     RunPage,
     RunRequest,
-    RunResult,
     RunStatus,
     RunStatusEvent,
     RunWaitingForInputEvent,
-    Timer,
-    TimerRun,
-    TimerRunError,
-    TimerRunPage,
-    TimerRunStatus,
 )
 from ._retry import RetryEvent, RetryPolicy
 from ._telemetry import RequestEvent, configure_telemetry
@@ -88,6 +82,14 @@ from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 if _typing.TYPE_CHECKING:
     from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
     from ._summary import RunSummary, SummaryBuilder, summarize_runs
+    from ._timer_models import (
+        RunResult,
+        Timer,
+        TimerRun,
+        TimerRunError,
+        TimerRunPage,
+        TimerRunStatus,
+    )
     from ._web_input_models import (
         WebInput,
         WebInputContext,
@@ -110,6 +112,12 @@ _LAZY = {
     "SummaryBuilder": "._summary",
     "summarize_runs": "._summary",
     "TimersClient": ".timers",
+    "RunResult": "._timer_models",
+    "Timer": "._timer_models",
+    "TimerRun": "._timer_models",
+    "TimerRunError": "._timer_models",
+    "TimerRunPage": "._timer_models",
+    "TimerRunStatus": "._timer_models",
     "WebInput": "._web_input_models",
     "WebInputContext": "._web_input_models",
     "WebInputFlow": "._web_input_models",

@@ -29,8 +29,8 @@ from .._models import (
     RunLogEvent,
     RunRequest,
     RunStatusEvent,
-    TimerRun,
 )
+from .._timer_models import TimerRun
 from ..demo import _pass_time
 from ..testing import FakeClock, FakeGlobus
 from ._config import Clients, Settings, open_clients

@@ -1,6 +1,6 @@
 """``import globus_runs`` loads what a Flows client needs and nothing else: the emulator, the
-CLI, Timers, the OAuth authorizers, run summaries, the web-input models, cattrs, trio,
-OpenTelemetry, the proxy and connection-pool modules load when first used
+CLI, Timers and its models, the OAuth authorizers, run summaries, the web-input models,
+cattrs, trio, OpenTelemetry, the proxy and connection-pool modules load when first used
 (``benchmarks/bench_import.py`` measures the time)."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ LAZY = [
     "globus_runs._http.proxies",
     "globus_runs._http.pool",
     "globus_runs._web_input_models",
+    "globus_runs._timer_models",
 ]
 
 
@@ -48,9 +49,11 @@ def test_a_lazy_name_loads_its_module_on_first_use() -> None:
     assert "globus_runs.timers" in loaded
 
 
-def test_a_web_input_model_loads_its_module_on_first_use() -> None:
+def test_a_model_loads_its_module_on_first_use() -> None:
     loaded = set(_loaded_after("import globus_runs\nglobus_runs.WebInputPage"))
     assert "globus_runs._web_input_models" in loaded
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.TimerRun"))
+    assert "globus_runs._timer_models" in loaded
 
 
 def test_every_public_name_resolves_and_is_listed() -> None:
