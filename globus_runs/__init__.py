@@ -1,7 +1,7 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers.
 
 What a Flows client needs is imported with the package; Timers and its models, the OAuth
-authorizers, run summaries and the web-input models are imported when first used
+authorizers, run summaries, the consent and web-input models are imported when first used
 (``globus_runs.TimersClient`` works as ever).
 """
 
@@ -16,13 +16,6 @@ from ._auth import (
     TokenMapAuthorizer,
 )
 from ._batch import BatchStream
-from ._consent import (
-    AuthorizationParameters,
-    ConsentGroup,
-    InactiveReason,
-    group_by_consent,
-    parse_inactive_reason,
-)
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -80,6 +73,13 @@ from .flows import FlowsClient, WaitProgress
 from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 
 if _typing.TYPE_CHECKING:
+    from ._consent import (
+        AuthorizationParameters,
+        ConsentGroup,
+        InactiveReason,
+        group_by_consent,
+        parse_inactive_reason,
+    )
     from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
     from ._summary import RunSummary, SummaryBuilder, summarize_runs
     from ._timer_models import (
@@ -112,6 +112,11 @@ _LAZY = {
     "SummaryBuilder": "._summary",
     "summarize_runs": "._summary",
     "TimersClient": ".timers",
+    "AuthorizationParameters": "._consent",
+    "ConsentGroup": "._consent",
+    "InactiveReason": "._consent",
+    "group_by_consent": "._consent",
+    "parse_inactive_reason": "._consent",
     "RunResult": "._timer_models",
     "Timer": "._timer_models",
     "TimerRun": "._timer_models",

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 import attrs
 
 from . import _run_document as doc
-from ._consent import InactiveReason, parse_inactive_reason
 from ._run_document import parse_datetime
 
 if TYPE_CHECKING:
+    from ._consent import InactiveReason
     from ._web_input_models import WebInput
 
 __all__ = [
@@ -216,6 +216,8 @@ class Run:
         """Why an ``INACTIVE`` run is paused (code, scopes to consent to...); ``None`` otherwise."""
         if self.status != RunStatus.INACTIVE:
             return None
+        from ._consent import parse_inactive_reason  # imported on first use
+
         return parse_inactive_reason(self.details)
 
     @property

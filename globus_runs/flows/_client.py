@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 
 from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
-from .._consent import ConsentGroup, group_by_consent
 from .._converter import structure, structure_streamed
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._http.attempts import Recheck, Response
@@ -36,6 +35,7 @@ from ._wait_progress import ProgressCallback
 from ._waiting import InactivePolicy, RunCompletions, RunWatcher
 
 if TYPE_CHECKING:
+    from .._consent import ConsentGroup
     from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 
 __all__ = ["FlowsClient"]
@@ -768,6 +768,8 @@ class FlowsClient(ServiceClient):
             per_page=rq.MAX_PER_PAGE,
             max_items=max_items,
         )
+        from .._consent import group_by_consent  # imported on first use
+
         return group_by_consent(runs)
 
     # -- web inputs ----------------------------------------------------------------------
