@@ -14,6 +14,8 @@ import globus_runs
 LAZY = [
     "cattrs",
     "trio",
+    "anyio.abc",
+    "anyio.lowlevel",
     "opentelemetry",
     "starlette",
     "uvicorn",
