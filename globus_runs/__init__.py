@@ -1,8 +1,8 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers.
 
 What a Flows client needs is imported with the package; Timers and its models, the OAuth
-authorizers, run summaries, the consent and web-input models are imported when first used
-(``globus_runs.TimersClient`` works as ever).
+authorizers, run summaries, the events of ``watch_run``, the consent and web-input models are
+imported when first used (``globus_runs.TimersClient`` works as ever).
 """
 
 import typing as _typing
@@ -55,16 +55,11 @@ from ._models import (
     Run,
     RunDefinition,
     RunError,
-    RunEvent,
     RunLogEntry,
-    RunLogEvent,
     RunLogPage,
-    RunNeedsConsentEvent,
     RunPage,
     RunRequest,
     RunStatus,
-    RunStatusEvent,
-    RunWaitingForInputEvent,
 )
 from ._retry import RetryEvent, RetryPolicy
 from ._telemetry import RequestEvent, configure_telemetry
@@ -79,6 +74,13 @@ if _typing.TYPE_CHECKING:
         InactiveReason,
         group_by_consent,
         parse_inactive_reason,
+    )
+    from ._events import (
+        RunEvent,
+        RunLogEvent,
+        RunNeedsConsentEvent,
+        RunStatusEvent,
+        RunWaitingForInputEvent,
     )
     from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
     from ._summary import RunSummary, SummaryBuilder, summarize_runs
@@ -112,6 +114,11 @@ _LAZY = {
     "SummaryBuilder": "._summary",
     "summarize_runs": "._summary",
     "TimersClient": ".timers",
+    "RunEvent": "._events",
+    "RunLogEvent": "._events",
+    "RunNeedsConsentEvent": "._events",
+    "RunStatusEvent": "._events",
+    "RunWaitingForInputEvent": "._events",
     "AuthorizationParameters": "._consent",
     "ConsentGroup": "._consent",
     "InactiveReason": "._consent",

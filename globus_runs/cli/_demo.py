@@ -21,15 +21,9 @@ from rich.rule import Rule
 from rich.table import Table
 
 from .._errors import APIError
+from .._events import RunLogEvent, RunStatusEvent
 from .._http.httpx_sender import asgi_transport
-from .._models import (
-    BatchResult,
-    Run,
-    RunLogEntry,
-    RunLogEvent,
-    RunRequest,
-    RunStatusEvent,
-)
+from .._models import BatchResult, Run, RunLogEntry, RunRequest
 from .._timer_models import TimerRun
 from ..demo import _pass_time
 from ..testing import FakeClock, FakeGlobus

@@ -1,7 +1,7 @@
 """``import globus_runs`` loads what a Flows client needs and nothing else: the emulator, the
-CLI, Timers and its models, the OAuth authorizers, run summaries, the consent and web-input
-models, cattrs, trio, OpenTelemetry, the proxy and connection-pool modules load when first
-used (``benchmarks/bench_import.py`` measures the time)."""
+CLI, Timers and its models, the OAuth authorizers, run summaries, the events of ``watch_run``,
+the consent and web-input models, cattrs, trio, OpenTelemetry, the proxy and connection-pool
+modules load when first used (``benchmarks/bench_import.py`` measures the time)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ LAZY = [
     "globus_runs._web_input_models",
     "globus_runs._timer_models",
     "globus_runs._consent",
+    "globus_runs._events",
 ]
 
 
@@ -59,6 +60,8 @@ def test_a_model_loads_its_module_on_first_use() -> None:
     assert "globus_runs._timer_models" in loaded
     loaded = set(_loaded_after("import globus_runs\nglobus_runs.group_by_consent"))
     assert "globus_runs._consent" in loaded
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.RunStatusEvent"))
+    assert "globus_runs._events" in loaded
 
 
 def test_every_public_name_resolves_and_is_listed() -> None:
