@@ -4,6 +4,7 @@ Each round starts three fresh interpreters, in rotating order: ``python -c pass`
 -c "import httpx"`` and ``python -c "import globus_runs"``, timed from outside; the figures are
 medians over the rounds. The ``-X importtime`` cumulative time of the top-level module, read
 from a fourth interpreter per round, gives the same comparison without the start-up cost.
+With ``--compare-package NAME``, another copy of the package joins the rounds, timed both ways.
 The interpreters may write and read cached bytecode (``PYTHONDONTWRITEBYTECODE`` is dropped
 for them, and each statement runs once before the rounds), as they do for an installed
 package: otherwise the package's own modules would be compiled on every start and httpx's not.
@@ -64,6 +65,7 @@ def main(rounds: int = 15, *, quick: bool = False, compare: str | None = None) -
     for module in ("httpx", "globus_runs"):
         blocks[f"importtime_{module}"] = functools.partial(_importtime, module)
     if compare is not None:
+        blocks["baseline"] = functools.partial(_start, f"import {compare}")
         blocks["importtime_baseline"] = functools.partial(_importtime, compare)
     for block in blocks.values():
         block()  # writes the bytecode caches
@@ -72,6 +74,10 @@ def main(rounds: int = 15, *, quick: bool = False, compare: str | None = None) -
     baseline: dict[str, Any] = {}
     if compare is not None:
         baseline = {
+            "import_baseline_net_ms": round(ms["baseline"] - ms["bare"], 1),
+            "net_ratio_baseline_over_httpx": round(
+                (ms["baseline"] - ms["bare"]) / (ms["httpx"] - ms["bare"]), 2
+            ),
             "importtime_baseline_ms": round(ms["importtime_baseline"], 1),
             "ratio_baseline_over_httpx": round(
                 ms["importtime_baseline"] / ms["importtime_httpx"], 2
@@ -84,6 +90,9 @@ def main(rounds: int = 15, *, quick: bool = False, compare: str | None = None) -
         "python_c_import_globus_runs_ms": round(ms["globus_runs"], 1),
         "import_httpx_net_ms": round(ms["httpx"] - ms["bare"], 1),
         "import_globus_runs_net_ms": round(ms["globus_runs"] - ms["bare"], 1),
+        "net_ratio_globus_runs_over_httpx": round(
+            (ms["globus_runs"] - ms["bare"]) / (ms["httpx"] - ms["bare"]), 2
+        ),
         "importtime_httpx_ms": round(ms["importtime_httpx"], 1),
         "importtime_globus_runs_ms": round(ms["importtime_globus_runs"], 1),
         "ratio_globus_runs_over_httpx": round(

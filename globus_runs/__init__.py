@@ -1,7 +1,8 @@
 """globus_runs: an asyncio-native client for the run operations of Globus Flows and Timers.
 
-What a Flows client needs is imported with the package; Timers, the OAuth authorizers and run
-summaries are imported when first used (``globus_runs.TimersClient`` works as ever).
+What a Flows client needs is imported with the package; Timers and its models, the OAuth
+authorizers, run summaries, the events of ``watch_run``, the consent and web-input models are
+imported when first used (``globus_runs.TimersClient`` works as ever).
 """
 
 import typing as _typing
@@ -15,13 +16,6 @@ from ._auth import (
     TokenMapAuthorizer,
 )
 from ._batch import BatchStream
-from ._consent import (
-    AuthorizationParameters,
-    ConsentGroup,
-    InactiveReason,
-    group_by_consent,
-    parse_inactive_reason,
-)
 from ._errors import (
     APIError,
     APITimeoutError,
@@ -61,43 +55,54 @@ from ._models import (
     Run,
     RunDefinition,
     RunError,
-    RunEvent,
     RunLogEntry,
-    RunLogEvent,
     RunLogPage,
-    RunNeedsConsentEvent,
     RunPage,
     RunRequest,
-    RunResult,
     RunStatus,
-    RunStatusEvent,
-    RunWaitingForInputEvent,
-    Timer,
-    TimerRun,
-    TimerRunError,
-    TimerRunPage,
-    TimerRunStatus,
 )
 from ._retry import RetryEvent, RetryPolicy
 from ._telemetry import RequestEvent, configure_telemetry
 from ._version import __version__
-from ._web_input_models import (
-    WebInput,
-    WebInputContext,
-    WebInputFlow,
-    WebInputOption,
-    WebInputPage,
-    WebInputRoles,
-    WebInputRun,
-    WebInputState,
-    WebInputSummary,
-)
 from .flows import FlowsClient, WaitProgress
 from .flows._fleet import DEFAULT_CHUNK_SIZE, BulkCancelResult
 
 if _typing.TYPE_CHECKING:
+    from ._consent import (
+        AuthorizationParameters,
+        ConsentGroup,
+        InactiveReason,
+        group_by_consent,
+        parse_inactive_reason,
+    )
+    from ._events import (
+        RunEvent,
+        RunLogEvent,
+        RunNeedsConsentEvent,
+        RunStatusEvent,
+        RunWaitingForInputEvent,
+    )
     from ._oauth import ClientCredentialsAuthorizer, RefreshTokenAuthorizer, TokenResponse
     from ._summary import RunSummary, SummaryBuilder, summarize_runs
+    from ._timer_models import (
+        RunResult,
+        Timer,
+        TimerRun,
+        TimerRunError,
+        TimerRunPage,
+        TimerRunStatus,
+    )
+    from ._web_input_models import (
+        WebInput,
+        WebInputContext,
+        WebInputFlow,
+        WebInputOption,
+        WebInputPage,
+        WebInputRoles,
+        WebInputRun,
+        WebInputState,
+        WebInputSummary,
+    )
     from .timers import TimersClient
 
 #: The names imported on first use, and the module each comes from.
@@ -109,6 +114,31 @@ _LAZY = {
     "SummaryBuilder": "._summary",
     "summarize_runs": "._summary",
     "TimersClient": ".timers",
+    "RunEvent": "._events",
+    "RunLogEvent": "._events",
+    "RunNeedsConsentEvent": "._events",
+    "RunStatusEvent": "._events",
+    "RunWaitingForInputEvent": "._events",
+    "AuthorizationParameters": "._consent",
+    "ConsentGroup": "._consent",
+    "InactiveReason": "._consent",
+    "group_by_consent": "._consent",
+    "parse_inactive_reason": "._consent",
+    "RunResult": "._timer_models",
+    "Timer": "._timer_models",
+    "TimerRun": "._timer_models",
+    "TimerRunError": "._timer_models",
+    "TimerRunPage": "._timer_models",
+    "TimerRunStatus": "._timer_models",
+    "WebInput": "._web_input_models",
+    "WebInputContext": "._web_input_models",
+    "WebInputFlow": "._web_input_models",
+    "WebInputOption": "._web_input_models",
+    "WebInputPage": "._web_input_models",
+    "WebInputRoles": "._web_input_models",
+    "WebInputRun": "._web_input_models",
+    "WebInputState": "._web_input_models",
+    "WebInputSummary": "._web_input_models",
 }
 
 

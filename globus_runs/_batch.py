@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Iterator
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from ._errors import (
     ConfigurationError,
@@ -25,6 +24,9 @@ from ._errors import (
 from ._models import BatchResult
 from ._retry import rate_limit_listener
 from ._telemetry import parent_span
+
+if TYPE_CHECKING:
+    from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 __all__ = [
     "BatchStream",

@@ -32,21 +32,13 @@ from ._run_document import json_object as _json_object
 from ._run_document import optional_str as _optional_str
 from ._run_document import parse_datetime
 from ._run_document import str_list as _str_list
-from ._web_input_models import (
-    WebInput,
-    WebInputContext,
-    WebInputFlow,
-    WebInputOption,
-    WebInputPage,
-    WebInputRoles,
-    WebInputRun,
-    WebInputSummary,
-)
 
 __all__ = ["converter", "parse_datetime", "register_model", "structure", "structure_streamed"]
 
 if TYPE_CHECKING:
     import cattrs
+
+    from ._web_input_models import WebInputPage
 
     converter: cattrs.Converter
 
@@ -176,20 +168,12 @@ def _structure_run_page_body(content: bytes) -> RunPage:
 register_model(RunLogEntry)
 register_model(RunLogPage)
 register_model(RunDefinition)
-for _web_input_model in (
-    WebInputOption,
-    WebInputContext,
-    WebInputRoles,
-    WebInputFlow,
-    WebInputRun,
-    WebInputSummary,
-    WebInput,
-):
-    register_model(_web_input_model)
 
 
 def _structure_web_input_page(value: Any, _: Any = None) -> WebInputPage:
     """A page of web inputs; a page without ``has_next_page`` has more when it has a marker."""
+    from ._web_input_models import WebInputPage, WebInputSummary
+
     if not isinstance(value, dict):
         raise _ShapeError("expected a JSON object for WebInputPage")
     items = value.get("web_input_summaries", _ABSENT)
@@ -225,7 +209,20 @@ def _build() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_object)
     converter.register_structure_hook(Run, _structure_run)
     converter.register_structure_hook(RunPage, _structure_run_page)
-    converter.register_structure_hook(WebInputPage, _structure_web_input_page)
+    # The web-input models are imported with the converter, not with the package.
+    from . import _web_input_models as wim
+
+    for model in (
+        wim.WebInputOption,
+        wim.WebInputContext,
+        wim.WebInputRoles,
+        wim.WebInputFlow,
+        wim.WebInputRun,
+        wim.WebInputSummary,
+        wim.WebInput,
+    ):
+        _register(converter, model, {})
+    converter.register_structure_hook(wim.WebInputPage, _structure_web_input_page)
     for cls, overrides in _pending:
         _register(converter, cls, overrides)
     _pending.clear()

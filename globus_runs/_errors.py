@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _json
-from ._consent import AuthorizationParameters, InactiveReason, parse_authorization_parameters
 
 if TYPE_CHECKING:
+    from ._consent import AuthorizationParameters, InactiveReason
     from ._models import BatchResult, Run
 
 __all__ = [
@@ -137,6 +137,8 @@ class PermissionDeniedError(APIError):
     @property
     def authorization_parameters(self) -> AuthorizationParameters | None:
         """What Globus Auth must be asked for before a retry can succeed, if the body says."""
+        from ._consent import parse_authorization_parameters  # imported on first use
+
         document = self._document()
         found = parse_authorization_parameters(document.get("authorization_parameters"))
         error = document.get("error")

@@ -205,10 +205,19 @@ def _compile_check() -> Callable[[dict[str, Any]], None]:
     return check
 
 
+def _check_first(document: dict[str, Any]) -> None:
+    """Makes :func:`check_fields` (not at import: a client that reads no run never needs it)
+    and checks ``document`` with it."""
+    global check_fields
+    check_fields = _compile_check()
+    check_fields(document)
+
+
 #: Run every reader of :data:`READERS` on a document: a :class:`ShapeError` (or ``ValueError``
 #: for a timestamp that does not parse) for a value of the wrong type. Runs come by the hundred
-#: in a page: the checks are written out in one function, made once from the readers' table.
-check_fields: Final = _compile_check()
+#: in a page: the checks are written out in one function, made from the readers' table on the
+#: first call.
+check_fields: Callable[[dict[str, Any]], None] = _check_first
 
 
 def pack(document: dict[str, Any]) -> bytes | dict[str, Any]:

@@ -21,16 +21,10 @@ from rich.rule import Rule
 from rich.table import Table
 
 from .._errors import APIError
+from .._events import RunLogEvent, RunStatusEvent
 from .._http.httpx_sender import asgi_transport
-from .._models import (
-    BatchResult,
-    Run,
-    RunLogEntry,
-    RunLogEvent,
-    RunRequest,
-    RunStatusEvent,
-    TimerRun,
-)
+from .._models import BatchResult, Run, RunLogEntry, RunRequest
+from .._timer_models import TimerRun
 from ..demo import _pass_time
 from ..testing import FakeClock, FakeGlobus
 from ._config import Clients, Settings, open_clients

@@ -20,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .._errors import APIError
-from .._models import BatchResult, Run, RunLogEntry, Timer, TimerRun
+from .._models import BatchResult, Run, RunLogEntry
+from .._timer_models import Timer, TimerRun
 from ._options import one_line
 
 __all__ = [

@@ -13,15 +13,14 @@ from rich.live import Live
 from rich.spinner import Spinner
 
 from .._errors import WaitTimeoutError
-from .._models import (
-    Run,
+from .._events import (
     RunEvent,
     RunLogEvent,
     RunNeedsConsentEvent,
-    RunStatus,
     RunStatusEvent,
     RunWaitingForInputEvent,
 )
+from .._models import Run, RunStatus
 from ..flows import FlowsClient, WaitProgress
 from ._config import open_clients
 from ._feedback import WaitDisplay

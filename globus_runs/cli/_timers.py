@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .._errors import ConfigurationError
-from .._models import TimerRunStatus
+from .._timer_models import TimerRunStatus
 from ._config import ENV_FLOWS_URL, ENV_TIMERS_URL, open_clients
 from ._options import (
     Format,

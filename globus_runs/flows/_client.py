@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from .._batch import BatchStream, Stops, effective_concurrency, run_batch, stream_batch
-from .._consent import ConsentGroup, group_by_consent
 from .._converter import structure, structure_streamed
 from .._errors import ConflictError, InvalidRequestError, ResponseParseError
 from .._http.attempts import Recheck, Response
@@ -25,7 +24,6 @@ from .._models import (
 from .._paging import MarkerPager
 from .._service import ServiceClient
 from .._telemetry import parent_span
-from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 from .._wire import ApiRequest
 from . import _fleet, _waiting
 from . import _requests as rq
@@ -35,6 +33,10 @@ from ._stops import flows_stops
 from ._tracker import OFF_LOOP_BYTES, decode_yielding
 from ._wait_progress import ProgressCallback
 from ._waiting import InactivePolicy, RunCompletions, RunWatcher
+
+if TYPE_CHECKING:
+    from .._consent import ConsentGroup
+    from .._web_input_models import WebInput, WebInputPage, WebInputSummary
 
 __all__ = ["FlowsClient"]
 
@@ -766,6 +768,8 @@ class FlowsClient(ServiceClient):
             per_page=rq.MAX_PER_PAGE,
             max_items=max_items,
         )
+        from .._consent import group_by_consent  # imported on first use
+
         return group_by_consent(runs)
 
     # -- web inputs ----------------------------------------------------------------------
@@ -803,6 +807,8 @@ class FlowsClient(ServiceClient):
             per_page=per_page,
             marker=marker,
         )
+        from .._web_input_models import WebInputPage  # imported on first use
+
         return await self._call(request, WebInputPage)
 
     def iter_web_inputs(
@@ -834,6 +840,8 @@ class FlowsClient(ServiceClient):
 
         async def fetch(marker: str | None) -> WebInputPage:
             request = first if marker is None else wi.next_page(marker)
+            from .._web_input_models import WebInputPage  # imported on first use
+
             return await self._call(request, WebInputPage)
 
         return MarkerPager(fetch, _split_web_input_page, max_items=max_items)
@@ -850,6 +858,8 @@ class FlowsClient(ServiceClient):
             web_input = await flows.get_web_input(run.blocking_web_input_id)
             print(web_input.title, [option.label for option in web_input.options])
         """
+        from .._web_input_models import WebInput  # imported on first use
+
         return await self._call(wi.get_web_input(web_input_id), WebInput)
 
     async def respond_to_web_input(self, web_input_id: str, value: Any) -> None:

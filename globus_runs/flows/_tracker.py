@@ -26,7 +26,6 @@ from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-import anyio.lowlevel
 
 from .. import _json
 from .._auth import AccessTokenAuthorizer

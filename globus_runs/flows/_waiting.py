@@ -20,24 +20,15 @@ from .._errors import (
     RunsNotFoundError,
     WaitTimeoutError,
 )
-from .._models import (
-    BatchResult,
-    Run,
-    RunEvent,
-    RunLogEntry,
-    RunLogEvent,
-    RunNeedsConsentEvent,
-    RunStatus,
-    RunStatusEvent,
-    RunWaitingForInputEvent,
-)
-from .._web_input_models import WebInput
+from .._models import BatchResult, Run, RunLogEntry, RunStatus
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
 from ._tracker import InactivePolicy, Waiter, tracker_of
 from ._wait_progress import ProgressCallback, progress_of_statuses
 
 if TYPE_CHECKING:
+    from .._events import RunEvent
+    from .._web_input_models import WebInput
     from ._client import FlowsClient
 
 __all__ = [
@@ -398,6 +389,13 @@ class RunWatcher:
         return run
 
     async def _poll(self, run: Run) -> None:
+        from .._events import (  # imported on first use
+            RunLogEvent,
+            RunNeedsConsentEvent,
+            RunStatusEvent,
+            RunWaitingForInputEvent,
+        )
+
         waiting_on = run.blocking_web_input_id
         waiting: RunWaitingForInputEvent | None = None
         if waiting_on is not None and waiting_on != self._announced_input:

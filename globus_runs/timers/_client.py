@@ -17,10 +17,10 @@ from .._errors import (
 )
 from .._http.attempts import Response
 from .._http.clients import AsyncBaseTransport, AsyncClient
-from .._models import RunResult, Timer, TimerRun, TimerRunPage, TimerRunStatus
 from .._paging import MarkerPager
 from .._retry import RetryPolicy
 from .._service import ServiceClient
+from .._timer_models import RunResult, Timer, TimerRun, TimerRunPage, TimerRunStatus
 from .._wire import ApiRequest, check_base_url
 from ..flows import FlowsClient
 from . import _requests as rq

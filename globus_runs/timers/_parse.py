@@ -11,7 +11,7 @@ from typing import Any
 
 from .._converter import parse_datetime, register_model, structure
 from .._errors import ResponseParseError
-from .._models import RunResult, Timer, TimerRun, TimerRunError, TimerRunStatus
+from .._timer_models import RunResult, Timer, TimerRun, TimerRunError, TimerRunStatus
 
 __all__ = [
     "derive_status",

@@ -1,7 +1,7 @@
 """``import globus_runs`` loads what a Flows client needs and nothing else: the emulator, the
-CLI, Timers, the OAuth authorizers, run summaries, cattrs, trio, OpenTelemetry, the proxy and
-connection-pool modules load when first used (``benchmarks/bench_import.py`` measures the
-time)."""
+CLI, Timers and its models, the OAuth authorizers, run summaries, the events of ``watch_run``,
+the consent and web-input models, cattrs, trio, OpenTelemetry, the proxy and connection-pool
+modules load when first used (``benchmarks/bench_import.py`` measures the time)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import globus_runs
 LAZY = [
     "cattrs",
     "trio",
+    "anyio.abc",
+    "anyio.lowlevel",
     "opentelemetry",
     "starlette",
     "uvicorn",
@@ -24,6 +26,10 @@ LAZY = [
     "globus_runs._summary",
     "globus_runs._http.proxies",
     "globus_runs._http.pool",
+    "globus_runs._web_input_models",
+    "globus_runs._timer_models",
+    "globus_runs._consent",
+    "globus_runs._events",
 ]
 
 
@@ -45,6 +51,17 @@ def test_importing_the_package_loads_none_of_the_lazy_modules() -> None:
 def test_a_lazy_name_loads_its_module_on_first_use() -> None:
     loaded = set(_loaded_after("import globus_runs\nglobus_runs.TimersClient"))
     assert "globus_runs.timers" in loaded
+
+
+def test_a_model_loads_its_module_on_first_use() -> None:
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.WebInputPage"))
+    assert "globus_runs._web_input_models" in loaded
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.TimerRun"))
+    assert "globus_runs._timer_models" in loaded
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.group_by_consent"))
+    assert "globus_runs._consent" in loaded
+    loaded = set(_loaded_after("import globus_runs\nglobus_runs.RunStatusEvent"))
+    assert "globus_runs._events" in loaded
 
 
 def test_every_public_name_resolves_and_is_listed() -> None:
