@@ -265,7 +265,11 @@ async def served_world(
                 token_for=token_for,
             )
             namespace["authorizer"] = AccessTokenAuthorizer(token)
-            yield namespace
+            try:
+                yield namespace
+            finally:
+                # An example may choose a tracer provider; the next test starts without one.
+                globus_runs.configure_telemetry()
 
 
 # Where one example needs something else than the others under a given name: by the

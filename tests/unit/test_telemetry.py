@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from globus_runs import configure_telemetry
 from globus_runs._telemetry import active_tracer, redact_url
 from globus_runs.testing import FakeGlobus
 
@@ -12,6 +13,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_no_tracer_is_active_when_no_provider_is_configured(fake: FakeGlobus) -> None:
+    configure_telemetry()  # the defaults, whatever an earlier test in this process chose
     [run_id] = fake.add_runs(fake.add_flow(), 1)
     async with fake.flows_client() as flows:
         await flows.get_run(run_id)
