@@ -500,3 +500,29 @@ class BatchResult(Generic[T]):
         if self.error is not None:
             raise self.error
         return cast(T, self.value)
+
+
+#: Models that lived in this module before they moved to one loaded on first use. Pickles
+#: made by earlier versions name them here, and still load.
+_MOVED: Final = {
+    "RunEvent": "_events",
+    "RunLogEvent": "_events",
+    "RunNeedsConsentEvent": "_events",
+    "RunStatusEvent": "_events",
+    "RunWaitingForInputEvent": "_events",
+    "RunResult": "_timer_models",
+    "Timer": "_timer_models",
+    "TimerRun": "_timer_models",
+    "TimerRunError": "_timer_models",
+    "TimerRunPage": "_timer_models",
+    "TimerRunStatus": "_timer_models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__package__}.{module}"), name)

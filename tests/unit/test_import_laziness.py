@@ -6,10 +6,14 @@ modules load when first used (``benchmarks/bench_import.py`` measures the time).
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 
+import pytest
+
 import globus_runs
+import globus_runs._models
 
 LAZY = [
     "cattrs",
@@ -68,3 +72,24 @@ def test_every_public_name_resolves_and_is_listed() -> None:
     for name in globus_runs.__all__:
         assert getattr(globus_runs, name) is not None
     assert set(globus_runs.__all__) <= set(dir(globus_runs))
+
+
+def test_a_pickle_naming_a_model_where_it_used_to_live_still_loads() -> None:
+    # Protocol 2 names a class as "module\nname\n"; earlier versions defined these models in
+    # globus_runs._models.
+    timer_run = globus_runs.TimerRun(id="abc", timer_id="t", status="ok")
+    event = globus_runs.RunStatusEvent(run=_a_run(), previous=None)
+    for value, module in ((timer_run, b"_timer_models"), (event, b"_events")):
+        old = pickle.dumps(value, protocol=2).replace(
+            b"globus_runs." + module, b"globus_runs._models"
+        )
+        assert b"globus_runs._models\n" in old
+        again = pickle.loads(old)
+        assert again == value
+        assert type(again) is type(value)
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        globus_runs._models.NoSuchModel  # noqa: B018
+
+
+def _a_run() -> globus_runs.Run:
+    return globus_runs.Run(run_id="r", flow_id="f", status="ACTIVE")
