@@ -318,7 +318,48 @@ def _restore_run(held: tuple[tuple[str, Any], ...]) -> Run:
     run = object.__new__(Run)
     for name, value in held:
         _SLOTS[name].__set__(run, value)
+    if all(type(value) is str or type(value) is bytes for _, value in held):
+        _untrack(run)
     return run
+
+
+def _untracker() -> Callable[[object], None]:
+    """What takes an object out of the cyclic garbage collector's sight: CPython's
+    ``PyObject_GC_UnTrack``, or nothing on another interpreter.
+
+    A run read from the service holds only strings (its id, flow, status and compact
+    document), so it can never be part of a reference cycle: the collector has nothing to
+    find in it, as in a tuple of strings, which CPython stops tracking itself. Left
+    tracked, every full collection walks each run a program holds, while holding the
+    interpreter lock: a page of 100,000 runs triggers one as it is parsed, which stalls the
+    event loop for tens of milliseconds even when the page is parsed in a worker thread.
+    Untracked, they cost the collector nothing. A run made by hand or by ``attrs.evolve``
+    (it may hold lists and dicts), or one whose document is kept as it is, stays tracked.
+    """
+    if sys.implementation.name != "cpython":
+        return _ignore
+    try:
+        import ctypes
+
+        untrack = ctypes.PYFUNCTYPE(None, ctypes.py_object)(
+            ("PyObject_GC_UnTrack", ctypes.pythonapi)
+        )
+    except (ImportError, AttributeError, OSError):  # built without ctypes or its C API
+        return _ignore
+    return cast("Callable[[object], None]", untrack)
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+def _untrack_first(run: object) -> None:
+    global _untrack
+    _untrack = _untracker()  # made on first use: ctypes loads with the first run read
+    _untrack(run)
+
+
+_untrack: Callable[[object], None] = _untrack_first
 
 
 _new_run = Run.__new__
@@ -352,7 +393,10 @@ def parse_run(document: dict[str, Any]) -> Run:
     # Many runs share a flow and a status: one string for each, not one per run.
     _set_flow_id(run, _intern(flow_id))
     _set_status(run, _intern(status))
-    _set_raw(run, doc.pack_run(document, run_id))
+    packed = doc.pack_run(document, run_id)
+    _set_raw(run, packed)
+    if type(packed) is bytes:  # not a document kept as it is, too deep to pack
+        _untrack(run)
     return run
 
 

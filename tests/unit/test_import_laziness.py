@@ -34,6 +34,7 @@ LAZY = [
     "globus_runs._timer_models",
     "globus_runs._consent",
     "globus_runs._events",
+    "ctypes",  # with the first run read from the service
 ]
 
 

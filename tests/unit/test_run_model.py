@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
 import pickle
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from globus_runs import FlowDescription, ResponseParseError, Run, RunPage
-from globus_runs._converter import converter, structure
+from globus_runs._converter import converter, structure, structure_streamed
 from globus_runs._run_document import LAZY_FIELDS
 from tests.conftest import Payloads
 
@@ -335,6 +337,58 @@ def test_a_parsed_run_keeps_no_decoded_copy_of_its_document(payloads: Payloads) 
     assert all(isinstance(item, str | bytes | type | None) for item in kept)
     [packed] = [item for item in kept if isinstance(item, bytes)]
     assert len(packed) <= len(payloads.text("flows_run_succeeded"))
+
+
+_CPYTHON = pytest.mark.skipif(
+    sys.implementation.name != "cpython", reason="untracking is CPython's garbage collector's"
+)
+
+
+@_CPYTHON
+def test_a_parsed_run_is_out_of_the_garbage_collectors_sight(payloads: Payloads) -> None:
+    run = structure(payloads.json("flows_run_succeeded"), Run)
+    assert not gc.is_tracked(run)
+    assert not gc.is_tracked(pickle.loads(pickle.dumps(run)))
+    # It still reads, compares, copies and frees as any run.
+    assert run.label == "My Cool Run"
+    assert copy.deepcopy(run) == run
+
+
+def test_a_run_that_may_hold_containers_stays_tracked(payloads: Payloads) -> None:
+    parsed = structure(payloads.json("flows_run_succeeded"), Run)
+    assert gc.is_tracked(Run(run_id="r", flow_id="f", status="ACTIVE"))
+    assert gc.is_tracked(attrs.evolve(parsed, label="again"))
+    assert gc.is_tracked(pickle.loads(pickle.dumps(attrs.evolve(parsed, tags=["a"]))))
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(400):  # kept as it is: too deep to pack
+        node["d"] = {}
+        node = node["d"]
+    document = {"run_id": RUN_ID, "flow_id": FLOW_ID, "status": "INACTIVE", "details": deep}
+    assert gc.is_tracked(structure(document, Run))
+
+
+@_CPYTHON
+@pytest.mark.parametrize("runs", [100, 5_000])  # parsed whole, and a run at a time
+def test_a_page_of_runs_adds_no_object_for_the_collector_to_walk(
+    payloads: Payloads, runs: int
+) -> None:
+    document = payloads.json("flows_run_succeeded")
+    body = json.dumps(
+        {
+            "runs": [
+                dict(document, run_id=f"{i:08d}-0000-4000-8000-000000000000") for i in range(runs)
+            ]
+        }
+    ).encode()
+    gc.collect()
+    before = len(gc.get_objects())
+    page = structure_streamed(body, RunPage) or structure(json.loads(body), RunPage)
+    gc.collect()
+    added = len(gc.get_objects()) - before
+    assert len(page.runs) == runs
+    assert added < 50, f"{added} tracked objects for {runs} runs"
+    assert page.runs[-1].run_id == f"{runs - 1:08d}-0000-4000-8000-000000000000"
 
 
 def test_raw_gives_the_whole_document_each_time_as_a_new_dict(payloads: Payloads) -> None:
