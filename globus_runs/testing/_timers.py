@@ -13,7 +13,8 @@ parsed pieces and the current time, and returns the JSON answer or raises
   the input checked against the flow's schema) and records a result; a failed
   submission (flow gone, invalid input) records the Flows error instead;
 - a schedule whose first moment is in the past (or absent) fires as soon as
-  possible, then every ``interval`` from then on; a recurring timer stops after
+  possible, then every ``interval`` from then on; a recurring schedule given without
+  ``start`` is shown with ``start`` the moment it was created; a recurring timer stops after
   its ``end`` time or its ``count`` firings and then has status ``ended``;
 - a paused timer does not fire; firings that fell due while it was paused are
   not made up, except that a one-time timer that missed its moment fires as
@@ -237,6 +238,9 @@ class TimersState:
         else:
             callback_url, scope, flow_id = TRANSFER_CALLBACK_URL, None, None
         first = _first_due(schedule, now)
+        if schedule_document.get("type") == "recurring" and schedule_document.get("start") is None:
+            # The service fills in when a recurring schedule given no start starts: now.
+            schedule_document = {**schedule_document, "start": format_time(now)}
         timer = TimerRecord(
             job_id=str(uuid.uuid4()),
             owner=owner,

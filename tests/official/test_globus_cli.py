@@ -310,7 +310,7 @@ def test_timer_show_prints_each_activity(fake: FakeGlobus, globus: Globus) -> No
     )
     timer_id = created["Timer ID"]
     assert (created["Name"], created["Type"], created["Status"]) == ("hourly", "flow", "new")
-    assert created["Schedule"].startswith("every 3600 seconds, starting")
+    assert created["Schedule"] == f"every 3600 seconds, starting {text_time(began)}"
     assert created["Next Run"] == text_time(began)
     fake.clock.advance(4)  # the first run (10 s long) is under way
     running = activity(globus, timer_id)
