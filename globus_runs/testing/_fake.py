@@ -619,6 +619,25 @@ class FakeGlobus:
         self.fire_due_timers()
         return MappingProxyType(self.timers_service.timers)
 
+    def fail_timer_submissions(self, count: int = 1, *, timer_id: str | None = None) -> None:
+        """Make the next ``count`` attempts of flow timers (of ``timer_id`` only, if given)
+        to start their flow fail as production retries them: as if the Flows service
+        answered 5xx or could not be reached.
+
+        Such a timer's ``activity`` is ``{"code": "retrying", "start_timestamp": ...}``
+        (when its first attempt failed) and it tries again every 30
+        emulated seconds, recording nothing; the first attempt that succeeds starts the
+        run and records its result as usual, and the timer goes back to its schedule.
+        Pausing the timer drops the retries.
+
+        Example::
+
+            fake.fail_timer_submissions(2, timer_id=timer_id)
+            fake.clock.advance(30)  # the attempts at 0 s and 30 s have failed: retrying
+            fake.clock.advance(30)  # the third starts the run
+        """
+        self.timers_service.fail_submissions(count, timer_id)
+
     def fire_due_timers(self) -> int:
         """Carry out every timer firing that has come due on ``clock`` (and complete
         the deletions whose time has come); returns how many firings there were.

@@ -27,7 +27,6 @@ from ._errors import ApiError, bad_request, forbidden, not_found, state_conflict
 from ._listing import (
     RunView,
     first_page,
-    order_ties,
     page_marker,
     parse_run_query,
     read_marker,
@@ -245,7 +244,7 @@ class FlowsState:
             page = select_page(self.visible_views(caller, now), query, after)
         else:
             views = (view for run in walk if (view := run_view(run, caller, now)) is not None)
-            page = first_page(order_ties(views, query, after), query)
+            page = first_page(views, query)
         runs = [self.runs[view.run_id] for view in page.runs]
         return {
             "runs": [self.render(run, now, caller) for run in runs],

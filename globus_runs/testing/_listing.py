@@ -9,7 +9,6 @@ size, so a request with a marker needs (and reads) nothing else.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -256,7 +255,7 @@ def _sort_key(run: RunView, orderby: tuple[tuple[str, bool], ...]) -> list[SortV
     return [_SORT_VALUES[field](run) for field, _ in orderby] + [run.seq]
 
 
-def _compare(a: Sequence[SortValue], b: Sequence[SortValue], desc: Sequence[bool]) -> int:
+def compare_sort_keys(a: Sequence[SortValue], b: Sequence[SortValue], desc: Sequence[bool]) -> int:
     """Order two sort keys; missing values sort last ascending, first descending."""
     for left, right, descending in zip(a, b, desc, strict=True):
         if left == right:
@@ -289,37 +288,13 @@ def select_page(
     desc = [d for _, d in query.orderby] + [query.orderby[0][1]]
     keyed = [(_sort_key(run, query.orderby), run) for run in runs if query.matches(run)]
     if after is not None:
-        keyed = [item for item in keyed if _compare(item[0], after, desc) > 0]
+        keyed = [item for item in keyed if compare_sort_keys(item[0], after, desc) > 0]
 
     def order(x: tuple[list[SortValue], RunView], y: tuple[list[SortValue], RunView]) -> int:
-        return _compare(x[0], y[0], desc)
+        return compare_sort_keys(x[0], y[0], desc)
 
     keyed.sort(key=functools.cmp_to_key(order))
     return first_page(iter(run for _, run in keyed), query)
-
-
-def order_ties(
-    views: Iterator[RunView], query: RunQuery, after: Sequence[SortValue] | None
-) -> Iterator[RunView]:
-    """``views``, in the order of ``query``'s first field (ties by seq), in the whole order
-    of ``query``: with several fields, the runs tying on the first are sorted by the others,
-    and those not after ``after`` are dropped (the walk of an index starts at the first run
-    sharing ``after``'s first value)."""
-    if len(query.orderby) == 1:
-        yield from views
-        return
-    first = _SORT_VALUES[query.orderby[0][0]]
-    desc = [d for _, d in query.orderby] + [query.orderby[0][1]]
-
-    def order(x: tuple[list[SortValue], RunView], y: tuple[list[SortValue], RunView]) -> int:
-        return _compare(x[0], y[0], desc)
-
-    for _, tied in itertools.groupby(views, key=first):
-        keyed = [(_sort_key(view, query.orderby), view) for view in tied]
-        if after is not None:
-            keyed = [item for item in keyed if _compare(item[0], after, desc) > 0]
-        keyed.sort(key=functools.cmp_to_key(order))
-        yield from (view for _, view in keyed)
 
 
 def first_page(ordered: Iterator[RunView], query: RunQuery) -> RunPage:

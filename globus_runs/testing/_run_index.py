@@ -18,11 +18,15 @@ flow (``filter_flow_id``):
   the runs still going are one list, by creation, read for ``ACTIVE`` and again for
   ``INACTIVE`` (their status is read on the way: it changes with time alone).
 
-Ties on a field are broken by creation (``seq``) in the field's direction, as
-`select_page` breaks them. An order of several fields is walked by its first field, and
-only the runs tying on it are sorted (`order_ties`): cheap when the first field is one
-that rarely ties (``id``, a time), a sort of most runs when it is ``status`` or ``label``
-and most runs share a value.
+Ties on a field are broken by creation (``seq``) in the direction of the order's first
+field, as `select_page` breaks them. An order of several fields is walked by its first
+field, a group of runs tying on it at a time: a small group (at most `_SORT_AT_MOST` runs)
+is sorted by the other fields; a larger one (most runs sharing a status, or no label) is
+read through the next field's sorted list, keeping the runs of the group, and so on field
+by field; the last field's ties are read by creation in the first field's direction (the
+same list walked the other way when the directions differ). A page thus reads about a page
+of runs, plus at most `_SORT_AT_MOST` per field, plus, when a large group's runs lie far
+along the next field's list, the runs passed over to reach them.
 
 Which runs have ended is kept up to date lazily: each run's planned end (`planned_end`)
 waits in a heap until the clock passes it, and a run whose timeline changes (resumed,
@@ -36,12 +40,15 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from ._listing import RUN_STATUSES, RunQuery, SortValue, micros
+import attrs
+
+from ._listing import RUN_STATUSES, RunQuery, SortValue, compare_sort_keys, micros
 from ._records import RunRecord
 from ._timeline import TERMINAL_STATUSES, may_pause, planned_end, status_at
 
@@ -55,6 +62,13 @@ _BEFORE_ALL, _AFTER_ALL = -1, sys.maxsize
 
 # Past this many runs ending at once, the running lists are rebuilt rather than edited.
 _ONE_BY_ONE = 64
+
+# A group of runs tying on a field of a several-field order is sorted by the other fields
+# when it has at most this many runs; a larger one is read through the next field's list.
+_SORT_AT_MOST = 500
+
+# What the runs a walk keeps must have: (a field, how a run's value of it is read, the value).
+Same = tuple[tuple[str, Callable[[RunRecord], SortValue], SortValue], ...]
 
 
 class SortedKeys:
@@ -259,23 +273,124 @@ class RunIndex:
     def walk(
         self, query: RunQuery, after: Sequence[SortValue] | None, now: datetime
     ) -> Iterator[RunRecord] | None:
-        """The runs that may match ``query``, in the order of its first field (ties by
-        seq), after ``after``; ``None`` when ``after`` does not fit the order (the caller
-        then sorts every run).
+        """The runs that may match ``query``, in its order, strictly after ``after`` (a
+        marker's position: the run's value for each field, then its seq); ``None`` when
+        ``after`` does not fit the order (the caller then sorts every run)."""
+        if after is not None and not (
+            isinstance(after[-1], int)
+            and all(
+                _placeable(field, value)
+                for (field, _), value in zip(query.orderby, after, strict=False)
+            )
+        ):
+            return None
+        self.settle(now)
+        values = self._values(now)
+        position = None if after is None else tuple(after)
+        return self._ordered(query, 0, (), position, values, now)
 
-        With one field, the walk starts strictly after ``after``. With several, it starts
-        at the first run sharing ``after``'s first value: `order_ties` sorts the runs tying
-        on it by the other fields and drops those not after ``after``.
-        """
-        field, descending = query.orderby[0]
-        position: tuple[SortValue, int] | None = None
-        if after is not None:
-            value, seq = after[0], after[-1]
-            if not isinstance(seq, int):
-                return None
-            if len(query.orderby) > 1:
-                seq = _AFTER_ALL if descending else _BEFORE_ALL
-            position = (value, seq)
+    def _values(self, now: datetime) -> dict[str, Callable[[RunRecord], SortValue]]:
+        """How a run's value for each field is read (the ended runs settled up to ``now``),
+        as `RunView` holds it."""
+        ended = self._ended
+
+        def status(run: RunRecord) -> SortValue:
+            known = ended.get(run.seq)
+            return status_at(run, now)[0] if known is None else known[1]
+
+        def completion_time(run: RunRecord) -> SortValue:
+            known = ended.get(run.seq)
+            return None if known is None else known[0][0]
+
+        return {
+            "id": operator.attrgetter("run_id"),
+            "start_time": lambda run: micros(run.start_time),
+            "label": operator.attrgetter("label"),
+            "status": status,
+            "completion_time": completion_time,
+        }
+
+    def _ordered(
+        self,
+        query: RunQuery,
+        level: int,
+        same: Same,
+        position: tuple[SortValue, ...] | None,
+        values: dict[str, Callable[[RunRecord], SortValue]],
+        now: datetime,
+    ) -> Iterator[RunRecord]:
+        """The runs having ``same`` in the order of ``query``'s fields from ``level`` on
+        (ties by seq in the first field's direction), strictly after ``position`` (the
+        values of those fields, then the seq)."""
+        field, descending = query.orderby[level]
+        first_descending = query.orderby[0][1]
+        last = level == len(query.orderby) - 1
+        value_of = values[field]
+        if last and descending == first_descending:
+            # The field's list holds its ties by seq, in the direction wanted.
+            start = None if position is None else (position[0], _as_int(position[-1]))
+            yield from self._keeping(field, query, same, descending, start, now)
+            return
+        begin = _BEFORE_ALL if not descending else _AFTER_ALL
+        runs = self._keeping(
+            field,
+            query,
+            same,
+            descending,
+            None if position is None else (position[0], begin),
+            now,
+        )
+        pending = next(runs, None)
+        while pending is not None:
+            value = value_of(pending)
+            group = [pending]
+            pending = None
+            for run in runs:
+                if value_of(run) != value:
+                    pending = run
+                    break
+                group.append(run)
+                if len(group) > _SORT_AT_MOST:
+                    break
+            inner = None
+            if position is not None and value == position[0]:
+                inner = position[1:]
+            if len(group) <= _SORT_AT_MOST:
+                yield from _sorted(
+                    group, query.orderby[level + 1 :], first_descending, inner, values
+                )
+                continue
+            # Too many to sort: read the group through the next field's list (the last
+            # field: its own list, by seq the other way), then go on after the group.
+            if last:
+                seq = _AFTER_ALL if first_descending else _BEFORE_ALL
+                start = (value, seq if inner is None else _as_int(inner[-1]))
+                walked = self._keeping(field, query, same, first_descending, start, now)
+                for run in walked:
+                    if value_of(run) != value:
+                        break
+                    yield run
+            else:
+                inner_same = (*same, (field, value_of, value))
+                yield from self._ordered(query, level + 1, inner_same, inner, values, now)
+            end = _AFTER_ALL if not descending else _BEFORE_ALL
+            runs = self._keeping(field, query, same, descending, (value, end), now)
+            pending = next(runs, None)
+
+    def _keeping(
+        self,
+        field: str,
+        query: RunQuery,
+        same: Same,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        now: datetime,
+    ) -> Iterator[RunRecord]:
+        """The runs having ``same`` in the order of ``field`` (ties by seq, in the same
+        direction), strictly after ``position``."""
+        statuses = [value for name, _, value in same if name == "status"]
+        if statuses:  # only runs of that status are kept: walk only those
+            query = attrs.evolve(query, statuses=(str(statuses[0]),))
         walks = {
             "start_time": self._by_start,
             "completion_time": self._by_completion,
@@ -283,7 +398,13 @@ class RunIndex:
             "label": self._by_label,
             "status": self._by_status,
         }
-        return walks[field](query, descending, position, now)
+        runs = walks[field](query, descending, position, now)
+        if not same:
+            return runs
+        if len(same) == 1:  # the usual case, kept cheap: it may pass over many runs
+            _, value_of, value = same[0]
+            return (run for run in runs if value_of(run) == value)
+        return (run for run in runs if all(value_of(run) == value for _, value_of, value in same))
 
     def _runs(self, keys: Iterable[Key]) -> Iterator[RunRecord]:
         runs = self.runs
@@ -295,12 +416,9 @@ class RunIndex:
         descending: bool,
         position: tuple[SortValue, int] | None,
         now: datetime,
-    ) -> Iterator[RunRecord] | None:
-        if position is not None and not isinstance(position[0], int):
-            return None
+    ) -> Iterator[RunRecord]:
         order = self._starts
         if query.statuses and TERMINAL_STATUSES.isdisjoint(query.statuses):
-            self.settle(now)
             order = self._running  # only running runs may match
         keys = order.walk(query.flow_ids, descending, position, _bounds(query.start_time))
         runs = self._runs(keys)
@@ -314,9 +432,7 @@ class RunIndex:
         descending: bool,
         position: tuple[SortValue, int] | None,
         now: datetime,
-    ) -> Iterator[RunRecord] | None:
-        if position is not None and not isinstance(position[0], str):
-            return None
+    ) -> Iterator[RunRecord]:
         return self._runs(self._ids.walk(query.flow_ids, descending, position, _NO_BOUNDS))
 
     def _by_completion(
@@ -325,22 +441,20 @@ class RunIndex:
         descending: bool,
         position: tuple[SortValue, int] | None,
         now: datetime,
-    ) -> Iterator[RunRecord] | None:
-        value = None if position is None else position[0]
-        if not (value is None or isinstance(value, int)):
-            return None
-        self.settle(now)
+    ) -> Iterator[RunRecord]:
         ended = _Segment(self._ends, _bounds(query.completion_time))
+        # Runs still going have no completion time: last ascending, first descending.
+        going = _Segment(self._running_seqs, key_of=_by_seq)
         if query.completion_time is not None or (
             query.statuses and TERMINAL_STATUSES.issuperset(query.statuses)
         ):
-            if position is not None and value is None:
-                return None  # a position among the runs still going, none of which may match
-            return self._runs(ended.walk(query.flow_ids, descending, position))
-        # Runs still going have no completion time: last ascending, first descending.
-        going = _Segment(self._running_seqs, key_of=_by_seq)
+            going.kept = False  # none of them may match
+        if query.statuses and TERMINAL_STATUSES.isdisjoint(query.statuses):
+            ended.kept = False
         segments = [going, ended] if descending else [ended, going]
-        index = None if position is None else segments.index(going if value is None else ended)
+        index = None
+        if position is not None:
+            index = segments.index(going if position[0] is None else ended)
         return self._runs(_walk_segments(segments, query.flow_ids, descending, position, index))
 
     def _by_label(
@@ -349,9 +463,7 @@ class RunIndex:
         descending: bool,
         position: tuple[SortValue, int] | None,
         now: datetime,
-    ) -> Iterator[RunRecord] | None:
-        if position is not None and not (position[0] is None or isinstance(position[0], str)):
-            return None
+    ) -> Iterator[RunRecord]:
         labelled = _Segment(self._labels)
         unlabelled = _Segment(self._unlabelled, key_of=_by_seq)
         # No label sorts last ascending, first descending.
@@ -367,10 +479,7 @@ class RunIndex:
         descending: bool,
         position: tuple[SortValue, int] | None,
         now: datetime,
-    ) -> Iterator[RunRecord] | None:
-        if position is not None and position[0] not in RUN_STATUSES:
-            return None
-        self.settle(now)
+    ) -> Iterator[RunRecord]:
         statuses = sorted(RUN_STATUSES, reverse=descending)
         if position is not None:
             statuses = statuses[statuses.index(str(position[0])) :]
@@ -419,6 +528,7 @@ class _Segment:
         self.ordered = ordered
         self.bounds = bounds
         self.key_of = key_of
+        self.kept = True  # False: no run of it may match, the walk passes over it
 
     def walk(
         self, flow_ids: Sequence[str], descending: bool, position: tuple[SortValue, int] | None
@@ -434,10 +544,12 @@ def _walk_segments(
     position: tuple[SortValue, int] | None,
     index: int | None,
 ) -> Iterator[Key]:
-    """The keys of ``segments`` in turn, from ``position`` in segment ``index`` on."""
+    """The keys of the kept ``segments`` in turn, from ``position`` in segment ``index``
+    on."""
     first = 0 if index is None else index
     for number, segment in enumerate(segments[first:]):
-        yield from segment.walk(flow_ids, descending, position if number == 0 else None)
+        if segment.kept:
+            yield from segment.walk(flow_ids, descending, position if number == 0 else None)
 
 
 def _bounds(
@@ -447,3 +559,44 @@ def _bounds(
         return _NO_BOUNDS
     low, high = bounds
     return (None if low is None else micros(low), None if high is None else micros(high))
+
+
+def _placeable(field: str, value: SortValue) -> bool:
+    """Whether a marker's ``value`` for ``field`` has a place in the field's lists."""
+    if field == "status":
+        return value in RUN_STATUSES
+    if field == "start_time":
+        return isinstance(value, int)
+    if field == "completion_time":
+        return value is None or isinstance(value, int)
+    if field == "id":
+        return isinstance(value, str)
+    return value is None or isinstance(value, str)  # label
+
+
+def _as_int(value: SortValue) -> int:
+    assert isinstance(value, int)  # a seq, as `RunIndex.walk` checked
+    return value
+
+
+def _missing_last(value: SortValue) -> tuple[bool, SortValue]:
+    """A sort key putting ``None`` after every value (before them when reversed)."""
+    return (True, 0) if value is None else (False, value)
+
+
+def _sorted(
+    group: list[RunRecord],
+    fields: tuple[tuple[str, bool], ...],
+    first_descending: bool,
+    position: tuple[SortValue, ...] | None,
+    values: dict[str, Callable[[RunRecord], SortValue]],
+) -> list[RunRecord]:
+    """``group`` sorted by ``fields`` (ties by seq in the first field's direction), only the
+    runs strictly after ``position`` (their values for ``fields``, then the seq)."""
+    keyed = [([values[field](run) for field, _ in fields] + [run.seq], run) for run in group]
+    desc = [descending for _, descending in fields] + [first_descending]
+    for number in reversed(range(len(desc))):  # stable sorts, the least significant first
+        keyed.sort(key=lambda item: _missing_last(item[0][number]), reverse=desc[number])
+    if position is not None:
+        keyed = [item for item in keyed if compare_sort_keys(item[0], position, desc) > 0]
+    return [run for _, run in keyed]

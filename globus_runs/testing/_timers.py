@@ -13,7 +13,8 @@ parsed pieces and the current time, and returns the JSON answer or raises
   the input checked against the flow's schema) and records a result; a failed
   submission (flow gone, invalid input) records the Flows error instead;
 - a schedule whose first moment is in the past (or absent) fires as soon as
-  possible, then every ``interval`` from then on; a recurring timer stops after
+  possible, then every ``interval`` from then on; a recurring schedule given without
+  ``start`` is shown with ``start`` the moment it was created; a recurring timer stops after
   its ``end`` time or its ``count`` firings and then has status ``ended``;
 - a paused timer does not fire; firings that fell due while it was paused are
   not made up, except that a one-time timer that missed its moment fires as
@@ -22,9 +23,15 @@ parsed pieces and the current time, and returns the JSON answer or raises
   while paused; ``ended`` once no firing is left; ``delete_in_progress`` for
   `DELETE_SECONDS` after a delete, then ``deleted`` (still readable by its owner,
   no longer listed);
+- a firing whose flow start fails the way production retries (`fail_submissions`: the
+  Flows service answering 5xx or unreachable) records nothing and is tried again every
+  `RETRY_SECONDS` until an attempt starts the run; that result is recorded as any
+  other, and the schedule goes on from the firing's scheduled moment. A pause drops the
+  retries (the firing counts as missed while paused);
 - ``activity`` says what the timer does now, with the fields of its code:
   ``awaiting_next_run`` (``next_run``), ``run_in_progress`` (``start_timestamp``,
-  ``duration_seconds``), ``paused`` (``reason``); none once ended or deleted;
+  ``duration_seconds``), ``retrying`` (``start_timestamp``: the first failed attempt),
+  ``paused`` (``reason``); none once ended or deleted;
 - results are listed newest first, ``page_size`` at a time (default
   `RESULTS_PAGE_DEFAULT`, at most `RESULTS_PAGE_MAX`); the ``results_pt``
   token of the next page does not shift when new results arrive meanwhile.
@@ -66,6 +73,7 @@ __all__ = [
     "FLOWS_CALLBACK_BASE",
     "RESULTS_PAGE_DEFAULT",
     "RESULTS_PAGE_MAX",
+    "RETRY_SECONDS",
     "TIMER_STATUS_FILTERS",
     "TRANSFER_CALLBACK_URL",
     "Resume",
@@ -75,6 +83,7 @@ __all__ = [
 ]
 
 DELETE_SECONDS = 5.0
+RETRY_SECONDS = 30.0
 RESULTS_PAGE_DEFAULT = 10
 RESULTS_PAGE_MAX = 100
 # What each ``filter_status`` word of ``GET /jobs/`` matches.
@@ -137,6 +146,9 @@ class TimerRecord:
     deleted_at: datetime | None = None
     results: list[TimerResult] = attrs.Factory(list)
     resumes: list[Resume] = attrs.Factory(list)
+    # While a firing is retried: when its first attempt failed, and when the next is due.
+    retrying_since: datetime | None = None
+    retry_at: datetime | None = None
 
     @property
     def ended(self) -> bool:
@@ -176,7 +188,7 @@ def _due(timer: TimerRecord, now: datetime) -> datetime | None:
     """When ``timer`` should fire next if that is by ``now`` and it may fire at all."""
     if timer.paused or timer.deleted_at is not None:
         return None
-    due = timer.next_due
+    due = timer.next_due if timer.retry_at is None else timer.retry_at
     return due if due is not None and due <= now else None
 
 
@@ -200,6 +212,8 @@ class TimersState:
         self.flows = flows
         self.timers: dict[str, TimerRecord] = {}
         self._seq = itertools.count()
+        # Submission failures still to come: [timer id or None for any timer, how many].
+        self._failures: list[list[Any]] = []
 
     # -- creating ------------------------------------------------------------------------
 
@@ -224,6 +238,9 @@ class TimersState:
         else:
             callback_url, scope, flow_id = TRANSFER_CALLBACK_URL, None, None
         first = _first_due(schedule, now)
+        if schedule_document.get("type") == "recurring" and schedule_document.get("start") is None:
+            # The service fills in when a recurring schedule given no start starts: now.
+            schedule_document = {**schedule_document, "start": format_time(now)}
         timer = TimerRecord(
             job_id=str(uuid.uuid4()),
             owner=owner,
@@ -298,14 +315,43 @@ class TimersState:
                 heapq.heappush(due, (following, job_id))
         return fired
 
+    def fail_submissions(self, count: int, timer_id: str | None) -> None:
+        """Make the next ``count`` attempts to start a flow, by ``timer_id`` (or by any
+        flow timer), fail as production retries them (see the module's description)."""
+        if count < 1:
+            raise ValueError(f"count must be at least 1, not {count!r}")
+        self._failures.append([timer_id, count])
+
+    def _fails(self, timer: TimerRecord) -> bool:
+        """Whether this attempt of ``timer`` to start its flow fails (and is retried)."""
+        for failure in self._failures:
+            if failure[0] is None or failure[0] == timer.job_id:
+                failure[1] -= 1
+                if failure[1] == 0:
+                    self._failures.remove(failure)
+                return True
+        return False
+
     def _fire(self, timer: TimerRecord, when: datetime) -> None:
+        """Carry out the attempt due at ``when`` (a scheduled firing, or a retry of one)."""
+        if timer.flow_id is not None and self._fails(timer):
+            if timer.retrying_since is None:
+                timer.retrying_since = when
+            timer.retry_at = when + timedelta(seconds=RETRY_SECONDS)
+            return
+        scheduled = timer.next_due or when
         seq = next(self._seq)
         if timer.flow_id is not None:
             result = self._submit_flow_run(timer, timer.flow_id, seq, when)
         else:
             result = _transfer_result(seq, when)
         timer.results.append(result)
-        timer.next_due = _following(timer, when)
+        timer.retrying_since = timer.retry_at = None
+        following = _following(timer, scheduled)
+        if following is not None and following <= when:
+            # The moments that passed while retrying: this firing stood for them.
+            following = _on_schedule(timer, following, when, after=True)
+        timer.next_due = following
 
     def _submit_flow_run(
         self, timer: TimerRecord, flow_id: str, seq: int, when: datetime
@@ -403,6 +449,7 @@ class TimersState:
         timer = self._changeable(caller, job_id, now, "pause")
         timer.paused = True
         timer.pause_reason = "user"
+        timer.retrying_since = timer.retry_at = None
         return {"message": f"Successfully paused job {job_id}."}
 
     def resume(
@@ -495,8 +542,19 @@ def _after_pause(timer: TimerRecord, now: datetime) -> datetime | None:
         return due
     if schedule.interval is None:
         return now
+    return _on_schedule(timer, due, now, after=False)
+
+
+def _on_schedule(
+    timer: TimerRecord, due: datetime, moment: datetime, *, after: bool
+) -> datetime | None:
+    """The first moment of ``timer``'s recurring schedule from ``due`` on that is at
+    ``moment`` or later (``after``: later), if the schedule has not ended by then."""
+    schedule = timer.schedule
+    assert schedule.interval is not None
     step = timedelta(seconds=schedule.interval)
-    missed = -(-(now - due) // step)  # ceiling: the first scheduled moment at or after now
+    # The count of steps to take: past ``moment``, or up to it (a ceiling).
+    missed = (moment - due) // step + 1 if after else -(-(moment - due) // step)
     due += step * missed
     if schedule.end is not None and due > schedule.end:
         return None
@@ -508,6 +566,8 @@ def _activity(timer: TimerRecord, now: datetime) -> dict[str, Any] | None:
         return None
     if timer.paused:
         return {"code": "paused", "reason": timer.pause_reason}
+    if timer.retrying_since is not None:
+        return {"code": "retrying", "start_timestamp": format_time(timer.retrying_since)}
     running = [result for result in timer.results if _in_progress(result, now)]
     if running:
         began = running[0].ran_at

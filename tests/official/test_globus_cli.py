@@ -310,7 +310,7 @@ def test_timer_show_prints_each_activity(fake: FakeGlobus, globus: Globus) -> No
     )
     timer_id = created["Timer ID"]
     assert (created["Name"], created["Type"], created["Status"]) == ("hourly", "flow", "new")
-    assert created["Schedule"].startswith("every 3600 seconds, starting")
+    assert created["Schedule"] == f"every 3600 seconds, starting {text_time(began)}"
     assert created["Next Run"] == text_time(began)
     fake.clock.advance(4)  # the first run (10 s long) is under way
     running = activity(globus, timer_id)
@@ -328,6 +328,20 @@ def test_timer_show_prints_each_activity(fake: FakeGlobus, globus: Globus) -> No
         f"Successfully resumed job {timer_id}."
     )
     assert activity(globus, timer_id) == waiting
+
+
+def test_timer_show_prints_a_retrying_timer(fake: FakeGlobus, globus: Globus) -> None:
+    flow_id = fake.add_flow(title="Hourly", duration=10, owner=globus.identity_id)
+    began = fake.clock.now()
+    fake.fail_timer_submissions(1)  # the first attempt to start the flow fails
+    created = globus.record("timer", "create", "flow", flow_id, "--interval", "1h")
+    fake.clock.advance(5)
+    retrying = activity(globus, created["Timer ID"])
+    fake.clock.advance(30)  # the retry, 30 s after the first attempt, starts the run
+    running = activity(globus, created["Timer ID"])
+    assert retrying == f"Retrying current run, started at {text_time(began)}"
+    retried = text_time(began + timedelta(seconds=30))
+    assert running == f"Awaiting completion of the latest run, started at {retried}"
 
 
 def test_timer_list_prints_the_callers_timers_oldest_first(

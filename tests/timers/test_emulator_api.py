@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 
 from globus_runs.testing import FakeGlobus
 
-from .conftest import EVERY_MINUTE
+from .conftest import EVERY_MINUTE, START
 
 pytestmark = [
     pytest.mark.anyio,
@@ -180,6 +181,36 @@ async def test_an_invalid_timer_is_refused_with_the_field_at_fault(
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert (problem["loc"], problem["msg"]) == (loc, msg)
+
+
+CREATED = (START + timedelta(seconds=5)).isoformat(timespec="microseconds")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "shown"),
+    [
+        (EVERY_MINUTE, {**EVERY_MINUTE, "start": CREATED}),
+        ({**EVERY_MINUTE, "start": None}, {**EVERY_MINUTE, "start": CREATED}),
+        (
+            {**EVERY_MINUTE, "start": "2026-03-02T00:00:00+00:00"},
+            {**EVERY_MINUTE, "start": "2026-03-02T00:00:00+00:00"},
+        ),
+    ],
+)
+async def test_a_recurring_schedule_is_shown_with_its_start_or_its_creation(
+    fake: FakeGlobus,
+    http: httpx.AsyncClient,
+    flow_id: str,
+    schedule: dict[str, Any],
+    shown: dict[str, Any],
+) -> None:
+    fake.clock.advance(5)
+    response = await http.post("/v2/timer", json=_create_body(flow_id, schedule=schedule))
+    assert response.status_code == 201, response.text
+    created = response.json()["timer"]
+    read = (await http.get(f"/jobs/{created['job_id']}")).json()
+
+    assert created["schedule"] == read["schedule"] == shown
 
 
 async def test_a_body_that_is_not_json_is_a_validation_error(http: httpx.AsyncClient) -> None:

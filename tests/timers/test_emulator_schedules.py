@@ -255,3 +255,72 @@ async def test_a_transfer_timer_records_a_transfer_task(
 def test_add_timer_checks_the_schedule(fake: FakeGlobus, flow_id: str) -> None:
     with pytest.raises(ValueError, match=r"equal to 60: schedule\.interval_seconds"):
         fake.add_timer(flow_id, {}, schedule={"type": "recurring", "interval_seconds": 30})
+
+
+async def test_a_firing_that_fails_transiently_is_retried_until_it_starts_the_run(
+    fake: FakeGlobus, http: httpx.AsyncClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    other_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    fake.fail_timer_submissions(2, timer_id=timer_id)  # the attempts at 0 s and 30 s
+    fake.clock.advance(45)
+    retrying = await _job(http, timer_id)
+    other = await _job(http, other_id)
+    fake.clock.advance(15)
+    retried = await _job(http, timer_id)
+    fake.clock.advance(30)
+    after = await _job(http, timer_id)
+
+    assert retrying["activity"] == {"code": "retrying", "start_timestamp": at(0)}
+    assert (retrying["status"], retrying["n_runs"], retrying["n_errors"]) == ("new", 0, 0)
+    assert retrying["results"]["data"] == []
+    assert _ran_at(other) == [at(0)]  # only the timer named fails
+    # The third attempt starts the run; the moment that passed meanwhile is not made up.
+    assert _ran_at(retried) == [at(60)]
+    assert retried["results"]["data"][0]["run_status"] == "ACTIVE"
+    assert retried["activity"] == {
+        "code": "run_in_progress",
+        "start_timestamp": at(60),
+        "duration_seconds": 0.0,
+    }
+    assert (retried["status"], retried["n_runs"], retried["n_errors"]) == ("loaded", 1, 0)
+    assert after["activity"] == {"code": "awaiting_next_run", "next_run": at(120)}
+
+
+async def test_a_retried_one_time_firing_runs_once_then_the_timer_ends(
+    fake: FakeGlobus, http: httpx.AsyncClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule={"type": "once", "datetime": at(10)})
+    fake.fail_timer_submissions(1)  # any timer's next attempt
+    fake.clock.advance(39)
+    retrying = await _job(http, timer_id)
+    fake.clock.advance(1 + 30)
+    done = await _job(http, timer_id)
+
+    assert retrying["activity"] == {"code": "retrying", "start_timestamp": at(10)}
+    assert _ran_at(done) == [at(40)]
+    assert (done["status"], done["activity"]) == ("ended", None)
+    assert done["results"]["data"][0]["run_status"] == "SUCCEEDED"
+
+
+async def test_pausing_a_retrying_timer_drops_the_retries(
+    fake: FakeGlobus, http: httpx.AsyncClient, flow_id: str
+) -> None:
+    timer_id = fake.add_timer(flow_id, {}, schedule=EVERY_MINUTE)
+    fake.fail_timer_submissions(1, timer_id=timer_id)
+    fake.clock.advance(10)
+    assert (await _job(http, timer_id))["activity"]["code"] == "retrying"
+    assert (await http.post(f"/jobs/{timer_id}/pause")).status_code == 200
+    paused = await _job(http, timer_id)
+    fake.clock.advance(40)  # past the retry's moment: nothing fires while paused
+    assert (await http.post(f"/jobs/{timer_id}/resume", json={})).status_code == 200
+    resumed = await _job(http, timer_id)
+
+    assert paused["activity"] == {"code": "paused", "reason": "user"}
+    assert resumed["activity"] == {"code": "awaiting_next_run", "next_run": at(60)}
+    assert resumed["n_runs"] == 0
+
+
+def test_submission_failures_are_counted_from_one(fake: FakeGlobus) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        fake.fail_timer_submissions(0)

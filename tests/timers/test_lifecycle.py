@@ -67,7 +67,8 @@ async def test_create_flow_timer_returns_the_new_timer(timers: TimersClient, flo
         timer_type="flow",
         flow_id=flow_id,
         status="new",
-        schedule=EVERY_MINUTE,
+        # Given no start, the schedule starts when it was created.
+        schedule={**EVERY_MINUTE, "start": "2026-03-01T12:00:00.000000+00:00"},
         callback_url=f"https://flows.automate.globus.org/flows/{flow_id}/run",
         callback_body={"body": {"path": "/data"}, "tags": ["beam"]},
         submitted_at=START,

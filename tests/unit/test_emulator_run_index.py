@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -168,7 +169,12 @@ def test_the_indexed_listing_equals_sorting_every_run(data: st.DataObject) -> No
     views = reference_views(fake, caller)
     # Runs ending together are taken off the running lists one by one, or in one pass.
     one_by_one = data.draw(st.sampled_from([0, 64]), label="one by one")
-    with patch.object(_run_index, "_ONE_BY_ONE", one_by_one):
+    # Groups tying on a field are sorted, or read through the next field's list.
+    sort_at_most = data.draw(st.sampled_from([0, 1, 3, 500]), label="sort at most")
+    with (
+        patch.object(_run_index, "_ONE_BY_ONE", one_by_one),
+        patch.object(_run_index, "_SORT_AT_MOST", sort_at_most),
+    ):
         listed = pages(fake, caller, params)
     expected = select_page(views, parse_run_query(QueryParams(params)))
     for answer in listed:
@@ -248,9 +254,69 @@ TIED_ORDERS = [
     "start_time ASC,status DESC",
     "id DESC,label ASC",
 ]
+# Orders whose first fields tie for many runs, each field both ways.
+SEVERAL_FIELDS = [
+    "status ASC,start_time ASC",
+    "status DESC,start_time ASC",
+    "status DESC,completion_time DESC",
+    "status ASC,label DESC",
+    "status DESC,label ASC,start_time DESC",
+    "label ASC,start_time DESC",
+    "label DESC,start_time DESC",
+    "label ASC,completion_time ASC",
+    "label DESC,status ASC,id DESC",
+    "completion_time DESC,label ASC",
+    "completion_time ASC,status DESC,label DESC",
+    "start_time DESC,label DESC,status ASC",
+]
 
 
-def test_every_order_pages_as_a_full_sort_over_runs_with_ties() -> None:
+def assert_pages_of_a_full_sort(
+    fake: FakeGlobus, caller: str, views: list[RunView], params: list[tuple[str, str]]
+) -> None:
+    """Every page of the indexed listing, markers included, is the full sort's, and nothing
+    sorts every run."""
+    query = parse_run_query(QueryParams(params))
+    expected = select_page(views, query)
+    walked, sorted_ = [], []
+    with patch.object(_flows, "select_page", side_effect=AssertionError("full sort")):
+        answers = pages(fake, caller, params)
+    for answer in answers:
+        walked += [run["run_id"] for run in answer["runs"]]
+        assert answer["marker"] == expected.marker, params
+        sorted_ += [view.run_id for view in expected.runs]
+        if expected.marker is not None:
+            reference_query, after = read_marker(expected.marker)
+            expected = select_page(views, reference_query, after)
+    assert walked == sorted_, params
+    assert len(walked) == sum(query.matches(view) for view in views)
+
+
+@pytest.mark.parametrize("sort_at_most", [0, 4, 500])
+def test_orders_of_several_fields_page_as_a_full_sort(sort_at_most: int) -> None:
+    """Groups tying on the first fields are sorted (at most ``sort_at_most`` runs) or read
+    through the next field's list; either way every page is the full sort's."""
+    fake, flows = tied_campaign()
+    caller = identity_urn(OWNERS[0])
+    views = reference_views(fake, caller)
+    # Missing values tie too: unlabelled runs, runs still going (no completion time).
+    assert sum(view.label is None for view in views) > 50
+    assert sum(view.completion_time is None for view in views) > 50
+    filters: list[list[tuple[str, str]]] = [
+        [],
+        [("filter_flow_id", flows[2])],
+        [("filter_status", "ACTIVE,SUCCEEDED")],
+        [("filter_completion_time", format_time(START) + ",")],
+    ]
+    with patch.object(_run_index, "_SORT_AT_MOST", sort_at_most):
+        for orderby in SEVERAL_FIELDS:
+            for extra in filters:
+                params = [("orderby", orderby), ("per_page", "6"), *extra]
+                assert_pages_of_a_full_sort(fake, caller, views, params)
+
+
+@pytest.mark.parametrize("sort_at_most", [0, 4, 500])
+def test_every_order_pages_as_a_full_sort_over_runs_with_ties(sort_at_most: int) -> None:
     fake, flows = tied_campaign()
     caller = identity_urn(OWNERS[0])
     views = reference_views(fake, caller)
@@ -263,21 +329,8 @@ def test_every_order_pages_as_a_full_sort_over_runs_with_ties() -> None:
         [("filter_status", "ACTIVE")],
         [("filter_completion_time", format_time(START) + ",")],
     ]
-    for orderby in TIED_ORDERS:
-        for extra in filters:
-            params = [("orderby", orderby), ("per_page", "7"), *extra]
-            query = parse_run_query(QueryParams(params))
-            expected = select_page(views, query)
-            walked, sorted_ = [], []
-            # The index answers every order: nothing sorts every run.
-            with patch.object(_flows, "select_page", side_effect=AssertionError("full sort")):
-                answers = pages(fake, caller, params)
-            for answer in answers:
-                walked += [run["run_id"] for run in answer["runs"]]
-                assert answer["marker"] == expected.marker, (orderby, extra)
-                sorted_ += [view.run_id for view in expected.runs]
-                if expected.marker is not None:
-                    reference_query, after = read_marker(expected.marker)
-                    expected = select_page(views, reference_query, after)
-            assert walked == sorted_, (orderby, extra)
-            assert len(walked) == sum(query.matches(view) for view in views)
+    with patch.object(_run_index, "_SORT_AT_MOST", sort_at_most):
+        for orderby in TIED_ORDERS:
+            for extra in filters:
+                params = [("orderby", orderby), ("per_page", "7"), *extra]
+                assert_pages_of_a_full_sort(fake, caller, views, params)
