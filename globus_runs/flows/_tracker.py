@@ -200,6 +200,22 @@ class Waiter:
         """Register ``items`` (ids or runs, validated by ``run_id_of``) in input order."""
         self.tracker.add(self, items, run_id_of)
 
+    async def add_many(
+        self, items: Iterable[str | Run], run_id_of: Callable[[str | Run], str]
+    ) -> None:
+        """`add`, ``_CHUNK`` items at a time with a checkpoint between: registering 100,000
+        runs holds the event loop a few milliseconds at a time, not for the whole list."""
+        chunk: list[str | Run] = []
+        index = 0
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == _CHUNK:
+                self.tracker.add(self, chunk, run_id_of, index)
+                index += len(chunk)
+                chunk = []
+                await anyio.lowlevel.checkpoint()
+        self.tracker.add(self, chunk, run_id_of, index)
+
     async def next_news(self) -> None:
         """Return once this waiter has news (an outcome, an observation, a failure or an end)
         or once one more poll has been made for it."""
@@ -246,10 +262,15 @@ class RunTracker:
         return run_id in self._entries
 
     def add(
-        self, waiter: Waiter, items: Iterable[str | Run], run_id_of: Callable[[str | Run], str]
+        self,
+        waiter: Waiter,
+        items: Iterable[str | Run],
+        run_id_of: Callable[[str | Run], str],
+        first: int = 0,
     ) -> None:
+        """Register ``items`` for ``waiter``, the first being its input's item ``first``."""
         self._waiters.add(waiter)
-        for index, item in enumerate(items):
+        for index, item in enumerate(items, first):
             run_id = run_id_of(item)
             waiter.ids.append(run_id)
             waiter.open += 1
@@ -535,18 +556,13 @@ class RunTracker:
             page = await decode_off_loop(response)
             runs = page.get("runs") if isinstance(page, dict) else None
             if not isinstance(runs, list):
-                raise response.redact(
-                    ResponseParseError(
-                        "unexpected RunPage document: no list of runs",
-                        text=response.text(),
-                        method=response.method,
-                        url=response.url,
-                    )
-                )
+                raise _malformed(response, "no list of runs")
             await on_page(runs, response)
-            marker = page.get("marker")
-            if not page.get("has_next_page") or not isinstance(marker, str) or not marker:
+            if not page.get("has_next_page"):
                 return
+            marker = page.get("marker")
+            if not isinstance(marker, str) or not marker:
+                raise _malformed(response, "a next page without a marker to ask for it")
             if marker in markers:
                 return
             markers.add(marker)
@@ -614,9 +630,11 @@ class RunTracker:
         for number, item in enumerate(runs, 1):
             if number % (_CHUNK * 20) == 0:
                 await anyio.lowlevel.checkpoint()
-            run_id = item.get("run_id") if isinstance(item, dict) else None
-            entry = entries.get(run_id) if isinstance(run_id, str) else None
-            if entry is None or run_id is None:
+            run_id = item.get("run_id") if type(item) is dict else None
+            if type(run_id) is not str:
+                raise _malformed(response, f"item {number - 1} of its runs has no run_id")
+            entry = entries.get(run_id)
+            if entry is None:
                 continue
             self._saw(run_id, entry)
             entry.status = item.get("status") if isinstance(item.get("status"), str) else None
@@ -625,9 +643,11 @@ class RunTracker:
             converted = await anyio.to_thread.run_sync(_convert_all, ended, response)
         else:
             converted = _convert_all(ended, response)
-        for run_id, entry, run in converted:
-            if high is not None and run.completion_time is not None and run.completion_time < high:
-                lag = high - run.completion_time
+        for number, (run_id, entry, run, completed) in enumerate(converted, 1):
+            if number % _CHUNK == 0:
+                await anyio.lowlevel.checkpoint()
+            if high is not None and completed is not None and completed < high:
+                lag = high - completed
                 self._overlap = min(_OVERLAP_MAX, max(self._overlap, 2 * lag))
             if self._entries.get(run_id) is entry:
                 self._deliver(run_id, entry, run)
@@ -635,11 +655,30 @@ class RunTracker:
 
 def _convert_all(
     ended: list[tuple[str, _Entry, Any]], response: Response
-) -> list[tuple[str, _Entry, Run]]:
+) -> list[tuple[str, _Entry, Run, datetime | None]]:
+    """Each run as a :class:`Run`, with its completion time (read here, from the decoded
+    document: a parsed run would decode its compact document again to give it)."""
     return [
-        (run_id, entry, structure(item, Run, method=response.method, url=response.url))
+        (
+            run_id,
+            entry,
+            structure(item, Run, method=response.method, url=response.url),
+            _completion_of(item),
+        )
         for run_id, entry, item in ended
     ]
+
+
+def _malformed(response: Response, what: str) -> ResponseParseError:
+    """The error of a listing page that cannot be read as the service writes it."""
+    return response.redact(
+        ResponseParseError(
+            f"unexpected RunPage document: {what}",
+            text=response.text(),
+            method=response.method,
+            url=response.url,
+        )
+    )
 
 
 def _completion_of(item: Any) -> datetime | None:

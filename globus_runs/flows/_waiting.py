@@ -103,6 +103,8 @@ async def wait_for_run(
                     return waiter.ready.popleft().unwrap()
                 if waiter.failure is not None:
                     raise waiter.failure
+        if waiter.ready:  # it ended as the time ran out: the run, not a timeout
+            return waiter.ready.popleft().unwrap()
         last = waiter.last or _seen_as(run_id, *waiter.tracker.status_of(run_id))
     finally:
         waiter.close()
@@ -172,7 +174,7 @@ class RunCompletions:
         if waiter is not None:
             waiter.close()
 
-    def _start(self) -> Waiter:
+    async def _start(self) -> Waiter:
         waiter = Waiter(
             tracker_of(self._client),
             self._client,
@@ -184,7 +186,7 @@ class RunCompletions:
         if self._timeout is not None:
             self._deadline = anyio.current_time() + self._timeout
         try:
-            waiter.add(items or (), _run_id_of)
+            await waiter.add_many(items or (), _run_id_of)
         except BaseException:
             self._close()
             raise
@@ -199,7 +201,7 @@ class RunCompletions:
     async def __anext__(self) -> BatchResult[Run]:
         if self._ended:
             raise StopAsyncIteration
-        waiter = self._waiter if self._waiter is not None else self._start()
+        waiter = self._waiter if self._waiter is not None else await self._start()
         while not waiter.ready:
             if waiter.failure is not None:
                 self._close()
@@ -210,7 +212,8 @@ class RunCompletions:
                 raise StopAsyncIteration
             with anyio.CancelScope(deadline=self._deadline) as scope:
                 await waiter.next_news()
-            if scope.cancelled_caught:
+            if scope.cancelled_caught and not waiter.ready:
+                # A run that ended as the time ran out is given first; the timeout comes next.
                 self._timed_out(waiter)
         return waiter.ready.popleft()
 
@@ -226,9 +229,10 @@ class RunCompletions:
     def _timed_out(self, waiter: Waiter) -> None:
         open_ids = [run_id for run_id in waiter.ids if run_id in waiter.tracker]
         last = [_seen_as(run_id, *waiter.tracker.status_of(run_id)) for run_id in open_ids]
+        total = len(waiter.ids)  # before closing, which forgets them
         self._close()
         raise WaitTimeoutError(
-            f"{len(open_ids)} of {len(waiter.ids)} runs did not finish within {self._timeout} s",
+            f"{len(open_ids)} of {total} runs did not finish within {self._timeout} s",
             last_runs=[run for run in last if run is not None],
         )
 
@@ -244,18 +248,16 @@ async def wait_for_runs(
 ) -> list[Run]:
     """Wait for many runs through the client's tracker (see ``FlowsClient.wait_for_runs``):
     the results of :class:`RunCompletions`, put back in input order."""
-    items = list(run_ids)
-    ids = [_run_id_of(item) for item in items]
+    items = list(run_ids)  # their ids are checked as they are registered, a chunk at a time
     results: list[BatchResult[Run] | None] = [None] * len(items)
 
     def statuses(completions: RunCompletions) -> Iterator[str | None]:
-        for index, run_id in enumerate(ids):
+        for index, item in enumerate(items):
             result = results[index]
             if result is not None:
                 yield result.value.status if result.value is not None else "NOT_FOUND"
                 continue
-            status = completions.status_of(run_id)
-            item = items[index]
+            status = completions.status_of(item.run_id if isinstance(item, Run) else item)
             yield status if status is not None or not isinstance(item, Run) else item.status
 
     def report(completions: RunCompletions) -> None:
@@ -282,7 +284,7 @@ async def wait_for_runs(
                 last.append(ended.value)
             elif isinstance(item, Run):
                 last.append(item)
-            elif (found := seen.get(ids[index])) is not None:
+            elif (found := seen.get(item)) is not None:
                 last.append(found)
         error.last_runs = last
         raise

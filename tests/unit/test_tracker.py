@@ -16,6 +16,7 @@ import pytest
 
 from globus_runs import (
     FlowsClient,
+    ResponseParseError,
     RetryPolicy,
     Run,
     RunNotFoundError,
@@ -414,3 +415,120 @@ async def test_each_waiter_keeps_its_own_inactive_policy(
         fake.clock.advance(200)
     assert outcome["return"].status == RunStatus.INACTIVE
     assert [run.status for run in outcome["wait"]] == [RunStatus.SUCCEEDED]
+
+
+# -- the time running out, registration, malformed pages ---------------------------------
+
+
+async def test_the_timeout_says_how_many_runs_of_how_many_did_not_finish(
+    fake: FakeGlobus, flows: FlowsClient
+) -> None:
+    flow_id = fake.add_flow(duration=100.0)
+    run_ids = fake.add_runs(flow_id, 5, duration=[100.0, 100.0, 1e9, 1e9, 1e9])
+    fake.clock.advance(150)
+    with pytest.raises(WaitTimeoutError) as raised:
+        await flows.wait_for_runs(run_ids, poll_interval=POLL, timeout=0.5)
+    assert str(raised.value) == "3 of 5 runs did not finish within 0.5 s"
+    assert [run.status for run in raised.value.last_runs] == ["SUCCEEDED"] * 2 + ["ACTIVE"] * 3
+
+
+def _ended_as_time_runs_out(monkeypatch: pytest.MonkeyPatch, run: Run) -> None:
+    """Each waiter's next news is ``run`` ended, after which the time runs out before the
+    waiter is back: its deadline passes while it is still inside the wait."""
+
+    delivered: set[int] = set()
+
+    async def news(waiter: _tracker.Waiter) -> None:
+        if id(waiter) not in delivered:
+            delivered.add(id(waiter))
+            waiter.finished(run.run_id, 0, run, None)
+        await anyio.sleep_forever()
+
+    monkeypatch.setattr(_tracker.Waiter, "next_news", news)
+
+
+async def test_a_run_ending_as_the_time_runs_out_is_returned_by_wait_for_run(
+    fake: FakeGlobus, flows: FlowsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [run_id] = fake.add_runs(fake.add_flow(duration=1.0), 1)
+    ended = structure({"run_id": run_id, "flow_id": "f", "status": "SUCCEEDED"}, Run)
+    _ended_as_time_runs_out(monkeypatch, ended)
+    assert await flows.wait_for_run(run_id, poll_interval=POLL, timeout=0.05) == ended
+
+
+async def test_a_run_ending_as_the_time_runs_out_is_given_before_the_timeout(
+    fake: FakeGlobus, flows: FlowsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_ids = fake.add_runs(fake.add_flow(duration=1.0), 2)
+    ended = structure({"run_id": run_ids[0], "flow_id": "f", "status": "SUCCEEDED"}, Run)
+    _ended_as_time_runs_out(monkeypatch, ended)
+    async with flows.as_completed(run_ids, poll_interval=POLL, timeout=0.05) as completions:
+        first = await completions.__anext__()
+        assert (first.index, first.value) == (0, ended)
+        with pytest.raises(WaitTimeoutError, match=r"of 2 runs did not finish within 0\.05 s"):
+            await completions.__anext__()
+
+
+async def test_registering_many_runs_lets_other_tasks_run_between_chunks(
+    fake: FakeGlobus, flows: FlowsClient
+) -> None:
+    flow_id = fake.add_flow(duration=100.0)
+    runs = [
+        structure(
+            {
+                "run_id": f"{i:08d}-0000-4000-8000-000000000000",
+                "flow_id": flow_id,
+                "status": "SUCCEEDED",
+            },
+            Run,
+        )
+        for i in range(5 * _tracker._CHUNK)
+    ]
+    ticks = 0
+    finished = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not finished:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticker)
+        await anyio.lowlevel.checkpoint()
+        before = ticks
+        # Every run given has ended: registering them is the whole wait, with no request.
+        done = await flows.wait_for_runs(runs, poll_interval=POLL, timeout=60)
+        finished = True
+    assert done == runs
+    assert ticks - before >= 4  # the ticker ran between the chunks
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"runs": [{"run_id": 5}], "has_next_page": False},
+        {"runs": ["junk"], "has_next_page": False},
+        {"runs": [None], "has_next_page": False},
+        {"runs": [], "has_next_page": True, "marker": 7},
+        {"runs": [], "has_next_page": True},
+    ],
+)
+async def test_a_listing_page_the_service_would_not_write_ends_the_wait_typed(
+    page: dict[str, Any],
+) -> None:
+    run_id = "00000000-0000-4000-8000-000000000001"
+    ran = {"run_id": run_id, "flow_id": "f", "status": "ACTIVE", "start_time": START.isoformat()}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/runs":
+            return httpx.Response(200, json=page)
+        return httpx.Response(200, json=ran)
+
+    transport = httpx.MockTransport(answer)
+    async with FlowsClient(
+        authorizer="t", base_url="http://127.0.0.1:9", transport=transport
+    ) as flows:
+        with pytest.raises(ResponseParseError, match="unexpected RunPage document"):
+            await flows.wait_for_runs([run_id], poll_interval=POLL, timeout=60)
