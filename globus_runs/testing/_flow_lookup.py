@@ -13,7 +13,8 @@ may view and start it (the emulator does not check who starts a run), so its
 - an unknown flow is a 404 ``NOT_FOUND`` in Flows' error shape;
 - ``GET /flows`` lists flows in registration order, ``per_page`` at a time (default
   `FLOWS_PER_PAGE_DEFAULT`, at most `FLOWS_PER_PAGE_MAX`), with a ``marker`` to the
-  next page; ``filter_roles`` keeps the flows the caller holds one of the roles on,
+  next page; ``filter_roles`` keeps the flows the caller holds one of the roles on
+  (named in the singular, ``flow_viewer``, or in the plural, ``flow_viewers``),
   ``filter_fulltext`` the ones whose title, subtitle, description or keywords
   contain every word given (case-insensitively); ``orderby`` is checked but the
   order stays the registration order.
@@ -29,6 +30,7 @@ from ._flows import FlowsState
 from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
 from ._records import FlowRecord
+from ._role_filters import RoleFilter
 from ._wire import format_time
 
 FLOW_ROLES = (
@@ -38,6 +40,18 @@ FLOW_ROLES = (
     "flow_viewer",
     "run_manager",
     "run_monitor",
+)
+# ``GET /flows`` reads its roles as the service documents them, in the plural, and as
+# official clients send them, in the singular.
+FLOW_ROLE_FILTER = RoleFilter(
+    FLOW_ROLES,
+    {
+        "flow_administrators": "flow_administrator",
+        "flow_starters": "flow_starter",
+        "flow_viewers": "flow_viewer",
+        "run_managers": "run_manager",
+        "run_monitors": "run_monitor",
+    },
 )
 FLOW_ORDER_FIELDS = (
     "id",
@@ -118,22 +132,6 @@ def get_flow(state: FlowsState, caller: str, flow_id: str) -> dict[str, Any]:
     return flow_document(flow, caller)
 
 
-def _roles_filter(params: QueryParams) -> tuple[str, ...]:
-    roles = params.words("filter_roles")
-    # ``filter_role`` is the older, single-valued spelling.
-    single = params.text("filter_role")
-    if single is not None:
-        roles = (*roles, single)
-    for role in roles:
-        if role not in FLOW_ROLES:
-            raise unprocessable(
-                ["query", "filter_roles"],
-                f"value is not a valid enumeration member; permitted: {', '.join(FLOW_ROLES)}",
-                "type_error.enum",
-            )
-    return roles
-
-
 def _check_orderby(params: QueryParams) -> None:
     for clause in params.words("orderby"):
         words = clause.split()
@@ -181,7 +179,13 @@ def list_flows(state: FlowsState, caller: str, params: QueryParams) -> dict[str,
     """``GET /flows``: one page of the flows ``caller`` may see."""
     marker = params.text("marker")
     if marker is None:
-        roles = _roles_filter(params)
+        roles = FLOW_ROLE_FILTER.read(params)
+        # ``filter_role`` is the older, single-valued spelling.
+        single = params.text("filter_role")
+        if single is not None:
+            if single not in FLOW_ROLES:
+                raise unprocessable(["query", "filter_role"], "unknown role", "type_error.enum")
+            roles = (*roles, single)
         words = (params.text("filter_fulltext") or "").split()
         _check_orderby(params)
         per_page = params.integer("per_page", FLOWS_PER_PAGE_DEFAULT, 1, FLOWS_PER_PAGE_MAX)

@@ -18,6 +18,7 @@ import attrs
 from ._errors import bad_request, unprocessable
 from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
+from ._role_filters import RoleFilter
 from ._wire import format_time, parse_time
 
 RUN_STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED")
@@ -197,19 +198,16 @@ def _orderby(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(order)
 
 
-# The plural spellings ``GET /runs`` also accepts for its roles.
-_PLURAL_ROLES = {
-    "run_managers": "run_manager",
-    "run_monitors": "run_monitor",
-    "flow_run_managers": "flow_run_manager",
-    "flow_run_monitors": "flow_run_monitor",
-}
-
-
-def _roles(params: QueryParams) -> tuple[str, ...]:
-    allowed = (*RUN_ROLES, *_PLURAL_ROLES)
-    words = _choices(params, "filter_roles", allowed)
-    return tuple(dict.fromkeys(_PLURAL_ROLES.get(word, word) for word in words))
+# ``GET /runs`` reads its roles in the plural too.
+RUN_ROLE_FILTER = RoleFilter(
+    RUN_ROLES,
+    {
+        "run_managers": "run_manager",
+        "run_monitors": "run_monitor",
+        "flow_run_managers": "flow_run_manager",
+        "flow_run_monitors": "flow_run_monitor",
+    },
+)
 
 
 def page_marker(params: QueryParams) -> str | None:
@@ -225,7 +223,7 @@ def parse_run_query(params: QueryParams) -> RunQuery:
         statuses=_choices(params, "filter_status", RUN_STATUSES),
         labels=params.words("filter_label"),
         flow_titles=params.words("filter_flow_title"),
-        roles=_roles(params),
+        roles=RUN_ROLE_FILTER.read(params),
         start_time=_time_range(params, "filter_start_time"),
         completion_time=_time_range(params, "filter_completion_time"),
         orderby=_orderby(params),

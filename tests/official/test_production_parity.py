@@ -84,6 +84,30 @@ def test_list_runs_takes_the_plural_role_spellings_and_a_time_without_comma(
     assert early != late
 
 
+def test_list_flows_takes_the_plural_role_spellings_and_the_singular_ones(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    me = f"urn:globus:auth:identity:{identity_id}"
+    managed = fake.add_flow(title="Managed", run_managers=[me])
+    watched = fake.add_flow(title="Watched", run_monitors=[me])
+
+    def listed(*roles: str) -> list[str]:
+        return [flow["id"] for flow in flows.list_flows(filter_roles=roles)["flows"]]
+
+    assert listed("run_managers") == listed("run_manager") == [managed]
+    assert listed("run_monitors") == listed("run_monitor") == [watched]
+    assert listed("flow_owner", "run_managers", "run_monitors") == [flow_id, managed, watched]
+    assert sent(fake, "flows")[0].query == [("filter_roles", "run_managers")]
+    with pytest.raises(globus_sdk.FlowsAPIError) as caught:
+        flows.list_flows(filter_roles="flow_owners")
+    error = caught.value.raw_json
+    assert error is not None
+    assert (caught.value.http_status, error["error"]["detail"][0]["loc"]) == (
+        422,
+        ["query", "filter_roles"],
+    )
+
+
 def test_list_runs_pages_with_pagination_token(
     fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
 ) -> None:
