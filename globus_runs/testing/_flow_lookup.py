@@ -14,7 +14,8 @@ may view and start it (the emulator does not check who starts a run), so its
 - ``GET /flows`` lists flows in registration order, ``per_page`` at a time (default
   `FLOWS_PER_PAGE_DEFAULT`, at most `FLOWS_PER_PAGE_MAX`), with a ``marker`` to the
   next page; ``filter_roles`` keeps the flows the caller holds one of the roles on
-  (named in the singular, ``flow_viewer``, or in the plural, ``flow_viewers``),
+  (named in the singular, ``flow_viewer``, or in the plural, ``flow_viewers``; the
+  deprecated ``filter_role`` is read as `globus_runs.testing._role_filters` says),
   ``filter_fulltext`` the ones whose title, subtitle, description or keywords
   contain every word given (case-insensitively); ``orderby`` is checked but the
   order stays the registration order.
@@ -51,6 +52,14 @@ FLOW_ROLE_FILTER = RoleFilter(
         "flow_viewers": "flow_viewer",
         "run_managers": "run_manager",
         "run_monitors": "run_monitor",
+    },
+    {
+        "flow_owner": ("flow_owner",),
+        "flow_administrator": ("flow_administrator", "flow_starter", "flow_viewer"),
+        "flow_starter": ("flow_starter", "flow_viewer"),
+        "flow_viewer": ("flow_viewer",),
+        "run_manager": ("run_manager", "run_monitor"),
+        "run_monitor": ("run_monitor",),
     },
 )
 FLOW_ORDER_FIELDS = (
@@ -180,12 +189,6 @@ def list_flows(state: FlowsState, caller: str, params: QueryParams) -> dict[str,
     marker = params.text("marker")
     if marker is None:
         roles = FLOW_ROLE_FILTER.read(params)
-        # ``filter_role`` is the older, single-valued spelling.
-        single = params.text("filter_role")
-        if single is not None:
-            if single not in FLOW_ROLES:
-                raise unprocessable(["query", "filter_role"], "unknown role", "type_error.enum")
-            roles = (*roles, single)
         words = (params.text("filter_fulltext") or "").split()
         _check_orderby(params)
         per_page = params.integer("per_page", FLOWS_PER_PAGE_DEFAULT, 1, FLOWS_PER_PAGE_MAX)

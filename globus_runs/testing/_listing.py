@@ -198,7 +198,9 @@ def _orderby(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(order)
 
 
-# ``GET /runs`` reads its roles in the plural too.
+# ``GET /runs`` reads its roles in the plural too; its deprecated ``filter_role`` takes
+# only the run's own roles, which the older ``GET /flows/{flow_id}/runs`` extends with
+# the flow's.
 RUN_ROLE_FILTER = RoleFilter(
     RUN_ROLES,
     {
@@ -206,6 +208,19 @@ RUN_ROLE_FILTER = RoleFilter(
         "run_monitors": "run_monitor",
         "flow_run_managers": "flow_run_manager",
         "flow_run_monitors": "flow_run_monitor",
+    },
+    {
+        "run_owner": ("run_owner",),
+        "run_manager": ("run_manager", "run_monitor"),
+        "run_monitor": ("run_monitor",),
+    },
+)
+FLOW_RUNS_ROLE_FILTER = attrs.evolve(
+    RUN_ROLE_FILTER,
+    implied={
+        **RUN_ROLE_FILTER.implied,
+        "flow_run_manager": ("flow_run_manager", "flow_run_monitor"),
+        "flow_run_monitor": ("flow_run_monitor",),
     },
 )
 
@@ -216,14 +231,16 @@ def page_marker(params: QueryParams) -> str | None:
     return marker if marker is not None else params.text("pagination_token")
 
 
-def parse_run_query(params: QueryParams) -> RunQuery:
-    """The query of a ``GET /runs`` request without a marker; 422 when invalid."""
+def parse_run_query(params: QueryParams, *, under_flow: bool = False) -> RunQuery:
+    """The query of a ``GET /runs`` request without a marker (``under_flow``: of the older
+    ``GET /flows/{flow_id}/runs``); 422 when invalid."""
+    roles = (FLOW_RUNS_ROLE_FILTER if under_flow else RUN_ROLE_FILTER).read(params)
     return RunQuery(
         flow_ids=params.words("filter_flow_id"),
         statuses=_choices(params, "filter_status", RUN_STATUSES),
         labels=params.words("filter_label"),
         flow_titles=params.words("filter_flow_title"),
-        roles=RUN_ROLE_FILTER.read(params),
+        roles=roles,
         start_time=_time_range(params, "filter_start_time"),
         completion_time=_time_range(params, "filter_completion_time"),
         orderby=_orderby(params),

@@ -108,6 +108,54 @@ def test_list_flows_takes_the_plural_role_spellings_and_the_singular_ones(
     )
 
 
+def test_list_runs_reads_the_deprecated_filter_role_cumulatively(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    me = f"urn:globus:auth:identity:{identity_id}"
+    [owned] = fake.add_runs(flow_id, 1, owner=identity_id)
+    [managed] = fake.add_runs(flow_id, 1, run_managers=[me])
+    [watched] = fake.add_runs(flow_id, 1, run_monitors=[me])
+
+    def listed(**query: str) -> set[str]:
+        return {run["run_id"] for run in flows.list_runs(query_params=query)["runs"]}
+
+    assert listed(filter_role="run_manager") == {managed, watched}
+    assert listed(filter_role="run_monitor") == {watched}
+    assert listed(filter_role="run_owner") == {owned}
+    # filter_roles wins over the deprecated parameter.
+    assert listed(filter_role="run_manager", filter_roles="run_owner") == {owned}
+    first = flows.list_runs(query_params={"filter_role": "run_manager", "per_page": 1})
+    second = flows.list_runs(marker=first["marker"])
+    assert {run["run_id"] for run in [*first["runs"], *second["runs"]]} == {managed, watched}
+    with pytest.raises(globus_sdk.FlowsAPIError) as caught:
+        flows.list_runs(query_params={"filter_role": "flow_run_manager"})
+    error = caught.value.raw_json
+    assert error is not None
+    assert (caught.value.http_status, error["error"]["detail"][0]["loc"]) == (
+        422,
+        ["query", "filter_role"],
+    )
+
+
+def test_list_flows_reads_the_deprecated_filter_role_cumulatively(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    me = f"urn:globus:auth:identity:{identity_id}"
+    managed = fake.add_flow(title="Managed", run_managers=[me])
+    watched = fake.add_flow(title="Watched", run_monitors=[me])
+
+    def listed(**query: str) -> list[str]:
+        return [flow["id"] for flow in flows.list_flows(query_params=query)["flows"]]
+
+    assert listed(filter_role="run_manager") == [managed, watched]
+    assert listed(filter_role="run_monitor") == [watched]
+    assert listed(filter_role="flow_owner") == [flow_id]
+    assert listed(filter_role="run_manager", filter_roles="flow_owner") == [flow_id]
+    with pytest.raises(globus_sdk.FlowsAPIError) as caught:
+        flows.list_flows(query_params={"filter_role": "run_managers"})
+    assert caught.value.http_status == 422
+
+
 def test_list_runs_pages_with_pagination_token(
     fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
 ) -> None:
