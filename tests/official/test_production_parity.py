@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import globus_sdk
 import pytest
+from globus_sdk.testing import RegisteredResponse, get_response_set
 
 from globus_runs.testing import FakeGlobus
 
 from .conftest import START, sent
+
+TRANSFER_ACTION_URL = "https://actions.automate.globus.org/transfer/transfer/run"
 
 
 def client_of(info: dict[str, str], token: str) -> globus_sdk.FlowsClient:
@@ -345,3 +348,65 @@ def test_create_job_makes_a_timer_the_older_way(
             )
         )
     assert caught.value.http_status == 422
+
+
+def test_create_job_makes_a_transfer_timer_shaped_like_the_sdk_fixture(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient
+) -> None:
+    response = get_response_set(globus_sdk.TimersClient.create_job).lookup("default")
+    assert isinstance(response, RegisteredResponse)
+    shape = response.json
+    assert isinstance(shape, dict)
+    job = globus_sdk.TimerJob(
+        callback_url=shape["callback_url"],
+        callback_body=shape["callback_body"],
+        start=fake.clock.now(),
+        interval=int(shape["interval"]),
+        name=shape["name"],
+    )
+    created = timers.create_job(job)
+    assert created.http_status == 201
+    assert (created["timer_type"], created["name"], created["callback_body"]) == (
+        "transfer",
+        shape["name"],
+        shape["callback_body"],
+    )
+    [request] = [r for r in sent(fake, "timers") if r.method == "POST"]
+    assert request.json["callback_body"]["body"]["transfer_items"][0]["recursive"] is False
+    [result] = timers.get_job(created["job_id"])["results"]["data"]
+    assert result["run_status"] == "SUCCEEDED"
+
+
+def test_create_job_takes_the_transfer_api_names_in_the_wrapper_and_the_bare_task(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient
+) -> None:
+    source, destination = str(uuid.uuid4()), str(uuid.uuid4())
+    item = {"source_path": "/src/a", "destination_path": "/dst/a"}
+    task = {"source_endpoint": source, "destination_endpoint": destination, "DATA": [item]}
+    for callback_body in ({"body": task}, task):
+        job = globus_sdk.TimerJob(
+            callback_url=TRANSFER_ACTION_URL,
+            callback_body=callback_body,
+            start=fake.clock.now(),
+            interval=None,
+        )
+        created = timers.create_job(job)
+        assert (created.http_status, created["callback_body"]) == (201, callback_body)
+
+
+def test_create_job_refuses_a_transfer_action_input_without_its_endpoints_or_items(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient
+) -> None:
+    job = globus_sdk.TimerJob(
+        callback_url=TRANSFER_ACTION_URL,
+        callback_body={"body": {"source_endpoint_id": str(uuid.uuid4()), "DATA": "none"}},
+        start=fake.clock.now(),
+        interval=None,
+    )
+    with pytest.raises(globus_sdk.TimersAPIError) as caught:
+        timers.create_job(job)
+    assert caught.value.http_status == 422
+    assert caught.value.messages == [
+        "field required: body.callback_body.body.destination_endpoint",
+        "field required: body.callback_body.body.DATA",
+    ]
