@@ -72,7 +72,7 @@ FLOW_ORDER_FIELDS = (
     "updated_at",
 )
 FLOWS_PER_PAGE_DEFAULT = 20
-FLOWS_PER_PAGE_MAX = 50
+FLOWS_PER_PAGE_MAX = 50  # as for ``GET /runs``: the largest size known to work
 # Production names flows by their URL on the Flows service.
 _FLOW_URL_BASE = "https://flows.globus.org/flows/"
 _PUBLIC = "public"

@@ -31,6 +31,8 @@ RUN_ROLES = (
 )
 ORDER_FIELDS = ("id", "start_time", "completion_time", "status", "label")
 PER_PAGE_DEFAULT = 20
+# Flows documents no maximum page size; 50 is the largest known to work. Larger sizes get
+# a 422, so a test cannot come to rely on pages production may not give.
 PER_PAGE_MAX = 50
 
 TimeRange = tuple[datetime | None, datetime | None]
