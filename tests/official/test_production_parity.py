@@ -159,6 +159,50 @@ def test_list_flows_reads_the_deprecated_filter_role_cumulatively(
     assert caught.value.http_status == 422
 
 
+def test_list_runs_reads_a_completion_time_without_comma_as_from_then_on(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    began = fake.clock.now()
+    # 10 s long, started 60 s apart: done at +10 s and +70 s; the third still runs.
+    done_early, done_late = fake.add_runs(
+        flow_id, 2, owner=identity_id, start=began - timedelta(seconds=120), interval=60
+    )
+    [running] = fake.add_runs(flow_id, 1, owner=identity_id, start=began)
+    since = (began - timedelta(seconds=60)).isoformat()
+
+    def listed(value: str) -> set[str]:
+        page = flows.list_runs(query_params={"filter_completion_time": value})
+        return {run["run_id"] for run in page["runs"]}
+
+    assert listed(since) == listed(f"{since},") == {done_late}
+    assert listed(f",{since}") == {done_early}
+    assert running not in listed((began - timedelta(hours=1)).isoformat())
+    assert sent(fake, "flows")[0].query == [("filter_completion_time", since)]
+
+
+def test_a_run_is_resumed_on_the_older_route_by_the_flows_own_client(
+    fake: FakeGlobus,
+    specific_flow: Callable[[str], globus_sdk.SpecificFlowClient],
+    identity_id: str,
+) -> None:
+    pausing = fake.add_flow(duration=30, inactive_after=5, owner=identity_id)
+    [run_id] = fake.add_runs(pausing, 1, owner=identity_id)
+    fake.clock.advance(10)
+    client = specific_flow(pausing)
+    assert client.get(f"/runs/{run_id}")["status"] == "INACTIVE"
+    resumed = client.post(f"/flows/{pausing}/{run_id}/resume")
+    assert (resumed.http_status, resumed["run_id"], resumed["status"]) == (200, run_id, "ACTIVE")
+    other = fake.add_flow(owner=identity_id)
+    with pytest.raises(globus_sdk.GlobusAPIError) as caught:
+        specific_flow(other).post(f"/flows/{other}/{run_id}/resume")
+    assert (caught.value.http_status, caught.value.code) == (404, "NOT_FOUND")
+    legacy = [r for r in sent(fake, "flows") if r.method == "POST"]
+    assert [(r.path, r.body) for r in legacy] == [
+        (f"/flows/{pausing}/{run_id}/resume", b""),
+        (f"/flows/{other}/{run_id}/resume", b""),
+    ]
+
+
 def test_list_runs_pages_with_pagination_token(
     fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
 ) -> None:
@@ -280,6 +324,30 @@ def test_list_jobs_gives_results_and_applies_its_filters(
     assert [job["job_id"] for job in active] == [second]
     with pytest.raises(globus_sdk.TimersAPIError) as caught:
         timers.list_jobs(query_params={"order": "colour"})
+    assert caught.value.http_status == 422
+
+
+def test_list_jobs_with_filter_stopped_lists_only_the_ended_timers(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient, flow_id: str
+) -> None:
+    once = globus_sdk.FlowTimer(
+        flow_id=flow_id, name="once", schedule=globus_sdk.OnceTimerSchedule(), body={"body": {}}
+    )
+    ended = timers.create_timer(once)["timer"]["job_id"]
+    hourly = timers.create_timer(flow_timer(flow_id))["timer"]["job_id"]
+    paused = timers.create_timer(flow_timer(flow_id, "paused"))["timer"]["job_id"]
+    timers.pause_job(paused)
+    fake.clock.advance(60)
+
+    def listed(**query: str) -> list[str]:
+        return [job["job_id"] for job in timers.list_jobs(query_params=query)["jobs"]]
+
+    assert listed(filter_stopped="true") == [ended]
+    assert listed(filter_stopped="false") == [ended, hourly, paused]
+    assert listed(filter_stopped="true", filter_active="true") == [ended, hourly]
+    assert timers.get_job(ended)["status"] == "ended"
+    with pytest.raises(globus_sdk.TimersAPIError) as caught:
+        timers.list_jobs(query_params={"filter_stopped": "sometimes"})
     assert caught.value.http_status == 422
 
 
