@@ -198,8 +198,9 @@ class FlowsClient(ServiceClient):
 
         Multi-valued filters take a ``str`` or a sequence; time filters a ``(start, end)`` pair
         of aware datetimes, either end ``None``. With ``marker`` only the marker is sent.
-        ``per_page`` is any positive int: Flows documents no maximum (50 is known to work) and
-        answers a size it does not accept with its own error.
+        ``per_page`` is any positive int, sent as given: Flows documents no maximum, 50 is
+        the largest size known to work, and a size the service does not accept comes back as
+        its error (the emulator accepts 1 to 50 and answers more with a 422).
 
         Example::
 

@@ -13,7 +13,9 @@ may view and start it (the emulator does not check who starts a run), so its
 - an unknown flow is a 404 ``NOT_FOUND`` in Flows' error shape;
 - ``GET /flows`` lists flows in registration order, ``per_page`` at a time (default
   `FLOWS_PER_PAGE_DEFAULT`, at most `FLOWS_PER_PAGE_MAX`), with a ``marker`` to the
-  next page; ``filter_roles`` keeps the flows the caller holds one of the roles on,
+  next page; ``filter_roles`` keeps the flows the caller holds one of the roles on
+  (named in the singular, ``flow_viewer``, or in the plural, ``flow_viewers``; the
+  deprecated ``filter_role`` is read as `globus_runs.testing._role_filters` says),
   ``filter_fulltext`` the ones whose title, subtitle, description or keywords
   contain every word given (case-insensitively); ``orderby`` is checked but the
   order stays the registration order.
@@ -29,6 +31,7 @@ from ._flows import FlowsState
 from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
 from ._records import FlowRecord
+from ._role_filters import RoleFilter
 from ._wire import format_time
 
 FLOW_ROLES = (
@@ -38,6 +41,26 @@ FLOW_ROLES = (
     "flow_viewer",
     "run_manager",
     "run_monitor",
+)
+# ``GET /flows`` reads its roles as the service documents them, in the plural, and as
+# official clients send them, in the singular.
+FLOW_ROLE_FILTER = RoleFilter(
+    FLOW_ROLES,
+    {
+        "flow_administrators": "flow_administrator",
+        "flow_starters": "flow_starter",
+        "flow_viewers": "flow_viewer",
+        "run_managers": "run_manager",
+        "run_monitors": "run_monitor",
+    },
+    {
+        "flow_owner": ("flow_owner",),
+        "flow_administrator": ("flow_administrator", "flow_starter", "flow_viewer"),
+        "flow_starter": ("flow_starter", "flow_viewer"),
+        "flow_viewer": ("flow_viewer",),
+        "run_manager": ("run_manager", "run_monitor"),
+        "run_monitor": ("run_monitor",),
+    },
 )
 FLOW_ORDER_FIELDS = (
     "id",
@@ -49,7 +72,7 @@ FLOW_ORDER_FIELDS = (
     "updated_at",
 )
 FLOWS_PER_PAGE_DEFAULT = 20
-FLOWS_PER_PAGE_MAX = 50
+FLOWS_PER_PAGE_MAX = 50  # as for ``GET /runs``: the largest size known to work
 # Production names flows by their URL on the Flows service.
 _FLOW_URL_BASE = "https://flows.globus.org/flows/"
 _PUBLIC = "public"
@@ -118,22 +141,6 @@ def get_flow(state: FlowsState, caller: str, flow_id: str) -> dict[str, Any]:
     return flow_document(flow, caller)
 
 
-def _roles_filter(params: QueryParams) -> tuple[str, ...]:
-    roles = params.words("filter_roles")
-    # ``filter_role`` is the older, single-valued spelling.
-    single = params.text("filter_role")
-    if single is not None:
-        roles = (*roles, single)
-    for role in roles:
-        if role not in FLOW_ROLES:
-            raise unprocessable(
-                ["query", "filter_roles"],
-                f"value is not a valid enumeration member; permitted: {', '.join(FLOW_ROLES)}",
-                "type_error.enum",
-            )
-    return roles
-
-
 def _check_orderby(params: QueryParams) -> None:
     for clause in params.words("orderby"):
         words = clause.split()
@@ -181,7 +188,7 @@ def list_flows(state: FlowsState, caller: str, params: QueryParams) -> dict[str,
     """``GET /flows``: one page of the flows ``caller`` may see."""
     marker = params.text("marker")
     if marker is None:
-        roles = _roles_filter(params)
+        roles = FLOW_ROLE_FILTER.read(params)
         words = (params.text("filter_fulltext") or "").split()
         _check_orderby(params)
         per_page = params.integer("per_page", FLOWS_PER_PAGE_DEFAULT, 1, FLOWS_PER_PAGE_MAX)

@@ -234,7 +234,7 @@ class FlowsState:
         """
         marker = page_marker(params)
         if marker is None:
-            query, after = parse_run_query(params), None
+            query, after = parse_run_query(params, under_flow=flow_id is not None), None
             if flow_id is not None:
                 query = attrs.evolve(query, flow_ids=(self._flow(flow_id).flow_id,))
         else:

@@ -18,6 +18,7 @@ import attrs
 from ._errors import bad_request, unprocessable
 from ._markers import decode_marker, encode_marker
 from ._params import QueryParams
+from ._role_filters import RoleFilter
 from ._wire import format_time, parse_time
 
 RUN_STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED")
@@ -30,6 +31,8 @@ RUN_ROLES = (
 )
 ORDER_FIELDS = ("id", "start_time", "completion_time", "status", "label")
 PER_PAGE_DEFAULT = 20
+# Flows documents no maximum page size; 50 is the largest known to work. Larger sizes get
+# a 422, so a test cannot come to rely on pages production may not give.
 PER_PAGE_MAX = 50
 
 TimeRange = tuple[datetime | None, datetime | None]
@@ -197,19 +200,31 @@ def _orderby(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(order)
 
 
-# The plural spellings ``GET /runs`` also accepts for its roles.
-_PLURAL_ROLES = {
-    "run_managers": "run_manager",
-    "run_monitors": "run_monitor",
-    "flow_run_managers": "flow_run_manager",
-    "flow_run_monitors": "flow_run_monitor",
-}
-
-
-def _roles(params: QueryParams) -> tuple[str, ...]:
-    allowed = (*RUN_ROLES, *_PLURAL_ROLES)
-    words = _choices(params, "filter_roles", allowed)
-    return tuple(dict.fromkeys(_PLURAL_ROLES.get(word, word) for word in words))
+# ``GET /runs`` reads its roles in the plural too; its deprecated ``filter_role`` takes
+# only the run's own roles, which the older ``GET /flows/{flow_id}/runs`` extends with
+# the flow's.
+RUN_ROLE_FILTER = RoleFilter(
+    RUN_ROLES,
+    {
+        "run_managers": "run_manager",
+        "run_monitors": "run_monitor",
+        "flow_run_managers": "flow_run_manager",
+        "flow_run_monitors": "flow_run_monitor",
+    },
+    {
+        "run_owner": ("run_owner",),
+        "run_manager": ("run_manager", "run_monitor"),
+        "run_monitor": ("run_monitor",),
+    },
+)
+FLOW_RUNS_ROLE_FILTER = attrs.evolve(
+    RUN_ROLE_FILTER,
+    implied={
+        **RUN_ROLE_FILTER.implied,
+        "flow_run_manager": ("flow_run_manager", "flow_run_monitor"),
+        "flow_run_monitor": ("flow_run_monitor",),
+    },
+)
 
 
 def page_marker(params: QueryParams) -> str | None:
@@ -218,14 +233,16 @@ def page_marker(params: QueryParams) -> str | None:
     return marker if marker is not None else params.text("pagination_token")
 
 
-def parse_run_query(params: QueryParams) -> RunQuery:
-    """The query of a ``GET /runs`` request without a marker; 422 when invalid."""
+def parse_run_query(params: QueryParams, *, under_flow: bool = False) -> RunQuery:
+    """The query of a ``GET /runs`` request without a marker (``under_flow``: of the older
+    ``GET /flows/{flow_id}/runs``); 422 when invalid."""
+    roles = (FLOW_RUNS_ROLE_FILTER if under_flow else RUN_ROLE_FILTER).read(params)
     return RunQuery(
         flow_ids=params.words("filter_flow_id"),
         statuses=_choices(params, "filter_status", RUN_STATUSES),
         labels=params.words("filter_label"),
         flow_titles=params.words("filter_flow_title"),
-        roles=_roles(params),
+        roles=roles,
         start_time=_time_range(params, "filter_start_time"),
         completion_time=_time_range(params, "filter_completion_time"),
         orderby=_orderby(params),

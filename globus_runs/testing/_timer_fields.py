@@ -243,6 +243,34 @@ def _transfer_body(value: Any, loc: Loc, problems: Problems) -> dict[str, Any] |
     return body
 
 
+# The input of the Transfer action, as a v1 job's ``callback_body`` wraps it: each field
+# by the Transfer API's name or by the action's older one.
+_TRANSFER_ACTION_FIELDS = (
+    ("source_endpoint", "source_endpoint_id"),
+    ("destination_endpoint", "destination_endpoint_id"),
+    ("DATA", "transfer_items"),
+)
+
+
+def _transfer_callback(value: Any, loc: Loc, problems: Problems) -> dict[str, Any] | None:
+    """A v1 transfer job's ``callback_body``: ``{"body": <the Transfer action's input>}``
+    (what official clients send), or the Transfer task document itself."""
+    callback = _object(value, loc, problems)
+    if callback is None:
+        return None
+    if "body" not in callback:
+        return _transfer_body(callback, loc, problems)
+    action = _object(callback["body"], (*loc, "body"), problems)
+    if action is None:
+        return None
+    for name, older in _TRANSFER_ACTION_FIELDS:
+        given = action.get(name, action.get(older))
+        valid = isinstance(given, list) if name == "DATA" else isinstance(given, str) and given
+        if not valid:
+            problems.missing((*loc, "body", name))
+    return callback
+
+
 def parse_timer(payload: Any) -> TimerRequest:
     """Validate a ``POST /v2/timer`` body: a ``flow`` or a ``transfer`` timer."""
     root = _require_object(payload, ("body",))
@@ -300,8 +328,9 @@ def parse_timer(payload: Any) -> TimerRequest:
 def parse_job(payload: Any, flow_ids: Collection[str]) -> TimerRequest:
     """Validate a ``POST /jobs/`` body (the older way to create a timer): a flow timer when
     ``callback_url`` is the run URL of a flow in ``flow_ids``, a transfer timer when it is
-    Transfer's action URL. The schedule is ``start``, ``interval`` (seconds; none: once),
-    ``stop_after`` (a datetime) and ``stop_after_n``."""
+    Transfer's action URL (its ``callback_body`` then wraps the action's input in ``body``,
+    or is the Transfer task document). The schedule is ``start``, ``interval`` (seconds;
+    none: once), ``stop_after`` (a datetime) and ``stop_after_n``."""
     job = _require_object(payload, ("body",))
     problems = Problems()
     url = _required(job, "callback_url", ("body",), problems)
@@ -338,7 +367,7 @@ def parse_job(payload: Any, flow_ids: Collection[str]) -> TimerRequest:
     body = None
     if callback is not None:
         if timer_type == "transfer":
-            body = _transfer_body(callback, ("body", "callback_body"), problems)
+            body = _transfer_callback(callback, ("body", "callback_body"), problems)
         else:
             body = parse_callback_body(callback, ("body", "callback_body"), problems)
     problems.raise_if_any()

@@ -74,3 +74,31 @@ async def test_a_flow_run_monitor_lists_runs_without_their_managers(fake: FakeGl
         [],
         [],
     )
+
+
+async def test_the_runs_of_a_flow_take_the_flow_roles_in_the_deprecated_filter_role(
+    fake: FakeGlobus,
+) -> None:
+    carol = "0b5c2f5a-0000-4000-8000-0000000000cc"
+    urn = f"urn:globus:auth:identity:{carol}"
+    managed_flow = fake.add_flow(run_managers=[urn])
+    watched_flow = fake.add_flow(run_monitors=[urn])
+    managed = fake.add_runs(managed_flow, 2)
+    watched = fake.add_runs(watched_flow, 1)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fake.app),
+        base_url="http://127.0.0.1/flows",
+        headers={"Authorization": f"Bearer {fake.issue_token(identity_id=carol)}"},
+    ) as client:
+
+        async def listed(flow_id: str, role: str) -> list[str]:
+            response = await client.get(f"/flows/{flow_id}/runs", params={"filter_role": role})
+            assert response.status_code == 200, response.text
+            return [run["run_id"] for run in response.json()["runs"]]
+
+        assert await listed(managed_flow, "flow_run_manager") == managed[::-1]
+        assert await listed(watched_flow, "flow_run_manager") == watched
+        assert await listed(watched_flow, "flow_run_monitor") == watched
+        assert await listed(managed_flow, "flow_run_monitor") == []
+        refused = await client.get("/runs", params={"filter_role": "flow_run_manager"})
+    assert error_of(refused) == (422, "UNPROCESSABLE_ENTITY")

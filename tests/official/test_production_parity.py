@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import globus_sdk
 import pytest
+from globus_sdk.testing import RegisteredResponse, get_response_set
 
 from globus_runs.testing import FakeGlobus
 
 from .conftest import START, sent
+
+TRANSFER_ACTION_URL = "https://actions.automate.globus.org/transfer/transfer/run"
 
 
 def client_of(info: dict[str, str], token: str) -> globus_sdk.FlowsClient:
@@ -82,6 +85,122 @@ def test_list_runs_takes_the_plural_role_spellings_and_a_time_without_comma(
     )
     assert [run["run_id"] for run in listed["runs"]] == [late]
     assert early != late
+
+
+def test_list_flows_takes_the_plural_role_spellings_and_the_singular_ones(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    me = f"urn:globus:auth:identity:{identity_id}"
+    managed = fake.add_flow(title="Managed", run_managers=[me])
+    watched = fake.add_flow(title="Watched", run_monitors=[me])
+
+    def listed(*roles: str) -> list[str]:
+        return [flow["id"] for flow in flows.list_flows(filter_roles=roles)["flows"]]
+
+    assert listed("run_managers") == listed("run_manager") == [managed]
+    assert listed("run_monitors") == listed("run_monitor") == [watched]
+    assert listed("flow_owner", "run_managers", "run_monitors") == [flow_id, managed, watched]
+    assert sent(fake, "flows")[0].query == [("filter_roles", "run_managers")]
+    with pytest.raises(globus_sdk.FlowsAPIError) as caught:
+        flows.list_flows(filter_roles="flow_owners")
+    error = caught.value.raw_json
+    assert error is not None
+    assert (caught.value.http_status, error["error"]["detail"][0]["loc"]) == (
+        422,
+        ["query", "filter_roles"],
+    )
+
+
+def test_list_runs_reads_the_deprecated_filter_role_cumulatively(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    me = f"urn:globus:auth:identity:{identity_id}"
+    [owned] = fake.add_runs(flow_id, 1, owner=identity_id)
+    [managed] = fake.add_runs(flow_id, 1, run_managers=[me])
+    [watched] = fake.add_runs(flow_id, 1, run_monitors=[me])
+
+    def listed(**query: str) -> set[str]:
+        return {run["run_id"] for run in flows.list_runs(query_params=query)["runs"]}
+
+    assert listed(filter_role="run_manager") == {managed, watched}
+    assert listed(filter_role="run_monitor") == {watched}
+    assert listed(filter_role="run_owner") == {owned}
+    # filter_roles wins over the deprecated parameter.
+    assert listed(filter_role="run_manager", filter_roles="run_owner") == {owned}
+    first = flows.list_runs(query_params={"filter_role": "run_manager", "per_page": 1})
+    second = flows.list_runs(marker=first["marker"])
+    assert {run["run_id"] for run in [*first["runs"], *second["runs"]]} == {managed, watched}
+    with pytest.raises(globus_sdk.FlowsAPIError) as caught:
+        flows.list_runs(query_params={"filter_role": "flow_run_manager"})
+    error = caught.value.raw_json
+    assert error is not None
+    assert (caught.value.http_status, error["error"]["detail"][0]["loc"]) == (
+        422,
+        ["query", "filter_role"],
+    )
+
+
+def test_list_flows_reads_the_deprecated_filter_role_cumulatively(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    me = f"urn:globus:auth:identity:{identity_id}"
+    managed = fake.add_flow(title="Managed", run_managers=[me])
+    watched = fake.add_flow(title="Watched", run_monitors=[me])
+
+    def listed(**query: str) -> list[str]:
+        return [flow["id"] for flow in flows.list_flows(query_params=query)["flows"]]
+
+    assert listed(filter_role="run_manager") == [managed, watched]
+    assert listed(filter_role="run_monitor") == [watched]
+    assert listed(filter_role="flow_owner") == [flow_id]
+    assert listed(filter_role="run_manager", filter_roles="flow_owner") == [flow_id]
+    with pytest.raises(globus_sdk.FlowsAPIError) as caught:
+        flows.list_flows(query_params={"filter_role": "run_managers"})
+    assert caught.value.http_status == 422
+
+
+def test_list_runs_reads_a_completion_time_without_comma_as_from_then_on(
+    fake: FakeGlobus, flows: globus_sdk.FlowsClient, flow_id: str, identity_id: str
+) -> None:
+    began = fake.clock.now()
+    # 10 s long, started 60 s apart: done at +10 s and +70 s; the third still runs.
+    done_early, done_late = fake.add_runs(
+        flow_id, 2, owner=identity_id, start=began - timedelta(seconds=120), interval=60
+    )
+    [running] = fake.add_runs(flow_id, 1, owner=identity_id, start=began)
+    since = (began - timedelta(seconds=60)).isoformat()
+
+    def listed(value: str) -> set[str]:
+        page = flows.list_runs(query_params={"filter_completion_time": value})
+        return {run["run_id"] for run in page["runs"]}
+
+    assert listed(since) == listed(f"{since},") == {done_late}
+    assert listed(f",{since}") == {done_early}
+    assert running not in listed((began - timedelta(hours=1)).isoformat())
+    assert sent(fake, "flows")[0].query == [("filter_completion_time", since)]
+
+
+def test_a_run_is_resumed_on_the_older_route_by_the_flows_own_client(
+    fake: FakeGlobus,
+    specific_flow: Callable[[str], globus_sdk.SpecificFlowClient],
+    identity_id: str,
+) -> None:
+    pausing = fake.add_flow(duration=30, inactive_after=5, owner=identity_id)
+    [run_id] = fake.add_runs(pausing, 1, owner=identity_id)
+    fake.clock.advance(10)
+    client = specific_flow(pausing)
+    assert client.get(f"/runs/{run_id}")["status"] == "INACTIVE"
+    resumed = client.post(f"/flows/{pausing}/{run_id}/resume")
+    assert (resumed.http_status, resumed["run_id"], resumed["status"]) == (200, run_id, "ACTIVE")
+    other = fake.add_flow(owner=identity_id)
+    with pytest.raises(globus_sdk.GlobusAPIError) as caught:
+        specific_flow(other).post(f"/flows/{other}/{run_id}/resume")
+    assert (caught.value.http_status, caught.value.code) == (404, "NOT_FOUND")
+    legacy = [r for r in sent(fake, "flows") if r.method == "POST"]
+    assert [(r.path, r.body) for r in legacy] == [
+        (f"/flows/{pausing}/{run_id}/resume", b""),
+        (f"/flows/{other}/{run_id}/resume", b""),
+    ]
 
 
 def test_list_runs_pages_with_pagination_token(
@@ -208,6 +327,30 @@ def test_list_jobs_gives_results_and_applies_its_filters(
     assert caught.value.http_status == 422
 
 
+def test_list_jobs_with_filter_stopped_lists_only_the_ended_timers(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient, flow_id: str
+) -> None:
+    once = globus_sdk.FlowTimer(
+        flow_id=flow_id, name="once", schedule=globus_sdk.OnceTimerSchedule(), body={"body": {}}
+    )
+    ended = timers.create_timer(once)["timer"]["job_id"]
+    hourly = timers.create_timer(flow_timer(flow_id))["timer"]["job_id"]
+    paused = timers.create_timer(flow_timer(flow_id, "paused"))["timer"]["job_id"]
+    timers.pause_job(paused)
+    fake.clock.advance(60)
+
+    def listed(**query: str) -> list[str]:
+        return [job["job_id"] for job in timers.list_jobs(query_params=query)["jobs"]]
+
+    assert listed(filter_stopped="true") == [ended]
+    assert listed(filter_stopped="false") == [ended, hourly, paused]
+    assert listed(filter_stopped="true", filter_active="true") == [ended, hourly]
+    assert timers.get_job(ended)["status"] == "ended"
+    with pytest.raises(globus_sdk.TimersAPIError) as caught:
+        timers.list_jobs(query_params={"filter_stopped": "sometimes"})
+    assert caught.value.http_status == 422
+
+
 def test_a_refused_submission_records_a_run_status(
     fake: FakeGlobus, timers: globus_sdk.TimersClient, identity_id: str
 ) -> None:
@@ -273,3 +416,65 @@ def test_create_job_makes_a_timer_the_older_way(
             )
         )
     assert caught.value.http_status == 422
+
+
+def test_create_job_makes_a_transfer_timer_shaped_like_the_sdk_fixture(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient
+) -> None:
+    response = get_response_set(globus_sdk.TimersClient.create_job).lookup("default")
+    assert isinstance(response, RegisteredResponse)
+    shape = response.json
+    assert isinstance(shape, dict)
+    job = globus_sdk.TimerJob(
+        callback_url=shape["callback_url"],
+        callback_body=shape["callback_body"],
+        start=fake.clock.now(),
+        interval=int(shape["interval"]),
+        name=shape["name"],
+    )
+    created = timers.create_job(job)
+    assert created.http_status == 201
+    assert (created["timer_type"], created["name"], created["callback_body"]) == (
+        "transfer",
+        shape["name"],
+        shape["callback_body"],
+    )
+    [request] = [r for r in sent(fake, "timers") if r.method == "POST"]
+    assert request.json["callback_body"]["body"]["transfer_items"][0]["recursive"] is False
+    [result] = timers.get_job(created["job_id"])["results"]["data"]
+    assert result["run_status"] == "SUCCEEDED"
+
+
+def test_create_job_takes_the_transfer_api_names_in_the_wrapper_and_the_bare_task(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient
+) -> None:
+    source, destination = str(uuid.uuid4()), str(uuid.uuid4())
+    item = {"source_path": "/src/a", "destination_path": "/dst/a"}
+    task = {"source_endpoint": source, "destination_endpoint": destination, "DATA": [item]}
+    for callback_body in ({"body": task}, task):
+        job = globus_sdk.TimerJob(
+            callback_url=TRANSFER_ACTION_URL,
+            callback_body=callback_body,
+            start=fake.clock.now(),
+            interval=None,
+        )
+        created = timers.create_job(job)
+        assert (created.http_status, created["callback_body"]) == (201, callback_body)
+
+
+def test_create_job_refuses_a_transfer_action_input_without_its_endpoints_or_items(
+    fake: FakeGlobus, timers: globus_sdk.TimersClient
+) -> None:
+    job = globus_sdk.TimerJob(
+        callback_url=TRANSFER_ACTION_URL,
+        callback_body={"body": {"source_endpoint_id": str(uuid.uuid4()), "DATA": "none"}},
+        start=fake.clock.now(),
+        interval=None,
+    )
+    with pytest.raises(globus_sdk.TimersAPIError) as caught:
+        timers.create_job(job)
+    assert caught.value.http_status == 422
+    assert caught.value.messages == [
+        "field required: body.callback_body.body.destination_endpoint",
+        "field required: body.callback_body.body.DATA",
+    ]
