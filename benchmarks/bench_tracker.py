@@ -12,6 +12,10 @@ a few milliseconds of real time. Cases:
   loaded from git, ``--before-ref``), ``wait_for_runs`` now ("listed") and ``as_completed``
   whose results are dropped ("streamed");
 - ``independent``: 1,000 concurrent ``wait_for_run`` calls against one ``wait_for_runs``;
+- ``register``: the worst gap of a 1 ms ticker task while ``wait_for_runs`` is given
+  100,000 ``Run`` objects, all ended already (registering them is the whole wait), or all
+  ``ACTIVE`` and answered ended by one listing page (registering, then handing them over):
+  by another copy of the package (``--compare-package``) and now;
 - ``stall``: the worst gap of a 1 ms ticker task while one 100,000-run page, and one 31 MiB
   response, are decoded and converted, then while the page is dropped, and the longest
   garbage collection meanwhile: all on the event loop (the first way), by the ``list_runs``
@@ -397,6 +401,63 @@ async def stall(compare: str | None, rounds: int) -> dict[str, Any]:
     return out
 
 
+async def registration(compare: str | None, rounds: int, n: int = 100_000) -> dict[str, Any]:
+    """Worst stalls of ``wait_for_runs`` given ``n`` ``Run`` objects: all already ended
+    (``ended``: registering them is the whole wait, no request), and all ``ACTIVE`` and
+    answered ended by one listing page of ``n`` runs (``listed``: registering them, then
+    handing each over); the package named ``compare`` ("before") against now ("after")."""
+    other = importlib.import_module(compare) if compare else None
+    page = json.loads(big_page(n))
+    for doc in page["runs"]:
+        doc["status"] = "SUCCEEDED"
+    body = json.dumps(page).encode()
+    flow_id = page["runs"][0]["flow_id"]
+    started = page["runs"][0]["start_time"]
+    ids = [doc["run_id"] for doc in page["runs"]]
+    del page  # what the harness keeps alive, the garbage collector walks in every case
+
+    def given(status: str) -> list[dict[str, Any]]:
+        return [
+            {"run_id": rid, "flow_id": flow_id, "status": status, "start_time": started}
+            for rid in ids
+        ]
+
+    served = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    options: dict[str, Any] = {
+        "authorizer": "bench",
+        "base_url": "http://127.0.0.1:9",
+        "transport": served,
+        "max_response_size": 64 * 2**20,
+    }
+    packages: dict[str, Any] = {"after": sys.modules["globus_runs"]}
+    if other is not None:
+        packages = {"before": other, **packages}
+    out: dict[str, Any] = {}
+    for case, status in (("ended", "SUCCEEDED"), ("listed", "ACTIVE")):
+        measured: dict[str, list[dict[str, float]]] = {way: [] for way in packages}
+        for _ in range(rounds):
+            for way, package in packages.items():
+                converter = importlib.import_module(package.__name__ + "._converter")
+                runs = [converter.structure(doc, package.Run) for doc in given(status)]
+                async with package.FlowsClient(**options) as flows:
+
+                    async def wait(flows: Any = flows, runs: list[Any] = runs) -> object:
+                        return await flows.wait_for_runs(runs, poll_interval=0.01, timeout=600)
+
+                    measured[way].append(await worst_stalls(wait))
+                del runs
+        out[case] = {
+            f"{way}_{figure}_ms": {
+                "median": statistics.median(one[figure] for one in values),
+                "max": max(one[figure] for one in values),
+            }
+            for way, values in measured.items()
+            for figure in ("convert", "gc")
+        }
+        print(json.dumps({f"register_{case}_{n}": out[case]}), file=sys.stderr)
+    return out
+
+
 async def main(
     sizes: list[int],
     before_ref: str,
@@ -410,6 +471,8 @@ async def main(
     out: dict[str, Any] = {}
     if "stall" in cases:
         out["stall"] = await stall(compare, rounds)
+    if "register" in cases:
+        out["register"] = await registration(compare, rounds)
     if "independent" in cases:
         out["independent"] = await independent()
     if "tracked" in cases:

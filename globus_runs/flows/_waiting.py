@@ -23,7 +23,7 @@ from .._errors import (
 from .._models import BatchResult, Run, RunLogEntry, RunStatus
 from .._wire import id_segment
 from ._patience import TRANSIENT_ERRORS, FailedPolls
-from ._tracker import InactivePolicy, Waiter, tracker_of
+from ._tracker import _CHUNK, InactivePolicy, Waiter, tracker_of
 from ._wait_progress import ProgressCallback, progress_of_statuses
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ class RunCompletions:
         self._deadline = math.inf
         self._reported = 0
         self._ended = False
+        self._given = 0
 
     def __aiter__(self) -> RunCompletions:
         return self
@@ -215,6 +216,11 @@ class RunCompletions:
             if scope.cancelled_caught and not waiter.ready:
                 # A run that ended as the time ran out is given first; the timeout comes next.
                 self._timed_out(waiter)
+        self._given += 1
+        if self._given % _CHUNK == 0:
+            # Runs that ended together are many results ready at once: a loop taking them
+            # lets other tasks run every so often (before taking one: none is lost).
+            await anyio.lowlevel.checkpoint()
         return waiter.ready.popleft()
 
     def _report(self, waiter: Waiter) -> None:
