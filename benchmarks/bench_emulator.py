@@ -231,6 +231,15 @@ def listing(runs: int, rounds: int) -> dict[str, Any]:
             ("filter_status", "FAILED"),
             ("filter_label", "scan"),
         ],
+        # Many runs left, gathered late in the order: the worst cases measured.
+        "filter_status=FAILED (10,000 runs), orderby=label ASC": [
+            ("filter_status", "FAILED"),
+            ("orderby", "label ASC"),
+        ],
+        "filter_label=scan 1 (9,999 runs), orderby=status DESC,label DESC,id ASC": [
+            ("filter_label", "scan 1"),
+            ("orderby", "status DESC,label DESC,id ASC"),
+        ],
         "filter_flow_title=Rare, filter_roles=run_manager (no run)": [
             ("filter_flow_title", "Rare"),
             ("filter_roles", "run_manager"),

@@ -28,16 +28,33 @@ same list walked the other way when the directions differ). A page thus reads ab
 of runs, plus at most `_SORT_AT_MOST` per field, plus, when a large group's runs lie far
 along the next field's list, the runs passed over to reach them.
 
+A walk is quick when matches are dense among the runs walked; a filter that is not the
+order's field and leaves few runs would make it read every run. So, before walking, each
+filter the indexes can count is counted (`RunIndex._candidates`): a status (the runs that
+ended so, by status; the runs still going, only those that may pause for ``INACTIVE``), a
+start or completion window (a range of the start or end list), labels (the distinct labels
+containing one of the texts, searched in one text of them all, then the label list's range
+of each), the caller's roles (the runs it holds a role on through the run, kept per
+principal, and the runs of the flows it manages or monitors; without ``filter_roles``, every
+role: the runs it may see). ``filter_flow_title`` narrows the flows walked, like
+``filter_flow_id``. The filter leaving the fewest runs is taken: at most `_GATHER_AT_MOST`
+runs are sorted in the query's order (`_sorted`, from the marker's position); at most
+`_FILTER_AT_MOST` are narrowed by the other filters as the indexes tell (no status read),
+then sorted if few enough, or the order's lists walked passing over the others by a set
+look-up. Past that, every filter leaves a fifth of the runs or more and the lists are walked.
+
 Which runs have ended is kept up to date lazily: each run's planned end (`planned_end`)
 waits in a heap until the clock passes it, and a run whose timeline changes (resumed,
-canceled, answered: `FlowsState.retimed` says so) is planned again; a relabelled run is
-moved (`relabelled`). Every filter is checked on the runs walked, with the same
-`RunQuery.matches` as the unindexed listing (`select_page`), which stays the reference.
+canceled, answered: `FlowsState.retimed` says so) is planned again; a run whose label,
+managers or monitors change is moved (`updated`). Every filter is checked on the runs walked
+or sorted, with the same `RunQuery.matches` as the unindexed listing (`select_page`), which
+stays the reference.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import operator
@@ -87,9 +104,16 @@ _GATHER_AT_MOST = 3000
 # runs or more, and their matches are taken as dense enough to walk for.
 _FILTER_AT_MOST = 20_000
 
+# Before counting, a walk reads at most this many runs: when it finds a page's worth of runs
+# the indexes tell match among them, it goes on.
+_TRY_AT_MOST = 1000
+
 # The roles a caller holds on a run through the run itself, and through its flow.
 _RUN_ROLES = ("run_owner", "run_manager", "run_monitor")
 _FLOW_ROLES = {"flow_run_manager": "run_managers", "flow_run_monitor": "run_monitors"}
+
+# The fields a run may have no value for.
+_NULLABLE = frozenset({"label", "completion_time"})
 
 # What the runs a walk keeps must have: (a field, how a run's value of it is read, the value).
 Same = tuple[tuple[str, Callable[[RunRecord], SortValue], SortValue], ...]
@@ -203,7 +227,8 @@ class RunIndex:
         self._flows: dict[str, list[FlowRecord]] = {}
         # The runs each principal holds a role on through the run: (role, principal) -> seqs.
         self._holders: dict[tuple[str, str], set[int]] = {}
-        self._held: dict[int, tuple[tuple[str, str], ...]] = {}  # seq -> its keys there
+        # seq -> its keys there besides its owner's, for the runs with managers or monitors
+        self._held: dict[int, tuple[tuple[str, str], ...]] = {}
         self._distinct = _DistinctLabels()
 
     def add(self, run: RunRecord) -> None:
@@ -213,6 +238,7 @@ class RunIndex:
         records = self._flows.setdefault(flow_id, [])
         if not any(record is run.flow for record in records):
             records.append(run.flow)
+        self._holders.setdefault(("run_owner", run.owner), set()).add(run.seq)
         self._hold(run)
         key = (micros(run.start_time), run.seq)
         self._starts.add(key, flow_id)
@@ -234,6 +260,7 @@ class RunIndex:
         self._ids.remove((run.run_id, run.seq), flow_id)
         self._remove_label(run, run.label)
         self._unhold(run.seq)
+        self._release(("run_owner", run.owner), run.seq)
         self._pausable.discard(run.seq)
         self._versions.pop(run.seq, None)
         self._changed.discard(run.seq)
@@ -246,23 +273,27 @@ class RunIndex:
         if old_label != run.label:
             self._remove_label(run, old_label)
             self._add_label(run)
-        if self._held.get(run.seq) != _held_keys(run):
+        if self._held.get(run.seq, ()) != _held_keys(run):
             self._unhold(run.seq)
             self._hold(run)
 
     def _hold(self, run: RunRecord) -> None:
         keys = _held_keys(run)
-        self._held[run.seq] = keys
+        if keys:
+            self._held[run.seq] = keys
         for key in keys:
             self._holders.setdefault(key, set()).add(run.seq)
 
     def _unhold(self, seq: int) -> None:
         for key in self._held.pop(seq, ()):
-            seqs = self._holders.get(key)
-            if seqs is not None:
-                seqs.discard(seq)
-                if not seqs:
-                    del self._holders[key]
+            self._release(key, seq)
+
+    def _release(self, key: tuple[str, str], seq: int) -> None:
+        seqs = self._holders.get(key)
+        if seqs is not None:
+            seqs.discard(seq)
+            if not seqs:
+                del self._holders[key]
 
     def _add_label(self, run: RunRecord) -> None:
         if run.label is None:
@@ -364,9 +395,27 @@ class RunIndex:
             if not flow_ids:
                 return iter(())
             query = attrs.evolve(query, flow_ids=flow_ids)
-        few = self._few(query, caller)
-        if few is None:
-            return self._ordered(query, 0, (), position, values, now, None)
+        walk = self._ordered(query, 0, (), position, values, now, None)
+        sources = list(self._candidates(query, caller))
+        if not sources:
+            return walk
+        # Walk a little: when matches are dense (as the indexes tell), the walk finds a page.
+        checks = [source.keeps for source in sources]
+        tried: list[RunRecord] = []
+        kept = 0
+        for run in walk:
+            tried.append(run)
+            if all(keeps(run) for keeps in checks):
+                kept += 1
+                if kept > query.per_page:
+                    return itertools.chain(tried, walk)
+            if len(tried) >= _TRY_AT_MOST:
+                break
+        else:
+            return iter(tried)
+        few = self._few(sources)
+        if few is None:  # walk on, passing over what the indexes tell does not match
+            return itertools.chain(tried, (run for run in walk if all(c(run) for c in checks)))
         if len(few) <= _GATHER_AT_MOST:
             return iter(_sorted(few, query.orderby, query.orderby[0][1], position, values))
         # Too many to sort: walk the order's lists, passing over the runs not among them
@@ -380,7 +429,7 @@ class RunIndex:
         if not query.flow_ids and not query.flow_titles:
             return None
         flow_ids = query.flow_ids or tuple(self._flows)
-        return tuple(
+        narrowed = tuple(
             flow_id
             for flow_id in dict.fromkeys(flow_ids)
             if flow_id in self._starts.by_flow
@@ -391,14 +440,13 @@ class RunIndex:
                 )
             )
         )
+        if not query.flow_ids and len(narrowed) == len(self._starts.by_flow):
+            return None  # every flow: walk the lists of all runs
+        return narrowed
 
-    def _few(self, query: RunQuery, caller: str | None) -> list[RunRecord] | None:
-        """The runs among which are all those matching ``query`` (its flows already
-        narrowed) as ``caller`` sees them, when the indexes tell at most `_FILTER_AT_MOST`
-        of them; ``None`` when they cannot tell so few."""
-        sources = list(self._candidates(query, caller))
-        if not sources:
-            return None
+    def _few(self, sources: list[_Source]) -> list[RunRecord] | None:
+        """The runs among which are all those the ``sources`` keep, when the indexes tell
+        at most `_FILTER_AT_MOST` of them; ``None`` when they cannot tell so few."""
         fewest = min(sources, key=lambda source: source.count)
         if fewest.count > _FILTER_AT_MOST:
             return None
@@ -419,12 +467,9 @@ class RunIndex:
                 return [ordered.all]
             return [ordered.by_flow[flow_id] for flow_id in flow_ids if flow_id in ordered.by_flow]
 
-        if flow_ids:
+        if flow_ids:  # walked through their own lists: only checked
             wanted = set(flow_ids)
-            yield _Source.of(
-                [_whole(keys) for keys in lists(self._starts)],
-                lambda run: run.flow.flow_id in wanted,
-            )
+            yield _Source(sys.maxsize, list, lambda run: run.flow.flow_id in wanted)
         if query.statuses:
             yield self._in_statuses(set(query.statuses), lists)
         if query.start_time is not None:
@@ -437,14 +482,13 @@ class RunIndex:
             def labelled(run: RunRecord) -> bool:
                 return contains_any(run.label, needles)
 
-            labels = self._distinct.matching(needles, _FILTER_AT_MOST)
-            if labels is None:  # too many to read: only checked
-                yield _Source(sys.maxsize, list, labelled)
-            else:
-                ranges = [
-                    _labelled(keys, label) for label in labels for keys in lists(self._labels)
-                ]
-                yield _Source.of(ranges, labelled)
+            def ranges() -> list[Range] | None:  # too many to read: None, only checked
+                labels = self._distinct.matching(needles, _FILTER_AT_MOST)
+                if labels is None:
+                    return None
+                return [_labelled(keys, label) for label in labels for keys in lists(self._labels)]
+
+            yield _Source.later(ranges, labelled)
         if caller is not None:
             yield self._held_by(caller, query.roles or RUN_ROLES, flow_ids)
 
@@ -767,21 +811,48 @@ class RunIndex:
 Range = tuple[SortedKeys, int, int]
 
 
-@attrs.frozen
 class _Source:
-    """The runs one filter leaves, as the indexes tell them: how many, their seqs, and
-    whether it keeps a run."""
+    """The runs one filter leaves, as the indexes tell them: how many (counted when first
+    asked), their seqs, and whether it keeps a run."""
 
-    count: int
-    seqs: Callable[[], Iterable[int]]
-    keeps: Callable[[RunRecord], bool]
+    def __init__(
+        self,
+        count: int | Callable[[], int],
+        seqs: Callable[[], Iterable[int]],
+        keeps: Callable[[RunRecord], bool],
+    ) -> None:
+        self._count = count
+        self.seqs = seqs
+        self.keeps = keeps
+
+    @functools.cached_property
+    def count(self) -> int:
+        return self._count if isinstance(self._count, int) else self._count()
 
     @classmethod
     def of(cls, ranges: list[Range], keeps: Callable[[RunRecord], bool]) -> _Source:
-        def seqs() -> Iterable[int]:
-            return [key[1] for keys, begin, end in ranges for key in keys.keys[begin:end]]
+        return cls(_counted(ranges), functools.partial(_seqs, ranges), keeps)
 
-        return cls(sum(end - begin for _, begin, end in ranges), seqs, keeps)
+    @classmethod
+    def later(
+        cls, ranges: Callable[[], list[Range] | None], keeps: Callable[[RunRecord], bool]
+    ) -> _Source:
+        """The runs of ``ranges``, found when first asked (``None``: too many to count)."""
+        found = functools.cache(ranges)
+
+        def count() -> int:
+            ranges = found()
+            return sys.maxsize if ranges is None else _counted(ranges)
+
+        return cls(count, lambda: _seqs(found() or []), keeps)
+
+
+def _counted(ranges: list[Range]) -> int:
+    return sum(end - begin for _, begin, end in ranges)
+
+
+def _seqs(ranges: list[Range]) -> list[int]:
+    return [key[1] for keys, begin, end in ranges for key in keys.keys[begin:end]]
 
 
 def _between(moment: int, low: int | None, high: int | None) -> bool:
@@ -806,9 +877,9 @@ def _labelled(keys: SortedKeys, label: str) -> Range:
 
 
 def _held_keys(run: RunRecord) -> tuple[tuple[str, str], ...]:
-    """The (role, principal) pairs holding a role on ``run`` through the run itself."""
+    """The (role, principal) pairs holding a role on ``run`` through the run itself, but
+    its owner (who never changes)."""
     return (
-        ("run_owner", run.owner),
         *(("run_manager", principal) for principal in run.run_managers),
         *(("run_monitor", principal) for principal in run.run_monitors),
     )
@@ -974,15 +1045,21 @@ def _sorted(
         begin = end - 1
         while begin > 0 and desc[begin - 1] == desc[end - 1]:
             begin -= 1
-        keyed.sort(key=_stretch_key(begin, end), reverse=desc[begin])
+        nullable = any(
+            fields[number][0] in _NULLABLE for number in range(begin, min(end, len(fields)))
+        )
+        keyed.sort(key=_stretch_key(begin, end, nullable), reverse=desc[begin])
         end = begin
     return [run for _, run in keyed]
 
 
 def _stretch_key(
-    begin: int, end: int
-) -> Callable[[tuple[list[SortValue], RunRecord]], tuple[tuple[bool, SortValue], ...]]:
-    """A sort key of the values ``begin`` to ``end`` of a keyed run, ``None`` last."""
+    begin: int, end: int, nullable: bool
+) -> Callable[[tuple[list[SortValue], RunRecord]], Any]:
+    """A sort key of the values ``begin`` to ``end`` of a keyed run, ``None`` last (when
+    some may be ``None``)."""
+    if not nullable:
+        return lambda item: item[0][begin:end]
 
     def key(item: tuple[list[SortValue], RunRecord]) -> tuple[tuple[bool, SortValue], ...]:
         return tuple(map(_missing_last, item[0][begin:end]))

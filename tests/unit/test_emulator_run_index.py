@@ -187,10 +187,12 @@ def query(data: st.DataObject, flows: list[str]) -> list[tuple[str, str]]:
 
 
 def few_runs_sorted(data: st.DataObject) -> contextlib.ExitStack:
-    """Patches drawn from ``data``: when the index sorts the few runs a filter leaves
-    (never, when one filter leaves a handful, always), and how many runs it may read to
-    intersect filters."""
+    """Patches drawn from ``data``: how many runs a walk reads before the index counts
+    what the filters leave, when it sorts the few runs a filter leaves (never, when one
+    filter leaves a handful, always), and how many runs it may read to narrow them."""
     stack = contextlib.ExitStack()
+    try_at_most = data.draw(st.sampled_from([0, 0, 3, 1000]), label="try at most")
+    stack.enter_context(patch.object(_run_index, "_TRY_AT_MOST", try_at_most))
     at_most = data.draw(st.sampled_from([0, 2, 3000]), label="gather at most")
     budget = data.draw(st.sampled_from([0, 10, 150_000]), label="gather budget")
     stack.enter_context(patch.object(_run_index, "_GATHER_AT_MOST", at_most))
@@ -470,12 +472,16 @@ SPARSE_ORDERS = [
 ]
 
 
+@pytest.mark.parametrize("try_at_most", [0, 5])
 @pytest.mark.parametrize("gather_at_most", [0, 20, 3000])
 @pytest.mark.parametrize("orderby", SPARSE_ORDERS)
-def test_filters_leaving_few_runs_page_as_a_full_sort(orderby: str, gather_at_most: int) -> None:
+def test_filters_leaving_few_runs_page_as_a_full_sort(
+    orderby: str, gather_at_most: int, try_at_most: int
+) -> None:
     """Each filter that leaves few runs (and such filters together, and with the others)
     pages as the full sort, for the owner and for a principal who sees few runs, whether
-    those runs are sorted (up to ``gather_at_most``) or the order's lists walked."""
+    those runs are sorted (up to ``gather_at_most``) or the order's lists walked, after a
+    walk of ``try_at_most`` runs."""
     fake, (common, _, rare, _) = sparse_campaign()
     early = START - timedelta(seconds=3600)
     window = f"{format_time(early)},{format_time(early + timedelta(seconds=600))}"
@@ -497,7 +503,10 @@ def test_filters_leaving_few_runs_page_as_a_full_sort(orderby: str, gather_at_mo
         [("filter_start_time", format_time(START - timedelta(seconds=11)) + ",")],
         [("filter_status", "FAILED"), ("filter_label", "batch")],
     ]
-    with patch.object(_run_index, "_GATHER_AT_MOST", gather_at_most):
+    with (
+        patch.object(_run_index, "_GATHER_AT_MOST", gather_at_most),
+        patch.object(_run_index, "_TRY_AT_MOST", try_at_most),
+    ):
         for caller in (identity_urn(OWNERS[0]), identity_urn(HELPER)):
             views = reference_views(fake, caller)
             for extra in filters:
