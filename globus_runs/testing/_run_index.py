@@ -29,8 +29,9 @@ of runs, plus at most `_SORT_AT_MOST` per field, plus, when a large group's runs
 along the next field's list, the runs passed over to reach them.
 
 A walk is quick when matches are dense among the runs walked; a filter that is not the
-order's field and leaves few runs would make it read every run. So, before walking, each
-filter the indexes can count is counted (`RunIndex._candidates`): a status (the runs that
+order's field and leaves few runs would make it read every run. So a walk reads at most
+`_TRY_AT_MOST` runs first; when too few of them match as the indexes tell, each filter the
+indexes can count is counted (`RunIndex._candidates`): a status (the runs that
 ended so, by status; the runs still going, only those that may pause for ``INACTIVE``), a
 start or completion window (a range of the start or end list), labels (the distinct labels
 containing one of the texts, searched in one text of them all, then the label list's range
@@ -41,7 +42,8 @@ role: the runs it may see). ``filter_flow_title`` narrows the flows walked, like
 runs are sorted in the query's order (`_sorted`, from the marker's position); at most
 `_FILTER_AT_MOST` are narrowed by the other filters as the indexes tell (no status read),
 then sorted if few enough, or the order's lists walked passing over the others by a set
-look-up. Past that, every filter leaves a fifth of the runs or more and the lists are walked.
+look-up. Past that, every filter leaves a fifth of the runs or more and the lists are walked
+on, passing over the runs the indexes tell do not match before any status is read.
 
 Which runs have ended is kept up to date lazily: each run's planned end (`planned_end`)
 waits in a heap until the clock passes it, and a run whose timeline changes (resumed,
