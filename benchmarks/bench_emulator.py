@@ -33,7 +33,7 @@ from typing import Any
 import anyio
 import httpx
 
-from globus_runs.testing import FakeClock, FakeGlobus
+from globus_runs.testing import FakeClock, FakeGlobus, serve_in_thread
 from globus_runs.testing._listing import parse_run_query, select_page
 from globus_runs.testing._params import QueryParams
 from globus_runs.testing._wire import format_time
@@ -96,7 +96,9 @@ def memory(requests: int = 20_000, bodies: int = 4, body_mib: int = 64) -> dict[
 def _campaign(runs: int) -> tuple[FakeGlobus, list[str]]:
     """``runs`` runs of two flows (the oldest tenth of the second, unlabelled; the others
     labelled ``scan N``), started 10 ms apart up to now; the last minute's runs (6,000 of
-    100,000) are still ACTIVE, the others have ended."""
+    100,000) are still ACTIVE, the others have ended. Besides them, few runs for selective
+    filters: 30 runs of a third flow titled ``Rare``, ending ``ENDED``, labelled
+    ``Rare N``; 5 runs of the first flow the caller is a run manager of."""
     now = datetime(2026, 3, 1, tzinfo=UTC)
     fake = FakeGlobus(clock=FakeClock(now))
     big = fake.add_flow(title="Scan", duration=60.0)
@@ -111,7 +113,11 @@ def _campaign(runs: int) -> tuple[FakeGlobus, list[str]]:
             interval=0.01,
             label=None if index == 0 else "scan {i}",
         )
-    return fake, [big, small]
+    rare = fake.add_flow(title="Rare", duration=60.0, outcome="ENDED")
+    fake.add_runs(rare, 30, start=now - timedelta(seconds=500), interval=1.0, label="Rare {i}")
+    caller = "urn:globus:auth:identity:" + fake.identity_id
+    fake.add_runs(big, 5, start=now - timedelta(seconds=400), run_managers=[caller])
+    return fake, [big, small, rare]
 
 
 # A case slower than this over its first rounds stops there (three rounds at least).
@@ -141,9 +147,35 @@ async def _through_app(fake: FakeGlobus, rounds: int) -> list[float]:
     return times
 
 
+def _over_loopback(
+    fake: FakeGlobus, queries: dict[str, list[tuple[str, str]]], rounds: int
+) -> dict[str, float]:
+    """Median milliseconds per ``GET /runs`` of each query, the emulator served from a
+    thread and asked by httpx over loopback (HTTP, JSON and the GIL shared included)."""
+    figures = {}
+    with (
+        serve_in_thread(fake) as info,
+        httpx.Client(
+            base_url=info["flows_url"],
+            headers={"Authorization": f"Bearer {info['token']}"},
+            timeout=120,
+        ) as client,
+    ):
+        for name, params in queries.items():
+            times = []
+            for _ in range(rounds):
+                began = time.perf_counter()
+                response = client.get("runs", params=tuple(params))
+                times.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{name}: unexpected answer {response.status_code}")
+            figures[name] = rounded(median(times) * 1000)
+    return figures
+
+
 def listing(runs: int, rounds: int) -> dict[str, Any]:
     """Milliseconds per ``GET /runs`` page over ``runs`` runs, indexed and unindexed."""
-    fake, (big, small) = _campaign(runs)
+    fake, (big, small, _) = _campaign(runs)
     state = fake.flows_service
     caller = "urn:globus:auth:identity:" + fake.identity_id
     now = fake.clock.now()
@@ -162,6 +194,63 @@ def listing(runs: int, rounds: int) -> dict[str, Any]:
             ("per_page", "50"),
         ],
     }
+    # Filters leaving few runs, none of them the order's field (so a walk of the order's
+    # list would read every run to find them), alone and together.
+    long_ago = now - timedelta(days=30)
+    old_window = f"{format_time(long_ago)},{format_time(long_ago + timedelta(days=1))}"
+    selective: dict[str, list[tuple[str, str]]] = {
+        "filter_status=ENDED (30 runs)": [("filter_status", "ENDED")],
+        "filter_status=ENDED,INACTIVE (30 runs), orderby=id ASC": [
+            ("filter_status", "ENDED,INACTIVE"),
+            ("orderby", "id ASC"),
+        ],
+        "filter_roles=run_manager (5 runs)": [("filter_roles", "run_manager")],
+        "filter_completion_time a day a month ago (no run)": [
+            ("filter_completion_time", old_window)
+        ],
+        "filter_completion_time no run, orderby=status DESC,label ASC": [
+            ("filter_completion_time", old_window),
+            ("orderby", "status DESC,label ASC"),
+        ],
+        "filter_flow_title=Rare (30 runs)": [("filter_flow_title", "Rare")],
+        "filter_label=rare (30 runs)": [("filter_label", "rare")],
+        "filter_label=rare,nothing, orderby=status ASC,start_time DESC": [
+            ("filter_label", "rare,nothing"),
+            ("orderby", "status ASC,start_time DESC"),
+        ],
+        "filter_label=scan 99 (111 runs), orderby=completion_time ASC": [
+            ("filter_label", "scan 99"),
+            ("orderby", "completion_time ASC"),
+        ],
+        "filter_label=rare, filter_status=SUCCEEDED (no run)": [
+            ("filter_label", "rare"),
+            ("filter_status", "SUCCEEDED"),
+        ],
+        # Each leaves many runs, together none: 10,000 FAILED runs, 90,000 labelled.
+        "filter_status=FAILED, filter_label=scan (no run)": [
+            ("filter_status", "FAILED"),
+            ("filter_label", "scan"),
+        ],
+        # Many runs left, gathered late in the order: the worst cases measured.
+        "filter_status=FAILED (10,000 runs), orderby=label ASC": [
+            ("filter_status", "FAILED"),
+            ("orderby", "label ASC"),
+        ],
+        "filter_label=scan 1 (9,999 runs), orderby=status DESC,label DESC,id ASC": [
+            ("filter_label", "scan 1"),
+            ("orderby", "status DESC,label DESC,id ASC"),
+        ],
+        "filter_flow_title=Rare, filter_roles=run_manager (no run)": [
+            ("filter_flow_title", "Rare"),
+            ("filter_roles", "run_manager"),
+        ],
+    }
+    queries.update(selective)
+    # The second page (by marker) of a status with few matches.
+    answer = state.list_runs(
+        caller, QueryParams([("filter_status", "ENDED"), ("per_page", "10")]), now
+    )
+    queries["filter_status=ENDED (30 runs), 2nd page"] = [("marker", answer["marker"])]
     # Every field orderby may name, each way, and orders of several fields: the first page
     # and the 50th (by marker).
     for field in ("id", "start_time", "completion_time", "status", "label"):
@@ -207,6 +296,10 @@ def listing(runs: int, rounds: int) -> dict[str, Any]:
             "indexed_ms": rounded(median(indexed) * 1000),
             "indexed_first_round_ms": rounded(indexed[0] * 1000),  # the page's logs built
         }
+    selective_names = [*selective, "filter_status=ENDED (30 runs), 2nd page"]
+    figures["selective filters over loopback (served in a thread, httpx), median ms"] = (
+        _over_loopback(fake, {name: queries[name] for name in selective_names}, rounds)
+    )
     figures["first page through the ASGI app, ms"] = rounded(
         median(anyio.run(_through_app, fake, rounds)) * 1000
     )

@@ -174,6 +174,7 @@ def apply_batch_update(state: FlowsState, caller: str, payload: Any, now: dateti
         for section in ("set", "add", "remove"):
             for name, values in sections[section].items():
                 setattr(run, name, _edit(getattr(run, name), section, values))
+        state.index.updated(run, run.label)
         if cancel and run_state(run, now).status in _CANCELABLE:
             run.canceled_at = now
             state.retimed(run)

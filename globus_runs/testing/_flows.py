@@ -229,8 +229,9 @@ class FlowsState:
         """``GET /runs``: the runs ``caller`` may see, one page (with ``flow_id``: the legacy
         ``GET /flows/{flow_id}/runs``, the runs of that flow).
 
-        The index walks the runs in the order asked for and stops after a page (a marker
-        it cannot place is answered by sorting every visible run).
+        The index walks the runs in the order asked for and stops after a page, or sorts
+        the few runs a filter leaves (a marker it cannot place is answered by sorting every
+        visible run).
         """
         marker = page_marker(params)
         if marker is None:
@@ -239,7 +240,7 @@ class FlowsState:
                 query = attrs.evolve(query, flow_ids=(self._flow(flow_id).flow_id,))
         else:
             query, after = read_marker(marker)
-        walk = self.index.walk(query, after, now)
+        walk = self.index.walk(query, after, now, caller)
         if walk is None:
             page = select_page(self.visible_views(caller, now), query, after)
         else:
@@ -274,7 +275,7 @@ class FlowsState:
         label = run.label
         for name, value in changes.items():
             setattr(run, name, list(value) if isinstance(value, list) else value)
-        self.index.relabelled(run, label)
+        self.index.updated(run, label)
         return self.render(run, now, caller)
 
     def cancel_run(self, caller: str, run_id: str, now: datetime) -> dict[str, Any]:

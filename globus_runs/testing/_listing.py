@@ -77,8 +77,8 @@ class RunQuery:
             (not self.flow_ids or run.flow_id in self.flow_ids)
             and (not self.statuses or run.status in self.statuses)
             and (not self.roles or any(role in self.roles for role in run.roles))
-            and _contains_any(run.label, self.labels)
-            and _contains_any(run.flow_title, self.flow_titles)
+            and contains_any(run.label, self.labels)
+            and contains_any(run.flow_title, self.flow_titles)
             and _in_range(run.start_time, self.start_time)
             and _in_range(run.completion_time, self.completion_time)
         )
@@ -113,7 +113,8 @@ class RunQuery:
         )
 
 
-def _contains_any(text: str | None, needles: tuple[str, ...]) -> bool:
+def contains_any(text: str | None, needles: tuple[str, ...]) -> bool:
+    """Whether ``text`` contains one of ``needles``, ignoring case (no needles: any text)."""
     if not needles:
         return True
     if text is None:

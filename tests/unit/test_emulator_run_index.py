@@ -9,6 +9,7 @@ log), and the pages must be identical.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from globus_runs.testing import FakeClock, FakeGlobus, _flows, _run_index
+from globus_runs.testing._batch_runs import apply_batch_update
 from globus_runs.testing._errors import ApiError
 from globus_runs.testing._flows import roles_on
 from globus_runs.testing._listing import (
@@ -33,6 +35,9 @@ from globus_runs.testing._wire import format_time, identity_urn
 from tests.emulator._support import START
 
 OWNERS = ("0b5c2f5a-0000-4000-8000-000000000001", "0b5c2f5a-0000-4000-8000-000000000002")
+# A principal managing a few runs, and monitoring every run of one flow.
+HELPER = "0b5c2f5a-0000-4000-8000-000000000003"
+CALLERS = (*OWNERS, HELPER)
 ORDERS = tuple(f"{field} {way}" for field in ORDER_FIELDS for way in ("ASC", "DESC"))
 STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED")
 
@@ -68,7 +73,12 @@ def campaign(fake: FakeGlobus, data: st.DataObject) -> list[str]:
         fake.add_flow(title="Quick", duration=10, owner=OWNERS[0]),
         fake.add_flow(title="Failing", duration=20, outcome="FAILED", owner=OWNERS[0]),
         fake.add_flow(title="Pausing", duration=30, inactive_after=5, owner=OWNERS[1]),
-        fake.add_flow(title="Asking", duration=15, web_input={"title": "Go?", "after": 3}),
+        fake.add_flow(
+            title="Asking",
+            duration=15,
+            web_input={"title": "Go?", "after": 3},
+            run_monitors=[identity_urn(HELPER)],
+        ),
     ]
     for _ in range(data.draw(st.integers(1, 6), label="batches")):
         fake.add_runs(
@@ -77,37 +87,55 @@ def campaign(fake: FakeGlobus, data: st.DataObject) -> list[str]:
             owner=data.draw(st.sampled_from(OWNERS), label="owner"),
             start=START + timedelta(seconds=data.draw(st.integers(-40, 40), label="start")),
             interval=data.draw(st.sampled_from([0.0, 1.0, 7.5]), label="interval"),
-            label=data.draw(st.sampled_from([None, "scan {i}", "calibration"]), label="label"),
+            label=data.draw(
+                st.sampled_from([None, "scan {i}", "calibration", "Rare Ünïcode"]), label="label"
+            ),
+            run_managers=data.draw(st.sampled_from([(), (identity_urn(HELPER),)]), label="mgr"),
         )
-    state = fake.flows_service
     for _ in range(data.draw(st.integers(0, 12), label="events")):
         fake.clock.advance(data.draw(st.integers(0, 20), label="wait"))
-        run_id = data.draw(st.sampled_from(list(state.runs)), label="run")
-        run = state.runs[run_id]
-        action = data.draw(st.sampled_from(["cancel", "resume", "answer", "release", "label"]))
-        now = fake.clock.now()
-        try:
-            if action == "cancel":
-                state.cancel_run(run.owner, run_id, now)
-            elif action == "resume":
-                state.resume_run(run.owner, run_id, now)
-            elif action == "release":
-                state.release_run(run.owner, run_id, now)
-            elif action == "label":
-                label = data.draw(st.sampled_from([None, "scan 1", "relabelled"]), label="new")
-                state.update_run(run.owner, run_id, {"label": label}, now)
-            elif run.web_input_id is not None:
-                option = run.flow.web_input.options[data.draw(st.integers(0, 1), label="opt")]
-                later = data.draw(st.integers(0, 10), label="after")
-                fake.respond_to_web_input(
-                    run.web_input_id, option.option_id, identity_id=run.owner, after=later
-                )
-        except ApiError:
-            pass  # not allowed in the run's state: nothing changed
-        if not state.runs:
+        if not change(fake, data):
             break
     fake.clock.advance(data.draw(st.integers(0, 40), label="last wait"))
     return flows
+
+
+def change(fake: FakeGlobus, data: st.DataObject) -> bool:
+    """One event drawn from ``data`` on one run: canceled, resumed, answered, released,
+    relabelled, or its managers and monitors changed; ``False`` when no run is left."""
+    state = fake.flows_service
+    if not state.runs:
+        return False
+    run_id = data.draw(st.sampled_from(list(state.runs)), label="run")
+    run = state.runs[run_id]
+    action = data.draw(
+        st.sampled_from(["cancel", "resume", "answer", "release", "label", "managers"])
+    )
+    now = fake.clock.now()
+    try:
+        if action == "cancel":
+            state.cancel_run(run.owner, run_id, now)
+        elif action == "resume":
+            state.resume_run(run.owner, run_id, now)
+        elif action == "release":
+            state.release_run(run.owner, run_id, now)
+        elif action == "label":
+            label = data.draw(st.sampled_from([None, "scan 1", "relabelled", "RARE"]), label="new")
+            state.update_run(run.owner, run_id, {"label": label}, now)
+        elif action == "managers":
+            section = data.draw(st.sampled_from(["add", "remove"]), label="section")
+            role = data.draw(st.sampled_from(["run_managers", "run_monitors"]), label="role")
+            body = {"filters": {"run_ids": [run_id]}, section: {role: [identity_urn(HELPER)]}}
+            apply_batch_update(state, run.owner, body, now)
+        elif run.web_input_id is not None:
+            option = run.flow.web_input.options[data.draw(st.integers(0, 1), label="opt")]
+            later = data.draw(st.integers(0, 10), label="after")
+            fake.respond_to_web_input(
+                run.web_input_id, option.option_id, identity_id=run.owner, after=later
+            )
+    except ApiError:
+        pass  # not allowed in the run's state: nothing changed
+    return bool(state.runs)
 
 
 def query(data: st.DataObject, flows: list[str]) -> list[tuple[str, str]]:
@@ -142,10 +170,34 @@ def query(data: st.DataObject, flows: list[str]) -> list[tuple[str, str]]:
             ]
             params.append((name, ",".join(edges)))
     if data.draw(st.integers(0, 3), label="roles") == 0:
-        params.append(
-            ("filter_roles", data.draw(st.sampled_from(["run_owner", "flow_run_manager"])))
+        roles = st.sampled_from(
+            ["run_owner", "run_manager", "run_monitor", "flow_run_manager", "flow_run_monitor"]
         )
+        chosen_roles = data.draw(st.lists(roles, min_size=1, max_size=2), label="roles")
+        params.append(("filter_roles", ",".join(chosen_roles)))
+    if data.draw(st.integers(0, 2), label="labels") == 0:
+        needles = st.sampled_from(["rare", "SCAN 1", "cal", "zzz", "ü", "n 2"])
+        chosen_labels = data.draw(st.lists(needles, min_size=1, max_size=2), label="labels")
+        params.append(("filter_label", ",".join(chosen_labels)))
+    if data.draw(st.integers(0, 3), label="titles") == 0:
+        titles = st.sampled_from(["ask", "QUICK", "ing", "nothing"])
+        chosen_titles = data.draw(st.lists(titles, min_size=1, max_size=2), label="titles")
+        params.append(("filter_flow_title", ",".join(chosen_titles)))
     return params
+
+
+def few_runs_sorted(data: st.DataObject) -> contextlib.ExitStack:
+    """Patches drawn from ``data``: how many runs a walk reads before the index counts
+    what the filters leave, when it sorts the few runs a filter leaves (never, when one
+    filter leaves a handful, always), and how many runs it may read to narrow them."""
+    stack = contextlib.ExitStack()
+    try_at_most = data.draw(st.sampled_from([0, 0, 3, 1000]), label="try at most")
+    stack.enter_context(patch.object(_run_index, "_TRY_AT_MOST", try_at_most))
+    at_most = data.draw(st.sampled_from([0, 2, 3000]), label="gather at most")
+    budget = data.draw(st.sampled_from([0, 10, 150_000]), label="gather budget")
+    stack.enter_context(patch.object(_run_index, "_GATHER_AT_MOST", at_most))
+    stack.enter_context(patch.object(_run_index, "_FILTER_AT_MOST", budget))
+    return stack
 
 
 def pages(fake: FakeGlobus, caller: str, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -164,7 +216,7 @@ def pages(fake: FakeGlobus, caller: str, params: list[tuple[str, str]]) -> list[
 def test_the_indexed_listing_equals_sorting_every_run(data: st.DataObject) -> None:
     fake = FakeGlobus(clock=FakeClock(START))
     flows = campaign(fake, data)
-    caller = identity_urn(data.draw(st.sampled_from(OWNERS), label="caller"))
+    caller = identity_urn(data.draw(st.sampled_from(CALLERS), label="caller"))
     params = query(data, flows)
     views = reference_views(fake, caller)
     # Runs ending together are taken off the running lists one by one, or in one pass.
@@ -174,6 +226,7 @@ def test_the_indexed_listing_equals_sorting_every_run(data: st.DataObject) -> No
     with (
         patch.object(_run_index, "_ONE_BY_ONE", one_by_one),
         patch.object(_run_index, "_SORT_AT_MOST", sort_at_most),
+        few_runs_sorted(data),
     ):
         listed = pages(fake, caller, params)
     expected = select_page(views, parse_run_query(QueryParams(params)))
@@ -185,6 +238,39 @@ def test_the_indexed_listing_equals_sorting_every_run(data: st.DataObject) -> No
         reference_query, after = read_marker(expected.marker)
         expected = select_page(views, reference_query, after)
     assert listed[-1]["marker"] is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_pages_read_while_runs_change_are_those_of_sorting_every_run(
+    data: st.DataObject,
+) -> None:
+    """Between two pages the clock moves (runs end, pause), runs are relabelled, released,
+    given or denied managers and monitors: each page, read from the previous one's marker,
+    is what sorting every run then answers after the marker's position."""
+    fake = FakeGlobus(clock=FakeClock(START))
+    flows = campaign(fake, data)
+    caller = identity_urn(data.draw(st.sampled_from(CALLERS), label="caller"))
+    state = fake.flows_service
+    params = query(data, flows)
+    reference_query, after = parse_run_query(QueryParams(params)), None
+    with few_runs_sorted(data):
+        for _ in range(len(state.runs) + 1):
+            now = fake.clock.now()
+            answer = state.list_runs(caller, QueryParams(params), now)
+            expected = select_page(reference_views(fake, caller), reference_query, after)
+            assert [run["run_id"] for run in answer["runs"]] == [v.run_id for v in expected.runs]
+            assert answer["marker"] == expected.marker
+            if answer["marker"] is None:
+                break
+            params = [("marker", answer["marker"])]
+            reference_query, position = read_marker(answer["marker"])
+            after = position
+            for _ in range(data.draw(st.integers(0, 2), label="changes between pages")):
+                fake.clock.advance(data.draw(st.integers(0, 15), label="wait between pages"))
+                change(fake, data)
+        else:
+            raise AssertionError("more pages than runs")
 
 
 @settings(max_examples=100, deadline=None)
@@ -333,4 +419,96 @@ def test_every_order_pages_as_a_full_sort_over_runs_with_ties(sort_at_most: int)
         for orderby in TIED_ORDERS:
             for extra in filters:
                 params = [("orderby", orderby), ("per_page", "7"), *extra]
+                assert_pages_of_a_full_sort(fake, caller, views, params)
+
+
+def sparse_campaign() -> tuple[FakeGlobus, list[str]]:
+    """1,200 runs where each filter leaves few: a rare label, a rare flow, a few runs that
+    fail, a few managed or monitored by `HELPER`, a late burst of completions; runs end,
+    pause, are relabelled, given monitors and released on the way."""
+    fake = FakeGlobus(clock=FakeClock(START))
+    owner = OWNERS[0]
+    common = fake.add_flow(title="Common", duration=50, owner=owner)
+    pausing = fake.add_flow(title="Pausing", duration=400, inactive_after=100, owner=owner)
+    rare = fake.add_flow(title="Rare Flow", duration=30, outcome="FAILED", owner=owner)
+    watched = fake.add_flow(title="Watched", duration=20, run_monitors=[identity_urn(HELPER)])
+    fake.add_runs(common, 600, owner=owner, start=START - timedelta(seconds=600), interval=0.5)
+    fake.add_runs(pausing, 400, owner=owner, start=START - timedelta(seconds=300), interval=0.5)
+    fake.add_runs(common, 3, owner=owner, start=START - timedelta(seconds=10), label="Rare {i}")
+    fake.add_runs(rare, 4, owner=owner, start=START - timedelta(seconds=200), interval=5.0)
+    fake.add_runs(watched, 3, owner=OWNERS[1], start=START - timedelta(seconds=100))
+    fake.add_runs(
+        common,
+        5,
+        owner=owner,
+        start=START - timedelta(seconds=250),
+        run_managers=[identity_urn(HELPER)],
+        label="batch {i}",
+    )
+    fake.add_runs(common, 185, owner=owner, start=START - timedelta(seconds=150), interval=0.0)
+    state = fake.flows_service
+    now = fake.clock.now()
+    run_ids = list(state.runs)
+    state.update_run(identity_urn(owner), run_ids[10], {"label": "rare relabelled"}, now)
+    state.release_run(identity_urn(owner), run_ids[11], now)
+    apply_batch_update(
+        state,
+        identity_urn(owner),
+        {"filters": {"run_ids": run_ids[20:23]}, "add": {"run_monitors": [identity_urn(HELPER)]}},
+        now,
+    )
+    fake.clock.advance(120)
+    return fake, [common, pausing, rare, watched]
+
+
+SPARSE_ORDERS = [
+    "start_time DESC",
+    "start_time ASC",
+    "completion_time DESC",
+    "label ASC",
+    "id DESC",
+    "status ASC,start_time DESC",
+    "label DESC,status ASC,id DESC",
+]
+
+
+@pytest.mark.parametrize("try_at_most", [0, 5])
+@pytest.mark.parametrize("gather_at_most", [0, 20, 3000])
+@pytest.mark.parametrize("orderby", SPARSE_ORDERS)
+def test_filters_leaving_few_runs_page_as_a_full_sort(
+    orderby: str, gather_at_most: int, try_at_most: int
+) -> None:
+    """Each filter that leaves few runs (and such filters together, and with the others)
+    pages as the full sort, for the owner and for a principal who sees few runs, whether
+    those runs are sorted (up to ``gather_at_most``) or the order's lists walked, after a
+    walk of ``try_at_most`` runs."""
+    fake, (common, _, rare, _) = sparse_campaign()
+    early = START - timedelta(seconds=3600)
+    window = f"{format_time(early)},{format_time(early + timedelta(seconds=600))}"
+    filters: list[list[tuple[str, str]]] = [
+        [("filter_status", "FAILED")],
+        [("filter_status", "ENDED")],
+        [("filter_status", "INACTIVE")],
+        [("filter_label", "rare")],
+        [("filter_label", "RARE,batch 3")],
+        [("filter_label", "rare"), ("filter_status", "SUCCEEDED,ACTIVE")],
+        [("filter_flow_title", "rare")],
+        [("filter_flow_title", "rare,watch"), ("filter_status", "SUCCEEDED")],
+        [("filter_flow_title", "nothing")],
+        [("filter_flow_id", f"{common},{rare}"), ("filter_flow_title", "rare")],
+        [("filter_roles", "run_manager")],
+        [("filter_roles", "run_monitor,flow_run_monitor")],
+        [("filter_completion_time", window)],
+        [("filter_completion_time", format_time(START) + ",")],
+        [("filter_start_time", format_time(START - timedelta(seconds=11)) + ",")],
+        [("filter_status", "FAILED"), ("filter_label", "batch")],
+    ]
+    with (
+        patch.object(_run_index, "_GATHER_AT_MOST", gather_at_most),
+        patch.object(_run_index, "_TRY_AT_MOST", try_at_most),
+    ):
+        for caller in (identity_urn(OWNERS[0]), identity_urn(HELPER)):
+            views = reference_views(fake, caller)
+            for extra in filters:
+                params = [("orderby", orderby), ("per_page", "2"), *extra]
                 assert_pages_of_a_full_sort(fake, caller, views, params)
