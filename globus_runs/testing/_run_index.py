@@ -747,13 +747,7 @@ class RunIndex:
             going.kept = False  # none of them may match
         if query.statuses and TERMINAL_STATUSES.isdisjoint(query.statuses):
             ended.kept = False
-        segments = [going, ended] if descending else [ended, going]
-        index = None
-        if position is not None:
-            index = segments.index(going if position[0] is None else ended)
-        return self._runs(
-            _walk_segments(segments, query.flow_ids, descending, position, index), keep
-        )
+        return self._valued_then_missing(ended, going, query, descending, position, keep)
 
     def _by_label(
         self,
@@ -765,11 +759,23 @@ class RunIndex:
     ) -> Iterator[RunRecord]:
         labelled = _Segment(self._labels)
         unlabelled = _Segment(self._unlabelled, key_of=_by_seq)
-        # No label sorts last ascending, first descending.
-        segments = [unlabelled, labelled] if descending else [labelled, unlabelled]
+        return self._valued_then_missing(labelled, unlabelled, query, descending, position, keep)
+
+    def _valued_then_missing(
+        self,
+        valued: _Segment,
+        missing: _Segment,
+        query: RunQuery,
+        descending: bool,
+        position: tuple[SortValue, int] | None,
+        keep: set[int] | None,
+    ) -> Iterator[RunRecord]:
+        """The runs having a value for a field, then those without one (no value sorts last
+        ascending, first descending), from ``position`` on."""
+        segments = [missing, valued] if descending else [valued, missing]
         index = None
         if position is not None:
-            index = segments.index(unlabelled if position[0] is None else labelled)
+            index = segments.index(missing if position[0] is None else valued)
         return self._runs(
             _walk_segments(segments, query.flow_ids, descending, position, index), keep
         )
